@@ -1,0 +1,1 @@
+"""Platform adapters: each turns platform payloads into DrawRequests and implements Surface."""

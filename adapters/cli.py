@@ -1,0 +1,44 @@
+"""The entry point: `easel` reads its configuration and runs until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from dotenv import load_dotenv
+
+from adapters.runtime import running
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger(__name__)
+
+
+async def serve(config: Config) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(config):
+        log.info("easel is running; SIGTERM or Ctrl-C stops it")
+        await stop.wait()
+        log.info("stopping: finishing drawings in progress (up to %.0fs)", config.shutdown_grace)
+
+
+def run() -> None:
+    load_dotenv(".env")
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"easel: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    logging.basicConfig(
+        level=config.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(serve(config))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,93 @@
+"""Builds every resource from the configuration, runs them, and shuts them down in order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx2
+import openai
+from aiohttp import web
+
+from adapters.slack.runner import SlackRunner, slack_runner
+from bot.config import Config
+from bot.openai_backend import OpenAIImageBackend
+from bot.service import DrawService
+from bot.store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    service: DrawService
+    store: SqliteStore
+    slack: SlackRunner | None
+    port: int
+
+
+def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        api_key=config.openai_api_key,
+        base_url=config.openai_base_url,
+        http_client=http,
+        max_retries=config.openai_max_retries,
+        timeout=httpx2.Timeout(config.openai_timeout, connect=10.0),
+    )
+
+
+def web_app(*, store: SqliteStore, slack: SlackRunner | None) -> web.Application:
+    async def healthz(request: web.Request) -> web.Response:
+        checks = {"store": await _store_ok(store)}
+        if slack is not None:
+            checks["slack"] = slack.connected
+        ok = all(checks.values())
+        return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
+
+    app = web.Application(client_max_size=1024**2)
+    app.add_routes([web.get("/healthz", healthz), *(slack.routes() if slack else [])])
+    return app
+
+
+async def _store_ok(store: SqliteStore) -> bool:
+    try:
+        return await store.ping()
+    except Exception:
+        log.warning("health check: the store is not reachable", exc_info=True)
+        return False
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Runtime]:
+    """Everything easel runs, started; on exit: stop intake, drain turns, close resources."""
+    async with AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            httpx2.AsyncClient(
+                timeout=httpx2.Timeout(config.openai_timeout, connect=10.0),
+                limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+        )
+        store = await stack.enter_async_context(SqliteStore(path=config.db_path))
+        backend = OpenAIImageBackend(client=openai_client(config, http=http))
+        service = DrawService(store=store, backend=backend, defaults=config.defaults)
+        slack = None
+        if config.slack is not None:
+            slack = await stack.enter_async_context(
+                slack_runner(
+                    config=config, slack=config.slack, service=service, store=store, http=http
+                )
+            )
+        runner = web.AppRunner(web_app(store=store, slack=slack), access_log=None)
+        await runner.setup()
+        stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, config.host, config.port)
+        await site.start()
+        port = int(runner.addresses[0][1])
+        log.info("listening on %s:%d", config.host, port)
+        stack.push_async_callback(service.aclose, grace=config.shutdown_grace)
+        if slack is not None:
+            await slack.start()
+            stack.push_async_callback(slack.stop)
+        yield Runtime(service=service, store=store, slack=slack, port=port)

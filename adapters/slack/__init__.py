@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt AsyncApp listeners and SlackSurface."""

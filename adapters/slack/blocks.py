@@ -1,0 +1,62 @@
+"""Block Kit for the one message a drawing turn edits: progress, preview, final, failure."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+SECTION_LIMIT = 3000
+ALT_TEXT_LIMIT = 2000
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _asked(user_id: str, prompt: str) -> dict[str, Any]:
+    head = f"<@{user_id}> asked:\n>"
+    body = escape(prompt).replace("\n", "\n>")
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": _clip(head + body, SECTION_LIMIT)},
+    }
+
+
+def _context(line: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(line, 3000)}]}
+
+
+def image_block(
+    *, prompt: str, file_id: str | None = None, url: str | None = None
+) -> dict[str, Any]:
+    """An image block with a fresh block_id: Slack caches an image by its block_id."""
+    block: dict[str, Any] = {
+        "type": "image",
+        "block_id": f"img-{secrets.token_hex(6)}",
+        "alt_text": _clip(prompt, ALT_TEXT_LIMIT),
+    }
+    if file_id is not None:
+        block["slack_file"] = {"id": file_id}
+    else:
+        block["image_url"] = url
+    return block
+
+
+def progress(*, user_id: str, prompt: str, line: str) -> list[dict[str, Any]]:
+    return [_asked(user_id, prompt), _context(line)]
+
+
+def with_image(
+    *, user_id: str, prompt: str, image: dict[str, Any], line: str
+) -> list[dict[str, Any]]:
+    return [_asked(user_id, prompt), image, _context(line)]
+
+
+def fallback_text(prompt: str, line: str) -> str:
+    """The notification and screen-reader text that accompanies the blocks."""
+    return _clip(f"{line}: {prompt}", 3000)

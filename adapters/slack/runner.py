@@ -1,0 +1,106 @@
+"""Starts the Slack side: Socket Mode connection or the HTTP endpoint on the web server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+import httpx2
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.app import SlackDeps, build_app
+from adapters.slack.files import SlackDownloader
+from adapters.slack.public import PreviewHost
+from bot.config import Config, SlackConfig
+from bot.ports import Store
+from bot.service import DrawService
+
+log = logging.getLogger(__name__)
+
+
+def web_client(slack: SlackConfig, *, session: aiohttp.ClientSession) -> AsyncWebClient:
+    """The Web API client: shared session, and retries on 429 (honouring Retry-After)."""
+    return AsyncWebClient(
+        token=slack.bot_token,
+        base_url=slack.api_url.rstrip("/") + "/" if slack.api_url else AsyncWebClient.BASE_URL,
+        session=session,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+        ],
+    )
+
+
+class SlackRunner:
+    """The Slack platform connection; `routes()` are mounted on the shared web server."""
+
+    def __init__(
+        self, *, app: AsyncApp, slack: SlackConfig, preview_host: PreviewHost | None
+    ) -> None:
+        self.app = app
+        self._slack = slack
+        self._host = preview_host
+        self._socket: AsyncSocketModeHandler | None = None
+
+    @property
+    def connected(self) -> bool:
+        if self._socket is None:
+            return True  # HTTP mode: Slack calls us; being up is being reachable
+        return not self._socket.client.closed
+
+    def routes(self) -> list[web.RouteDef]:
+        routes = self._host.routes() if self._host is not None else []
+        if not self._slack.socket_mode:
+            routes.append(web.post("/slack/events", self._handle))
+        return routes
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def start(self) -> None:
+        if self._slack.app_token is None:
+            log.info("Slack: HTTP mode, events at /slack/events")
+            return
+        self._socket = AsyncSocketModeHandler(self.app, self._slack.app_token)
+        await self._socket.connect_async()  # type: ignore[no-untyped-call]
+        log.info("Slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+            self._socket = None
+
+
+@asynccontextmanager
+async def slack_runner(
+    *,
+    config: Config,
+    slack: SlackConfig,
+    service: DrawService,
+    store: Store,
+    http: httpx2.AsyncClient,
+) -> AsyncIterator[SlackRunner]:
+    """Build the Slack side; its Web API session closes when the block ends."""
+    async with aiohttp.ClientSession() as session:
+        host = PreviewHost(public_url=config.public_url) if config.public_url else None
+        deps = SlackDeps(
+            client=web_client(slack, session=session),
+            service=service,
+            store=store,
+            downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),
+            preview_host=host,
+            preview_interval=config.preview_interval,
+        )
+        app = build_app(deps=deps, signing_secret=slack.signing_secret)
+        yield SlackRunner(app=app, slack=slack, preview_host=host)

@@ -1,0 +1,1 @@
+"""easel's platform-neutral core: one drawing turn, whatever the chat platform."""

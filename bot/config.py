@@ -1,0 +1,129 @@
+"""Process configuration, read from the environment (and `.env`) once, at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.models import ImageOptions
+from bot.settings import validate_options
+
+
+class ConfigError(ValueError):
+    """The environment does not describe a runnable easel; the message says what to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    bot_token: str
+    app_token: str | None  # set: Socket Mode; unset: HTTP mode
+    signing_secret: str | None
+    api_url: str | None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    openai_api_key: str | None
+    openai_base_url: str | None
+    openai_timeout: float
+    openai_max_retries: int
+    slack: SlackConfig | None
+    host: str
+    port: int
+    public_url: str | None
+    db_path: Path
+    log_level: str
+    preview_interval: float
+    shutdown_grace: float
+    defaults: ImageOptions = field(default_factory=ImageOptions)
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low:g}")
+    return value
+
+
+def _defaults(env: Mapping[str, str]) -> ImageOptions:
+    base = ImageOptions()
+    compression = _get(env, "EASEL_COMPRESSION")
+    options = ImageOptions(
+        model=_get(env, "EASEL_MODEL") or base.model,
+        image_model=_get(env, "EASEL_IMAGE_MODEL") or base.image_model,
+        size=_get(env, "EASEL_SIZE") or base.size,
+        quality=_get(env, "EASEL_QUALITY") or base.quality,
+        output_format=_get(env, "EASEL_OUTPUT_FORMAT") or base.output_format,
+        compression=int(_number(env, "EASEL_COMPRESSION", 0)) if compression else None,
+        background=_get(env, "EASEL_BACKGROUND") or base.background,
+        moderation=_get(env, "EASEL_MODERATION") or base.moderation,
+        partial_images=int(_number(env, "EASEL_PARTIAL_IMAGES", base.partial_images)),
+        input_fidelity=_get(env, "EASEL_INPUT_FIDELITY"),
+    )
+    problems = validate_options(options)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return options
+
+
+def _slack(env: Mapping[str, str]) -> SlackConfig | None:
+    bot_token = _get(env, "SLACK_BOT_TOKEN")
+    if bot_token is None:
+        return None
+    slack = SlackConfig(
+        bot_token=bot_token,
+        app_token=_get(env, "SLACK_APP_TOKEN"),
+        signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
+        api_url=_get(env, "SLACK_API_URL"),
+    )
+    if not slack.socket_mode and slack.signing_secret is None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
+            "SLACK_SIGNING_SECRET (HTTP mode) is: set one of them"
+        )
+    return slack
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration from `env` (default: the process environment)."""
+    env = os.environ if env is None else env
+    config = Config(
+        openai_api_key=_get(env, "OPENAI_API_KEY"),
+        openai_base_url=_get(env, "OPENAI_BASE_URL"),
+        openai_timeout=_number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
+        openai_max_retries=int(_number(env, "EASEL_OPENAI_MAX_RETRIES", 2)),
+        slack=_slack(env),
+        host=_get(env, "EASEL_HOST") or "0.0.0.0",
+        port=int(_number(env, "EASEL_PORT", 3000)),
+        public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
+        db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
+        log_level=(_get(env, "EASEL_LOG_LEVEL") or "INFO").upper(),
+        preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
+        shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
+        defaults=_defaults(env),
+    )
+    if config.slack is None:
+        raise ConfigError(
+            "No chat platform is configured. Set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
+            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README.md."
+        )
+    if config.openai_api_key is None:
+        raise ConfigError("OPENAI_API_KEY is not set: easel needs it to draw.")
+    return config

@@ -1,0 +1,76 @@
+"""easel's one exception tree. Every error a person can see carries words they can act on.
+
+EaselError                    user_message: what the chat shows
+├── BadInput                  the request itself is wrong (empty prompt, not an image, ...)
+│   └── AttachmentRejected    one attached file could not be used (names the file)
+├── ModerationBlocked         OpenAI's safety system declined the prompt or the image
+├── ServiceBusy               rate limited or overloaded, after the SDK's own retries
+├── ServiceTimeout            the model took too long or the connection dropped
+├── ImageTooLarge             the image or an input is larger than the service accepts
+├── GenerationFailed          any other refusal or failure from the image service
+│   └── ContextExpired        previous_response_id is gone; the service recovers from it
+└── DeliveryFailed            the chat platform would not take the finished image
+"""
+
+from __future__ import annotations
+
+
+class EaselError(Exception):
+    """Base of every error easel expects. `user_message` is safe to show in the chat."""
+
+    code = "error"
+    default_message = "Something went wrong while drawing. Please try again."
+
+    def __init__(self, user_message: str | None = None, *, detail: str | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        self.detail = detail
+        super().__init__(detail or self.user_message)
+
+
+class BadInput(EaselError):
+    code = "bad_input"
+    default_message = "That request could not be used."
+
+
+class AttachmentRejected(BadInput):
+    code = "attachment_rejected"
+
+
+class ModerationBlocked(EaselError):
+    code = "moderation_blocked"
+    default_message = (
+        "OpenAI's safety system declined this request. Try rewording the prompt "
+        "or using a different image."
+    )
+
+
+class ServiceBusy(EaselError):
+    code = "service_busy"
+    default_message = "The image service is busy right now. Please try again in a minute."
+
+
+class ServiceTimeout(EaselError):
+    code = "timeout"
+    default_message = "The image service took too long to answer. Please try again."
+
+
+class ImageTooLarge(EaselError):
+    code = "image_too_large"
+    default_message = (
+        "The image was too large for the image service. Try a smaller attachment or size."
+    )
+
+
+class GenerationFailed(EaselError):
+    code = "generation_failed"
+    default_message = "The image service could not draw this one. Please try again."
+
+
+class ContextExpired(GenerationFailed):
+    code = "previous_response_not_found"
+    default_message = "The thread's earlier drawing has expired on the image service."
+
+
+class DeliveryFailed(EaselError):
+    code = "delivery_failed"
+    default_message = "The image was drawn, but the chat app would not accept it."

@@ -1,0 +1,120 @@
+"""Plain values the core passes around. Frozen, so a turn cannot change what it was given."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadKey:
+    """Where a drawing lives. Always carries the workspace, so two workspaces never collide."""
+
+    platform: str
+    workspace: str
+    channel: str
+    thread: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.workspace}:{self.channel}:{self.thread}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageOptions:
+    """How to draw: the image_generation tool's settings plus the mainline model."""
+
+    model: str = "gpt-5-mini"
+    image_model: str = "gpt-image-2"
+    size: str = "auto"
+    quality: str = "auto"
+    output_format: str = "png"
+    compression: int | None = None
+    background: str = "auto"
+    moderation: str = "auto"
+    partial_images: int = 2
+    input_fidelity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputImage:
+    """An image a person attached, already verified to decode as one of the allowed formats."""
+
+    data: bytes
+    mime_type: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrawRequest:
+    """One person asking for one drawing turn, translated from a platform payload.
+
+    `thread` is None for a new drawing (its message will start the thread) and names the
+    thread for a reply that continues one.
+    """
+
+    platform: str
+    workspace: str
+    channel: str
+    user_id: str
+    prompt: str
+    thread: str | None = None
+    # Platform-specific identity of the delivery (event id, channel+ts): seen once, drawn once.
+    dedupe_key: str | None = None
+
+    @property
+    def is_reply(self) -> bool:
+        return self.thread is not None
+
+    @property
+    def thread_key(self) -> ThreadKey | None:
+        if self.thread is None:
+            return None
+        return ThreadKey(self.platform, self.workspace, self.channel, self.thread)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A partial render. `index` is 0-based; `total` is how many the tool was asked for."""
+
+    index: int
+    total: int
+    data: bytes
+    output_format: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinalImage:
+    """The finished image, taken from the image_generation_call output item."""
+
+    data: bytes
+    output_format: str
+    response_id: str
+    image_call_id: str
+    revised_prompt: str | None = None
+    usage: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def mime_type(self) -> str:
+        return MIME_TYPES.get(self.output_format, "application/octet-stream")
+
+    @property
+    def filename(self) -> str:
+        return f"easel-{self.image_call_id}.{self.output_format}"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadState:
+    """What the next turn in a thread continues from."""
+
+    last_response_id: str
+    last_image_call_id: str
+    last_file_ref: str | None
+
+
+MIME_TYPES: Mapping[str, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}

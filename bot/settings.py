@@ -1,0 +1,40 @@
+"""Image settings: the allowed values, and the combinations the image service refuses."""
+
+from __future__ import annotations
+
+from bot.models import ImageOptions
+
+SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
+SIZE_ALIASES = {"square": "1024x1024", "portrait": "1024x1536", "landscape": "1536x1024"}
+QUALITIES = ("auto", "low", "medium", "high")
+FORMATS = ("png", "jpeg", "webp")
+BACKGROUNDS = ("auto", "opaque", "transparent")
+MODERATIONS = ("auto", "low")
+FIDELITIES = ("low", "high")
+
+
+def validate_options(options: ImageOptions) -> list[str]:
+    """Every reason these options cannot be sent, each naming the field; empty when fine."""
+    problems: list[str] = []
+
+    def one_of(name: str, value: str, allowed: tuple[str, ...]) -> None:
+        if value not in allowed:
+            problems.append(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+    one_of("size", options.size, SIZES)
+    one_of("quality", options.quality, QUALITIES)
+    one_of("output format", options.output_format, FORMATS)
+    one_of("background", options.background, BACKGROUNDS)
+    one_of("moderation", options.moderation, MODERATIONS)
+    if options.input_fidelity is not None:
+        one_of("input fidelity", options.input_fidelity, FIDELITIES)
+    if not 0 <= options.partial_images <= 3:
+        problems.append(f"partial images must be 0 to 3, not {options.partial_images}")
+    if options.compression is not None:
+        if not 0 <= options.compression <= 100:
+            problems.append(f"compression must be 0 to 100, not {options.compression}")
+        elif options.output_format == "png":
+            problems.append("compression applies only to jpeg and webp, not png")
+    if options.background == "transparent" and options.output_format == "jpeg":
+        problems.append("a transparent background needs png or webp, not jpeg")
+    return problems

@@ -1,0 +1,191 @@
+"""The aiosqlite store: one database file, schema in bot/sql/ versioned by PRAGMA user_version."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiosqlite
+
+from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
+
+log = logging.getLogger(__name__)
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer easel than this one."""
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found = []
+    for entry in resources.files("bot.sql").iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class SqliteStore:
+    """Implements bot.ports.Store. Open with `async with SqliteStore(path=...)`."""
+
+    def __init__(self, *, path: str | Path) -> None:
+        self._path = str(path)
+        self._db: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> Self:
+        self._db = await aiosqlite.connect(self._path, isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._migrate()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("store is not open")
+        return self._db
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        migrations = _migrations()
+        latest = migrations[-1][0] if migrations else 0
+        if current > latest:
+            raise SchemaTooNew(
+                f"{self._path} has schema version {current}; this easel knows up to {latest}"
+            )
+        for version, script in migrations:
+            if version <= current:
+                continue
+            log.info("migrating %s to schema version %d", self._path, version)
+            # executescript commits first; the script runs inside one explicit transaction.
+            await self.db.executescript(
+                f"BEGIN;\n{script}\nPRAGMA user_version = {version:d};\nCOMMIT;"
+            )
+
+    async def ping(self) -> bool:
+        async with self.db.execute("SELECT 1") as cursor:
+            return await cursor.fetchone() is not None
+
+    async def claim_delivery(self, key: str) -> bool:
+        cursor = await self.db.execute(
+            "INSERT OR IGNORE INTO seen_deliveries (key, seen_at) VALUES (?, ?)",
+            (key, time.time()),
+        )
+        return cursor.rowcount == 1
+
+    async def get_thread(self, key: ThreadKey) -> ThreadState | None:
+        async with self.db.execute(
+            "SELECT last_response_id, last_image_call_id, last_file_ref FROM threads"
+            " WHERE platform=? AND workspace=? AND channel=? AND thread=?",
+            _key(key),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return ThreadState(last_response_id=row[0], last_image_call_id=row[1], last_file_ref=row[2])
+
+    async def is_thread(self, key: ThreadKey) -> bool:
+        async with self.db.execute(
+            "SELECT 1 FROM threads WHERE platform=? AND workspace=? AND channel=? AND thread=?",
+            _key(key),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def open_thread(self, key: ThreadKey) -> None:
+        now = time.time()
+        await self.db.execute(
+            "INSERT OR IGNORE INTO threads (platform, workspace, channel, thread, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (*_key(key), now, now),
+        )
+
+    async def advance_thread(
+        self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
+    ) -> None:
+        now = time.time()
+        await self.db.execute(
+            "INSERT INTO threads (platform, workspace, channel, thread, last_response_id,"
+            " last_image_call_id, last_file_ref, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET"
+            " last_response_id=excluded.last_response_id,"
+            " last_image_call_id=excluded.last_image_call_id,"
+            " last_file_ref=excluded.last_file_ref, updated_at=excluded.updated_at",
+            (*_key(key), response_id, image_call_id, file_ref, now, now),
+        )
+
+    async def begin_turn(
+        self, request: DrawRequest, *, thread: ThreadKey, options: ImageOptions
+    ) -> int:
+        cursor = await self.db.execute(
+            "INSERT INTO turns (platform, workspace, channel, thread, user_id, prompt, options,"
+            " status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'drawing', ?)",
+            (
+                *_key(thread),
+                request.user_id,
+                request.prompt,
+                json.dumps(dataclasses.asdict(options)),
+                time.time(),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def end_turn(
+        self,
+        turn_id: int,
+        *,
+        status: str,
+        response_id: str | None = None,
+        error_code: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE turns SET status=?, response_id=?, error_code=?, usage=?, ended_at=?"
+            " WHERE id=?",
+            (
+                status,
+                response_id,
+                error_code,
+                json.dumps(dict(usage)) if usage is not None else None,
+                time.time(),
+                turn_id,
+            ),
+        )
+
+    async def turns(self, key: ThreadKey) -> list[dict[str, Any]]:
+        """The thread's turns, oldest first (for operators and tests)."""
+        self.db.row_factory = aiosqlite.Row
+        try:
+            async with self.db.execute(
+                "SELECT * FROM turns WHERE platform=? AND workspace=? AND channel=? AND thread=?"
+                " ORDER BY id",
+                _key(key),
+            ) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
+        finally:
+            self.db.row_factory = None
+
+
+def _key(key: ThreadKey) -> tuple[str, str, str, str]:
+    return (key.platform, key.workspace, key.channel, key.thread)

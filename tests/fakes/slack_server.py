@@ -1,0 +1,402 @@
+"""A fake Slack Web API served over real local HTTP.
+
+The real `slack_sdk.web.async_client.AsyncWebClient` talks to it (`base_url=fake.api_url`),
+including the three-step `files_upload_v2`. Files go through a processing phase like on Slack:
+`chat.update` with an image block naming an unprocessed file fails with `invalid_blocks`.
+Things Slack accepts but a careful bot must avoid are recorded in `fake.violations`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import string
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.fakes.slack_state import (
+    Call,
+    FakeFile,
+    SlackError,
+    check_block_id_reuse,
+    check_blocks,
+    default_user,
+    read_args,
+    sniff,
+)
+
+__all__ = ["Call", "FakeFile", "FakeSlack"]
+
+_Json = dict[str, Any]
+_ID_CHARS = string.ascii_uppercase + string.digits
+
+
+class FakeSlack:
+    """A real aiohttp server on 127.0.0.1 speaking the subset of the Web API the bot uses."""
+
+    def __init__(self, *, token: str = "xoxb-test", team_id: str = "T1") -> None:
+        self.token = token
+        self.tokens: set[str] = {token}
+        self.team_id = team_id
+        self.base_url = ""
+        self.api_url = ""
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], _Json] = {}
+        self.ephemerals: list[_Json] = []
+        self.files: dict[str, FakeFile] = {}
+        self.users: dict[str, _Json] = {}
+        self.violations: list[str] = []
+        self.downloads: list[str] = []
+        self.latency: dict[str, float] = {}
+        self.processing_polls = 1
+        self.processing_seconds: float | None = None
+        self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
+        self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._ts_counter = 0
+        self._rng = random.Random()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._methods: dict[str, Callable[[_Json], _Json]] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+            "files.info": self._files_info,
+            "files.delete": self._files_delete,
+            "users.info": self._users_info,
+        }
+
+    # ---- lifecycle and test controls
+
+    async def __aenter__(self) -> FakeSlack:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_get("/files-tmb/{file_id}/{name}", self._download)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        self.api_url = f"{self.base_url}/api/"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def client(self, *, token: str | None = None, **kwargs: Any) -> AsyncWebClient:
+        """An AsyncWebClient aimed at this server, ignoring any HTTP(S)_PROXY env variable."""
+        client = AsyncWebClient(token=token or self.token, base_url=self.api_url, **kwargs)
+        client.proxy = None  # slack_sdk would send 127.0.0.1 traffic through an env proxy
+        return client
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` calls to `method` answer HTTP 429 with `Retry-After`."""
+        self._rate_limits[method] = [times, retry_after]
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
+        self._failures.setdefault(method, []).append((times, error))
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def add_file(
+        self, data: bytes, name: str, channel: str | None, *, user: str = "U1", title: str = ""
+    ) -> _Json:
+        """A file a user already uploaded (processed, shared in `channel` when given)."""
+        f = self._new_file(name, len(data))
+        f.data, f.user, f.title, f.uploaded = data, user, title or name, True
+        f.processing_polls = 0
+        self._complete(f, None)
+        if channel:
+            self._share([f], channel, None, user)
+        return f.to_dict()
+
+    # ---- HTTP plumbing
+
+    async def _pause(self, seconds: float) -> None:
+        if seconds > 0 and not self._closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _authorized(self, request: web.Request, args: _Json) -> str | None:
+        """None when the token is valid, else the Slack error."""
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else args.pop("token", None)
+        args.pop("token", None)
+        if not token:
+            return "not_authed"
+        return None if token in self.tokens else "invalid_auth"
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        call = Call(method=method, args={}, at=time.monotonic())
+        self.calls.append(call)
+        try:
+            call.args = await read_args(request)
+        except ValueError:
+            return web.json_response({"ok": False, "error": "invalid_json"})
+        await self._pause(self.latency.get(method, 0.0))
+        auth_error = self._authorized(request, call.args)
+        if auth_error is not None:
+            return web.json_response({"ok": False, "error": auth_error})
+        limit = self._rate_limits.get(method)
+        if limit is not None and limit[0] > 0:
+            limit[0] -= 1
+            call.status = 429
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(limit[1])},
+            )
+        queued = self._failures.get(method)
+        if queued:
+            times, error = queued[0]
+            queued[0] = (times - 1, error)
+            if times <= 1:
+                queued.pop(0)
+            return web.json_response({"ok": False, "error": error})
+        handler = self._methods.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        try:
+            return web.json_response({"ok": True, **handler(call.args)})
+        except SlackError as e:
+            return web.json_response({"ok": False, "error": e.error, **e.extra})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["file_id"]
+        call = Call(method="upload", args={"file_id": file_id}, at=time.monotonic())
+        self.calls.append(call)
+        await self._pause(self.latency.get("upload", 0.0))
+        f = self.files.get(file_id)
+        if f is None or f.completed or f.deleted:
+            call.status = 404
+            return web.Response(status=404, text="Not Found")
+        if request.content_type == "multipart/form-data":
+            data = b""
+            for value in (await request.post()).values():
+                if isinstance(value, web.FileField):
+                    data = value.file.read()
+                    break
+        else:
+            data = await request.read()
+        f.data, f.uploaded = data, True
+        if len(data) != f.declared_length:
+            self.violations.append(
+                f"upload {file_id}: {len(data)} bytes, {f.declared_length} declared"
+            )
+        call.args["length"] = len(data)
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _download(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or header[7:] not in self.tokens:
+            return web.Response(status=401, text="Unauthorized")
+        f = self.files.get(request.match_info["file_id"])
+        if f is None or f.deleted or not f.completed:
+            return web.Response(status=404, text="Not Found")
+        self.downloads.append(f.id)
+        return web.Response(body=f.data, content_type=sniff(f.data)[0])
+
+    # ---- model
+
+    def _next_ts(self) -> str:
+        self._ts_counter += 1
+        micros = self._ts_counter * 100
+        return f"{1_700_000_000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _new_file(self, name: str, length: int) -> FakeFile:
+        file_id = ""
+        while not file_id or file_id in self.files:
+            file_id = "F" + "".join(self._rng.choices(_ID_CHARS, k=10))
+        f = FakeFile(id=file_id, name=name, title=name, base_url=self.base_url)
+        f.declared_length = length
+        self.files[file_id] = f
+        return f
+
+    def _complete(self, f: FakeFile, text: Any) -> None:
+        f.completed, f.completed_at = True, time.monotonic()
+        f.processing_seconds = self.processing_seconds
+        f.initial_comment = text if isinstance(text, str) else None
+
+    def _share(self, files: list[FakeFile], channel: str, thread: str | None, user: str) -> None:
+        """One message shares all the files, its text being the initial comment."""
+        ts = self._store(channel, thread, files[0].initial_comment or "", None, user)
+        self.messages[(channel, ts)]["files"] = [f.id for f in files]
+        for f in files:
+            f.channel, f.thread_ts, f.share_ts = channel, thread, ts
+
+    def _store(self, channel: str, thread: Any, text: Any, blocks: Any, user: str) -> str:
+        ts = self._next_ts()
+        self.messages[(channel, ts)] = {
+            "channel": channel,
+            "ts": ts,
+            "thread_ts": thread if isinstance(thread, str) and thread else None,
+            "text": text if isinstance(text, str) else "",
+            "blocks": blocks,
+            "user": user,
+            "history": [],
+        }
+        return ts
+
+    def _message_json(self, message: _Json) -> _Json:
+        out: _Json = {"type": "message", "user": message["user"], "text": message["text"]}
+        if message["user"] == "UBOT":
+            out.update(bot_id="BBOT", app_id="A1")
+        out.update(ts=message["ts"], team=self.team_id)
+        for key in ("thread_ts", "blocks", "edited"):
+            if message.get(key) is not None:
+                out[key] = message[key]
+        if message.get("files"):
+            out["files"] = [self.files[i].to_dict() for i in message["files"]]
+        return out
+
+    def _check_blocks(self, args: _Json, channel: str, where: str) -> None:
+        found = check_blocks(args.get("blocks"), channel, self.files, where)
+        self.violations.extend(found)
+
+    @staticmethod
+    def _require(args: _Json, key: str, error: str) -> str:
+        value = args.get(key)
+        if not isinstance(value, str) or not value:
+            raise SlackError(error)
+        return value
+
+    # ---- Web API methods
+
+    def _auth_test(self, args: _Json) -> _Json:
+        return {
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "easel",
+            "team_id": self.team_id,
+            "user_id": "UBOT",
+            "bot_id": "BBOT",
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: _Json) -> _Json:
+        channel = self._require(args, "channel", "channel_not_found")
+        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
+            raise SlackError("no_text")
+        self._check_blocks(args, channel, f"chat.postMessage {channel}")
+        ts = self._store(
+            channel, args.get("thread_ts"), args.get("text"), args.get("blocks"), "UBOT"
+        )
+        return {
+            "channel": channel,
+            "ts": ts,
+            "message": self._message_json(self.messages[channel, ts]),
+        }
+
+    def _update(self, args: _Json) -> _Json:
+        channel = self._require(args, "channel", "channel_not_found")
+        ts = self._require(args, "ts", "message_not_found")
+        message = self.messages.get((channel, ts))
+        if message is None:
+            raise SlackError("message_not_found")
+        if message["user"] != "UBOT":
+            raise SlackError("cant_update_message")
+        where = f"chat.update {channel} {ts}"
+        self._check_blocks(args, channel, where)
+        self.violations.extend(check_block_id_reuse(message, args.get("blocks"), where))
+        message["history"].append({k: message.get(k) for k in ("text", "blocks")})
+        for key in ("text", "blocks"):
+            if key in args:
+                message[key] = args[key]
+        message["edited"] = {"user": "UBOT", "ts": self._next_ts()}
+        return {
+            "channel": channel,
+            "ts": ts,
+            "text": message["text"],
+            "message": self._message_json(message),
+        }
+
+    def _post_ephemeral(self, args: _Json) -> _Json:
+        channel = self._require(args, "channel", "channel_not_found")
+        user = self._require(args, "user", "user_not_found")
+        if not args.get("text") and not args.get("blocks"):
+            raise SlackError("no_text")
+        self._check_blocks(args, channel, f"chat.postEphemeral {channel}")
+        message_ts = self._next_ts()
+        self.ephemerals.append(
+            {
+                "channel": channel,
+                "user": user,
+                "text": args.get("text", ""),
+                "blocks": args.get("blocks"),
+                "thread_ts": args.get("thread_ts"),
+                "message_ts": message_ts,
+            }
+        )
+        return {"message_ts": message_ts}
+
+    def _get_upload_url(self, args: _Json) -> _Json:
+        filename = self._require(args, "filename", "invalid_arguments")
+        try:
+            length = int(args.get("length", ""))
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        f = self._new_file(filename, length)
+        return {"upload_url": f"{self.base_url}/upload/{f.id}", "file_id": f.id}
+
+    def _complete_upload(self, args: _Json) -> _Json:
+        items = args.get("files")
+        if not isinstance(items, list) or not items:
+            raise SlackError("invalid_arguments")
+        found: list[tuple[FakeFile, _Json]] = []
+        for item in items:
+            f = self.files.get(item.get("id", "")) if isinstance(item, dict) else None
+            if f is None or f.deleted or not f.uploaded:
+                raise SlackError("file_not_found")
+            if f.completed:
+                raise SlackError("file_already_completed")
+            found.append((f, item))
+        for f, item in found:
+            f.title = item.get("title") or f.name
+            f.processing_polls = self.processing_polls
+            self._complete(f, args.get("initial_comment"))
+        channel = args.get("channel_id") or str(args.get("channels") or "").split(",")[0]
+        if channel:
+            self._share([f for f, _ in found], channel, args.get("thread_ts") or None, "UBOT")
+        return {"files": [f.to_dict() for f, _ in found]}
+
+    def _live_file(self, args: _Json) -> FakeFile:
+        f = self.files.get(str(args.get("file", "")))
+        if f is None or f.deleted or not f.completed:
+            raise SlackError("file_not_found")
+        return f
+
+    def _files_info(self, args: _Json) -> _Json:
+        f = self._live_file(args)
+        f.info_polls += 1
+        return {"file": f.to_dict(), "comments": [], "response_metadata": {"next_cursor": ""}}
+
+    def _files_delete(self, args: _Json) -> _Json:
+        self._live_file(args).deleted = True
+        return {}
+
+    def _users_info(self, args: _Json) -> _Json:
+        user_id = self._require(args, "user", "user_not_found")
+        user = default_user(user_id, self.team_id)
+        user.update(self.users.get(user_id, {}))
+        return {"user": user}
