@@ -106,7 +106,12 @@ class DrawService:
         """One turn, start to end. Expected failures end in surface.fail() with clear words."""
         prompt = clean_prompt(request.prompt)
         options = self.options_for(request)
-        key = await surface.start()
+        try:
+            key = await surface.start()
+        except errors.EaselError as exc:
+            log.warning("could not start a turn in %s: %s", request.channel, exc.detail)
+            await surface.fail(exc)
+            return
         if request.thread_key is None:
             current = asyncio.current_task()
             if current is not None and key not in self._tails:

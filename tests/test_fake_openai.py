@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 import openai
 import pytest
 from openai.types.responses import ResponseStreamEvent
@@ -42,14 +42,14 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient() as client:
         yield client
 
 
 def make_client(
     fake: FakeOpenAI,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     *,
     strict: bool = True,
     max_retries: int = 0,
@@ -82,7 +82,7 @@ def png_size(b64: str) -> tuple[int, int]:
 
 
 async def test_success_stream_parses_into_typed_events(
-    fake: FakeOpenAI, http: httpx.AsyncClient
+    fake: FakeOpenAI, http: httpx2.AsyncClient
 ) -> None:
     events = await collect(make_client(fake, http), instructions="be nice")
 
@@ -118,7 +118,7 @@ async def test_success_stream_parses_into_typed_events(
     assert fake.headers[0]["authorization"] == "Bearer test-key"
 
 
-async def test_events_match_the_spec_schemas(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_events_match_the_spec_schemas(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     broken = ("server_error", "Something broke.")
     fake.push(Script(), Script(stream_error_event=broken), Script(failed=broken))
     client = make_client(fake, http)
@@ -129,7 +129,7 @@ async def test_events_match_the_spec_schemas(fake: FakeOpenAI, http: httpx.Async
 
 
 async def test_partial_count_follows_tool_or_script(
-    fake: FakeOpenAI, http: httpx.AsyncClient
+    fake: FakeOpenAI, http: httpx2.AsyncClient
 ) -> None:
     client = make_client(fake, http)
     fake.push(Script(partials=0), Script(image_size=(20, 10)))
@@ -142,7 +142,7 @@ async def test_partial_count_follows_tool_or_script(
     assert fake.known_response_ids == ["resp_1", "resp_2"]
 
 
-async def test_final_before_partials(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_final_before_partials(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     fake.push(Script(final_before_partials=True))
     events = await collect(make_client(fake, http))
     assert names(events)[5:] == [
@@ -154,7 +154,7 @@ async def test_final_before_partials(fake: FakeOpenAI, http: httpx.AsyncClient) 
     ]
 
 
-async def test_http_429_raises_rate_limit_error(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_http_429_raises_rate_limit_error(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     fake.push(Script(http_error=(429, "rate_limit_exceeded", "Slow down."), retry_after=0.01))
     with pytest.raises(openai.RateLimitError) as info:
         await collect(make_client(fake, http))
@@ -163,14 +163,16 @@ async def test_http_429_raises_rate_limit_error(fake: FakeOpenAI, http: httpx.As
     assert "Slow down." in str(info.value)
 
 
-async def test_sdk_retry_after_429_then_succeeds(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_sdk_retry_after_429_then_succeeds(
+    fake: FakeOpenAI, http: httpx2.AsyncClient
+) -> None:
     fake.push(Script(http_error=(429, "rate_limit_exceeded", "Slow down."), retry_after=0.01))
     events = await collect(make_client(fake, http, max_retries=1))
     assert names(events) == SUCCESS_2
     assert len(fake.requests) == 2 and fake.known_response_ids == ["resp_2"]
 
 
-async def test_expired_previous_response_id(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_expired_previous_response_id(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     fake.expired_ids.add("resp_old")
     fake.push(Script(partials=1))
     client = make_client(fake, http)
@@ -185,7 +187,7 @@ async def test_expired_previous_response_id(fake: FakeOpenAI, http: httpx.AsyncC
     assert fake.requests[1]["previous_response_id"] == "resp_1"
 
 
-async def test_stream_error_event(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_stream_error_event(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     fake.push(Script(stream_error_event=("server_error", "Something broke.")))
     events = await collect(make_client(fake, http))
     assert names(events) == ["ResponseCreatedEvent", "ResponseErrorEvent"]
@@ -196,7 +198,7 @@ async def test_stream_error_event(fake: FakeOpenAI, http: httpx.AsyncClient) -> 
 
 
 async def test_stream_error_data_raises_api_error(
-    fake: FakeOpenAI, http: httpx.AsyncClient
+    fake: FakeOpenAI, http: httpx2.AsyncClient
 ) -> None:
     fake.push(Script(stream_error_data=("server_error", "Stream exploded.")))
     with pytest.raises(openai.APIError) as info:
@@ -214,7 +216,7 @@ async def test_stream_error_data_raises_api_error(
     ],
 )
 async def test_failed_response(
-    fake: FakeOpenAI, http: httpx.AsyncClient, script: Script, code: str
+    fake: FakeOpenAI, http: httpx2.AsyncClient, script: Script, code: str
 ) -> None:
     fake.push(script)
     # The SDK's ResponseError.code Literal lacks "moderation_blocked": strict validation rejects it.
@@ -226,7 +228,7 @@ async def test_failed_response(
     assert fake.known_response_ids == [] and fake.images_sent == {}
 
 
-async def test_delay_slows_but_completes(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_delay_slows_but_completes(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     fake.push(Script(delay=0.01, partials=1))
     start = time.monotonic()
     events = await collect(make_client(fake, http))
@@ -234,7 +236,7 @@ async def test_delay_slows_but_completes(fake: FakeOpenAI, http: httpx.AsyncClie
     assert names(events)[-1] == "ResponseCompletedEvent"
 
 
-async def test_hang_after_partials_times_out_and_shuts_down(http: httpx.AsyncClient) -> None:
+async def test_hang_after_partials_times_out_and_shuts_down(http: httpx2.AsyncClient) -> None:
     fake = FakeOpenAI()
     async with fake:
         fake.push(Script(hang_after_partials=True), Script(hang_after_partials=True))
@@ -258,7 +260,7 @@ async def test_hang_after_partials_times_out_and_shuts_down(http: httpx.AsyncCli
 
 
 async def test_rejects_non_streaming_and_missing_tool(
-    fake: FakeOpenAI, http: httpx.AsyncClient
+    fake: FakeOpenAI, http: httpx2.AsyncClient
 ) -> None:
     client = make_client(fake, http)
     with pytest.raises(openai.BadRequestError, match="only streams"):
@@ -268,14 +270,14 @@ async def test_rejects_non_streaming_and_missing_tool(
     assert len(fake.requests) == 2
 
 
-async def test_fake_closes_cleanly_under_load(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_fake_closes_cleanly_under_load(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     client = make_client(fake, http)
     results = await asyncio.gather(*(collect(client) for _ in range(3)))
     assert all(names(events) == SUCCESS_2 for events in results)
     assert sorted(fake.known_response_ids) == ["resp_1", "resp_2", "resp_3"]
 
 
-async def test_raw_sse_framing(fake: FakeOpenAI, http: httpx.AsyncClient) -> None:
+async def test_raw_sse_framing(fake: FakeOpenAI, http: httpx2.AsyncClient) -> None:
     body = {"model": "gpt-5", "input": "x", "tools": [TOOL], "stream": True}
     reply = await http.post(f"{fake.base_url}/responses", json=body)
     assert reply.status_code == 200

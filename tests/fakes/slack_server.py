@@ -52,6 +52,7 @@ class FakeSlack:
         self.files: dict[str, FakeFile] = {}
         self.users: dict[str, _Json] = {}
         self.violations: list[str] = []
+        self.responses: list[_Json] = []  # what was posted to a slash command's response_url
         self.downloads: list[str] = []
         self.latency: dict[str, float] = {}
         self.processing_polls = 1
@@ -82,6 +83,7 @@ class FakeSlack:
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files-pri/{file_id}/{name}", self._download)
         app.router.add_get("/files-tmb/{file_id}/{name}", self._download)
+        app.router.add_post("/respond/{hook}", self._respond)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -114,6 +116,14 @@ class FakeSlack:
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
         self._failures.setdefault(method, []).append((times, error))
+
+    def response_url(self, hook: str = "hook") -> str:
+        """A slash command's response_url that lands here (recorded in `responses`)."""
+        return f"{self.base_url}/respond/{hook}"
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append(await request.json())
+        return web.Response(text="ok")
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]

@@ -1,0 +1,193 @@
+"""Every way a drawing can fail reads like a person wrote it, and leaves the thread as it was."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+
+from adapters.runtime import Runtime, running
+from bot.config import load_config
+from bot.models import ThreadKey
+from tests.conftest import CHANNEL, TEAM, SlackSender, settle
+from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.fakes.slack_server import FakeSlack
+from tests.test_slack_draw import block_text, image_refs, root_message
+
+BUSY = "busy right now"
+SAFETY = "safety system declined"
+COULD_NOT = "could not draw this one"
+
+ERROR_SHAPES = {
+    "http-429": (Script(http_error=(429, "rate_limit_exceeded", "Rate limit reached")), BUSY),
+    "http-500": (Script(http_error=(500, "server_error", "The server had an error")), BUSY),
+    "http-400": (Script(http_error=(400, "invalid_value", "Invalid value")), COULD_NOT),
+    "http-moderation": (Script(http_error=(400, "moderation_blocked", "Blocked")), SAFETY),
+    "http-413": (Script(http_error=(413, None, "Request too large")), "too large"),
+    "stream-error-event": (Script(stream_error_event=("server_error", "Try again")), BUSY),
+    "stream-error-data": (Script(stream_error_data=("image_failed", "No image")), COULD_NOT),
+    "response-failed": (Script(failed=("server_error", "Internal error")), BUSY),
+    "moderation-blocked": (Script(moderation_blocked=True), SAFETY),
+}
+
+
+async def draw_then_reply(
+    slack: SlackSender, easel: Runtime, slack_fake: FakeSlack, text: str
+) -> tuple[str, str]:
+    """A good first drawing, then a reply; returns (thread ts, the reply's placeholder ts)."""
+    await slack.command("a lighthouse")
+    await settle(easel)
+    ts = root_message(slack_fake)["ts"]
+    await slack.event(slack.reply_event(thread_ts=ts, text=text))
+    await settle(easel)
+    placeholders = [
+        m["ts"]
+        for m in slack_fake.messages.values()
+        if m.get("thread_ts") == ts and m.get("user") == "UBOT" and not m.get("files")
+    ]
+    assert len(placeholders) >= 1
+    return ts, placeholders[0]
+
+
+@pytest.mark.parametrize("shape", list(ERROR_SHAPES))
+async def test_error_shapes_give_clear_words_and_keep_the_thread(
+    shape: str,
+    easel: Runtime,
+    slack: SlackSender,
+    openai_fake: FakeOpenAI,
+    slack_fake: FakeSlack,
+) -> None:
+    script, words = ERROR_SHAPES[shape]
+    openai_fake.push(Script(), script)
+    ts, reply_ts = await draw_then_reply(slack, easel, slack_fake, "make it stormy")
+
+    shown = block_text(slack_fake.messages[(CHANNEL, reply_ts)]["blocks"])
+    assert words in shown, shown
+    assert ":warning:" in shown
+    key = ThreadKey("slack", TEAM, CHANNEL, ts)
+    state = await easel.store.get_thread(key)
+    first = openai_fake.known_response_ids[0]
+    assert state is not None and state.last_response_id == first
+    turns = await easel.store.turns(key)
+    assert [t["status"] for t in turns] == ["delivered", "failed"]
+
+    # The next reply continues from the last good image.
+    await slack.event(slack.reply_event(thread_ts=ts, text="try once more"))
+    await settle(easel)
+    assert openai_fake.requests[-1]["previous_response_id"] == first
+    assert slack_fake.violations == []
+
+
+async def test_429_then_success_is_retried_by_the_sdk(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(http_error=(429, "rate_limit_exceeded", "Slow down"), retry_after=0))
+    async with running(load_config({**env, "EASEL_OPENAI_MAX_RETRIES": "2"})) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("a quiet harbour")
+        await settle(easel)
+        await slack.aclose()
+    assert len(openai_fake.requests) == 2
+    message = root_message(slack_fake)
+    assert "Reply in this thread" in block_text(message["blocks"])
+
+
+async def test_a_silent_stream_times_out_with_clear_words(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(hang_after_partials=True, partials=1, delay=0.05))
+    async with running(load_config({**env, "EASEL_OPENAI_TIMEOUT": "1"})) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("a slow painting")
+        await settle(easel)
+        await slack.aclose()
+    shown = block_text(root_message(slack_fake)["blocks"])
+    assert "took too long" in shown
+    # The preview that was shown is cleaned up when the turn fails.
+    previews = [f for f in slack_fake.files.values() if f.name.startswith("preview")]
+    assert all(f.deleted for f in previews)
+
+
+async def test_slack_refusing_an_image_update_degrades_to_text(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(delay=0.25))
+    slack_fake.fail("chat.update", "invalid_blocks", times=1)
+    await slack.command("a paper boat")
+    await settle(easel)
+    message = root_message(slack_fake)
+    updates = [c for c in slack_fake.calls_to("chat.update") if c.args["ts"] == message["ts"]]
+    refused = updates[0]
+    assert image_refs(refused.args["blocks"]), "the first update tried to show an image"
+    text_only = updates[1]
+    assert image_refs(text_only.args["blocks"]) == []
+    assert "preview 1 of 2" in block_text(text_only.args["blocks"])
+    # The drawing itself was not lost.
+    final_png = next(iter(openai_fake.images_sent.values()))
+    final = next(f for f in slack_fake.files.values() if f.data == final_png)
+    assert image_refs(message["blocks"]) == [final.id]
+
+
+async def test_slack_rate_limits_are_waited_out(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    slack_fake.rate_limit("chat.update", times=2, retry_after=0)
+    await slack.command("a windmill")
+    await settle(easel)
+    statuses = [c.status for c in slack_fake.calls_to("chat.update")]
+    assert statuses[:2] == [429, 429] and statuses[-1] == 200
+    assert "Reply in this thread" in block_text(root_message(slack_fake)["blocks"])
+
+
+async def test_not_in_channel_is_explained_privately(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    slack_fake.fail("chat.postMessage", "not_in_channel")
+    async with running(load_config(env)) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("a fox", response_url=slack_fake.response_url())
+        await settle(easel)
+        await slack.aclose()
+    assert openai_fake.requests == []
+    assert len(slack_fake.responses) == 1
+    response = slack_fake.responses[0]
+    assert response["response_type"] == "ephemeral"
+    assert "/invite @easel" in response["text"]
+
+
+@pytest.fixture
+async def raw_http() -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(timeout=5) as client:
+        yield client
+
+
+@pytest.mark.parametrize("forgery", ["bad-signature", "no-signature", "stale-timestamp"])
+async def test_unsigned_or_forged_requests_are_refused(
+    forgery: str,
+    easel: Runtime,
+    slack: SlackSender,
+    raw_http: httpx2.AsyncClient,
+    openai_fake: FakeOpenAI,
+    slack_fake: FakeSlack,
+) -> None:
+    body = "team_id=T1&channel_id=C1&user_id=U1&command=%2Fdraw&text=a+cat&response_url="
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if forgery == "bad-signature":
+        headers |= slack.signed_headers(body) | {"X-Slack-Signature": "v0=" + "0" * 64}
+    elif forgery == "stale-timestamp":
+        import time
+
+        headers |= slack.signed_headers(body, timestamp=int(time.time()) - 6 * 60)
+    response = await raw_http.post(slack.url, content=body, headers=headers)
+    assert response.status_code == 401
+    await settle(easel)
+    assert openai_fake.requests == [] and slack_fake.calls_to("chat.postMessage") == []
+
+
+async def test_healthz_reports_the_store_and_slack(
+    easel: Runtime, raw_http: httpx2.AsyncClient
+) -> None:
+    response = await raw_http.get(f"http://127.0.0.1:{easel.port}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "store": True, "slack": True}
