@@ -6,9 +6,9 @@ import asyncio
 import json
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 import pytest
@@ -25,6 +25,7 @@ OPENAI_KEY = "sk-test-key"
 TEAM = "T1"
 CHANNEL = "C1"
 USER = "U1"
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -190,6 +191,9 @@ async def settle(runtime: Runtime, within: float = 20) -> None:
                 return
 
 
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"
+async def eventually(predicate: Callable[[], T], within: float = 10) -> T:
+    """Poll `predicate` until it returns something truthy (what a fake recorded), and return it."""
+    async with asyncio.timeout(within):
+        while not (result := predicate()):  # noqa: ASYNC110 - the fakes record, they do not signal
+            await asyncio.sleep(0.02)
+    return result

@@ -79,6 +79,7 @@ class FakeOpenAI:
 
     def __init__(self) -> None:
         self.base_url = ""
+        self.request_times: list[float] = []  # time.monotonic() at each request
         self.requests: list[_Json] = []
         self.headers: list[dict[str, str]] = []  # names lower-cased
         self.expired_ids: set[str] = set()
@@ -135,6 +136,7 @@ class FakeOpenAI:
             err = _error_body(None, "The body is not valid JSON.", "invalid_request_error")
             return web.json_response(err, status=400)
         self.requests.append(body)
+        self.request_times.append(time.monotonic())
         self.headers.append({k.lower(): v for k, v in request.headers.items()})
         n = self._next_id()
         req_headers = {"x-request-id": f"req_{n}"}
