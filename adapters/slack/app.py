@@ -11,10 +11,11 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.files import PROCESSING_DELAYS, SlackDownloader
+from adapters.slack.home import home_view
 from adapters.slack.public import PreviewHost
 from adapters.slack.surface import Notify, SlackSurface
 from bot.errors import BadInput
-from bot.models import DrawRequest, ThreadKey
+from bot.models import DrawRequest, ImageOptions, ThreadKey
 from bot.ports import Store
 from bot.service import DrawService, clean_prompt
 
@@ -29,6 +30,7 @@ class SlackDeps:
     service: DrawService
     store: Store
     downloader: SlackDownloader
+    defaults: ImageOptions
     preview_host: PreviewHost | None = None
     preview_interval: float = 1.2
     processing_delays: Sequence[float] = PROCESSING_DELAYS
@@ -117,6 +119,11 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
             )
         except BadInput as exc:
             await notify(exc.user_message)
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        if event.get("tab") == "home":
+            await client.views_publish(user_id=event["user"], view=home_view(deps.defaults))
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

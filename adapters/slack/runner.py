@@ -99,6 +99,7 @@ async def slack_runner(
             service=service,
             store=store,
             downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),
+            defaults=config.defaults,
             preview_host=host,
             preview_interval=config.preview_interval,
         )

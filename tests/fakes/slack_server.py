@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 import string
 import time
@@ -53,6 +54,7 @@ class FakeSlack:
         self.users: dict[str, _Json] = {}
         self.violations: list[str] = []
         self.responses: list[_Json] = []  # what was posted to a slash command's response_url
+        self.views: dict[str, _Json] = {}  # user id -> the App Home view last published
         self.downloads: list[str] = []
         self.latency: dict[str, float] = {}
         self.processing_polls = 1
@@ -73,6 +75,7 @@ class FakeSlack:
             "files.info": self._files_info,
             "files.delete": self._files_delete,
             "users.info": self._users_info,
+            "views.publish": self._views_publish,
         }
 
     # ---- lifecycle and test controls
@@ -410,3 +413,15 @@ class FakeSlack:
         user = default_user(user_id, self.team_id)
         user.update(self.users.get(user_id, {}))
         return {"user": user}
+
+    def _views_publish(self, args: _Json) -> _Json:
+        user_id = self._require(args, "user_id", "user_not_found")
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home":
+            raise SlackError("invalid_arguments")
+        if len(view.get("blocks", [])) > 100:
+            raise SlackError("invalid_arguments")
+        self.views[user_id] = view
+        return {"view": {"id": f"V{len(self.views):010d}", **view}}
