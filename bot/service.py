@@ -167,8 +167,11 @@ class DrawService:
                     raise
                 log.info("context of %s expired; continuing from its last image", key)
                 if state.last_file_ref is not None:
-                    last = await surface.fetch_image(state.last_file_ref)
-                    images = (last, *images)
+                    try:
+                        images = (await surface.fetch_image(state.last_file_ref), *images)
+                    except errors.EaselError as exc:
+                        # Still draw: from the words alone, rather than not at all.
+                        log.warning("last image of %s is unavailable: %s", key, exc.detail)
                 return await self._stream(editor, prompt, options, None, images)
 
     async def _stream(

@@ -175,3 +175,32 @@ async def test_public_url_previews_are_served_by_easel(
     assert [f.name for f in slack_fake.files.values()] == [
         f"easel-{next(iter(openai_fake.images_sent))}.png"
     ]
+
+
+async def test_shutdown_lets_a_running_drawing_finish(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(delay=0.1))
+    async with running(load_config(env)) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("a slow sunrise")
+        await slack.aclose()
+        await eventually(lambda: openai_fake.requests)
+    # Leaving the block is SIGTERM's path: intake stops, the drawing in flight completes.
+    assert "Reply in this thread" in block_text(root_message(slack_fake)["blocks"])
+
+
+async def test_shutdown_past_the_grace_interrupts_with_clear_words(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(hang_after_partials=True, partials=0))
+    config = load_config({**env, "EASEL_SHUTDOWN_GRACE": "0"})
+    async with running(config) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("an endless staircase")
+        await slack.aclose()
+        await eventually(lambda: openai_fake.requests)
+        service = easel.service
+    assert service.idle
+    shown = block_text(root_message(slack_fake)["blocks"])
+    assert "restarted while drawing" in shown

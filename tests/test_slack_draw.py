@@ -182,6 +182,27 @@ async def test_expired_context_continues_from_the_last_image(
     assert "expired" not in shown and "context" not in shown and ":warning:" not in shown
 
 
+async def test_expired_context_with_the_last_image_gone_still_draws(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    await slack.command("a red bicycle")
+    await settle(easel)
+    ts = root_message(slack_fake)["ts"]
+    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    assert state is not None and state.last_file_ref is not None
+    slack_fake.files[state.last_file_ref].deleted = True  # someone deleted the image
+    openai_fake.expired_ids.add(openai_fake.known_response_ids[0])
+
+    await slack.event(slack.reply_event(thread_ts=ts, text="paint it blue"))
+    await settle(easel)
+
+    retried = openai_fake.requests[-1]
+    assert "previous_response_id" not in retried
+    assert [p["type"] for p in retried["input"][0]["content"]] == ["input_text"]
+    after = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    assert after is not None and after.last_response_id == openai_fake.known_response_ids[-1]
+
+
 async def test_empty_prompt_gets_a_private_usage_hint(
     easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.files import PROCESSING_DELAYS, SlackDownloader
+from adapters.slack.files import SlackDownloader
 from adapters.slack.home import home_view
 from adapters.slack.public import PreviewHost
 from adapters.slack.surface import Notify, SlackSurface
@@ -33,7 +33,6 @@ class SlackDeps:
     defaults: ImageOptions
     preview_host: PreviewHost | None = None
     preview_interval: float = 1.2
-    processing_delays: Sequence[float] = PROCESSING_DELAYS
 
     def surface(
         self, request: DrawRequest, *, attached: Sequence[dict[str, Any]] = (), notify: Notify
@@ -46,7 +45,6 @@ class SlackDeps:
             preview_host=self.preview_host,
             preview_interval=self.preview_interval,
             notify=notify,
-            processing_delays=self.processing_delays,
         )
 
 

@@ -21,6 +21,8 @@ SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
 # files.info polls until the file is processed and shared: short first, then backing off.
 PROCESSING_DELAYS = (0.1, 0.2, 0.3, 0.5, 0.5, 1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 5.0)
+# A preview that is not processed quickly is not worth waiting for: the next frame is coming.
+PREVIEW_PROCESSING_DELAYS = PROCESSING_DELAYS[:6]
 
 
 def is_processed(file: dict[str, Any], channel: str) -> bool:

@@ -37,6 +37,7 @@ class SlackSurface:
         preview_interval: float = 1.2,
         notify: Notify | None = None,
         processing_delays: Sequence[float] = files.PROCESSING_DELAYS,
+        preview_delays: Sequence[float] = files.PREVIEW_PROCESSING_DELAYS,
     ) -> None:
         self._client = client
         self._request = request
@@ -46,6 +47,7 @@ class SlackSurface:
         self._interval = preview_interval
         self._notify = notify
         self._delays = processing_delays
+        self._preview_delays = preview_delays
         self._ts: str | None = None
         self._thread_ts: str | None = request.thread
         self._preview_ref: str | None = None  # the preview file id (or URL) the message shows
@@ -115,7 +117,7 @@ class SlackSurface:
             thread_ts=self._thread(),
         )
         processed = await files.wait_processed(
-            self._client, file_id=file_id, channel=self.channel, delays=self._delays
+            self._client, file_id=file_id, channel=self.channel, delays=self._preview_delays
         )
         image = blocks.image_block(prompt=self._request.prompt, file_id=file_id)
         shown = processed and await self._show_image(image, line)
@@ -166,7 +168,12 @@ class SlackSurface:
         await self._update(self._progress(message), message)
 
     async def fetch_image(self, file_ref: str) -> InputImage:
-        response = await self._client.files_info(file=file_ref)
+        try:
+            response = await self._client.files_info(file=file_ref)
+        except SlackApiError as exc:
+            raise DeliveryFailed(
+                detail=f"files.info {file_ref}: {exc.response.get('error')}"
+            ) from exc
         file = response["file"]
         data = await self._downloader.fetch(file)
         return await verify_image(data, name=str(file.get("name") or file_ref))
