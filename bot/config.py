@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.models import ImageOptions
-from bot.settings import validate_options
+from bot.settings import SIZE_ALIASES, validate_options
 
 
 class ConfigError(ValueError):
@@ -49,7 +50,9 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0) -> float:
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, low: float = 0, high: float = math.inf
+) -> float:
     raw = _get(env, name)
     if raw is None:
         return default
@@ -57,30 +60,64 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
     if value < low:
         raise ConfigError(f"{name} must be at least {low:g}")
+    if value > high:
+        raise ConfigError(f"{name} must be at most {high:g}")
     return value
+
+
+def _whole(
+    env: Mapping[str, str], name: str, default: int, *, low: int = 0, high: float = math.inf
+) -> int:
+    value = float(_number(env, name, default, low=low, high=high))
+    if not value.is_integer():
+        raise ConfigError(f"{name} must be a whole number, not {value:g}")
+    return int(value)
+
+
+_IMAGE_VARIABLES = {
+    "size": "EASEL_SIZE",
+    "quality": "EASEL_QUALITY",
+    "output format": "EASEL_OUTPUT_FORMAT",
+    "compression": "EASEL_COMPRESSION",
+    "background": "EASEL_BACKGROUND",
+    "moderation": "EASEL_MODERATION",
+    "partial images": "EASEL_PARTIAL_IMAGES",
+    "input fidelity": "EASEL_INPUT_FIDELITY",
+    "a transparent background": "EASEL_BACKGROUND",
+}
 
 
 def _defaults(env: Mapping[str, str]) -> ImageOptions:
     base = ImageOptions()
+    size = _get(env, "EASEL_SIZE") or base.size
     compression = _get(env, "EASEL_COMPRESSION")
     options = ImageOptions(
         model=_get(env, "EASEL_MODEL") or base.model,
         image_model=_get(env, "EASEL_IMAGE_MODEL") or base.image_model,
-        size=_get(env, "EASEL_SIZE") or base.size,
+        size=SIZE_ALIASES.get(size, size),
         quality=_get(env, "EASEL_QUALITY") or base.quality,
         output_format=_get(env, "EASEL_OUTPUT_FORMAT") or base.output_format,
-        compression=int(_number(env, "EASEL_COMPRESSION", 0)) if compression else None,
+        compression=_whole(env, "EASEL_COMPRESSION", 0) if compression else None,
         background=_get(env, "EASEL_BACKGROUND") or base.background,
         moderation=_get(env, "EASEL_MODERATION") or base.moderation,
-        partial_images=int(_number(env, "EASEL_PARTIAL_IMAGES", base.partial_images)),
+        partial_images=_whole(env, "EASEL_PARTIAL_IMAGES", base.partial_images),
         input_fidelity=_get(env, "EASEL_INPUT_FIDELITY"),
     )
     problems = validate_options(options)
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError("; ".join(_name_variable(problem) for problem in problems))
     return options
+
+
+def _name_variable(problem: str) -> str:
+    for field_name, variable in _IMAGE_VARIABLES.items():
+        if problem.startswith(field_name):
+            return f"{variable}: {problem}"
+    return problem
 
 
 def _slack(env: Mapping[str, str]) -> SlackConfig | None:
@@ -108,10 +145,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         openai_api_key=_get(env, "OPENAI_API_KEY"),
         openai_base_url=_get(env, "OPENAI_BASE_URL"),
         openai_timeout=_number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
-        openai_max_retries=int(_number(env, "EASEL_OPENAI_MAX_RETRIES", 2)),
+        openai_max_retries=_whole(env, "EASEL_OPENAI_MAX_RETRIES", 2, high=10),
         slack=_slack(env),
         host=_get(env, "EASEL_HOST") or "0.0.0.0",
-        port=int(_number(env, "EASEL_PORT", 3000)),
+        port=_whole(env, "EASEL_PORT", 3000, high=65535),
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
         log_level=(_get(env, "EASEL_LOG_LEVEL") or "INFO").upper(),

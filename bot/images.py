@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import warnings
 
 from PIL import Image
 
@@ -12,42 +11,49 @@ from bot.errors import AttachmentRejected
 from bot.models import InputImage
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
-# Pillow's own bomb guard is ~179 Mpx; an input for the image model never needs more than this.
+# Pillow refuses outright above ~179 Mpx; an input for the image model never needs this many.
 MAX_INPUT_PIXELS = 50_000_000
 ALLOWED_FORMATS = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # what Pillow calls a phone camera's multi-picture JPEG
     "WEBP": "image/webp",
     "GIF": "image/gif",
 }
+READABLE = "PNG, JPEG, WebP or GIF"
+
+
+def _too_many_pixels(name: str, size: str) -> AttachmentRejected:
+    return AttachmentRejected(
+        f"{name} is {size} pixels; easel takes images up to "
+        f"{MAX_INPUT_PIXELS // 1_000_000} megapixels."
+    )
 
 
 def _verify(data: bytes, name: str) -> InputImage:
     if not data:
         raise AttachmentRejected(f"{name} is empty, so easel cannot use it.")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                fmt = image.format or ""
-                width, height = image.size
-                if width * height > MAX_INPUT_PIXELS:
-                    raise AttachmentRejected(
-                        f"{name} is {width}x{height} pixels; easel takes images up to "
-                        f"{MAX_INPUT_PIXELS // 1_000_000} megapixels."
-                    )
-                image.load()  # decode every pixel once: a truncated or fake file fails here
-    except AttachmentRejected:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Warning) as exc:
+        with Image.open(io.BytesIO(data)) as image:
+            fmt = image.format or ""
+            width, height = image.size
+            if width * height > MAX_INPUT_PIXELS:
+                raise _too_many_pixels(name, f"{width}x{height}")
+            # A multi-picture JPEG (MPO) counts its depth map as a frame; that is a still photo.
+            if fmt != "MPO" and getattr(image, "is_animated", False):
+                raise AttachmentRejected(
+                    f"{name} is animated; easel takes still images ({READABLE})."
+                )
+            image.load()  # decode every pixel once: a truncated or fake file fails here
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(name, "so many") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise AttachmentRejected(
-            f"{name} is not an image easel can read (PNG, JPEG, WebP or GIF).", detail=str(exc)
+            f"{name} is not an image easel can read ({READABLE}).", detail=str(exc)
         ) from exc
     mime_type = ALLOWED_FORMATS.get(fmt)
     if mime_type is None:
-        raise AttachmentRejected(
-            f"{name} is a {fmt or 'unknown'} file; easel takes PNG, JPEG, WebP or GIF."
-        )
+        raise AttachmentRejected(f"{name} is a {fmt or 'unknown'} file; easel takes {READABLE}.")
     return InputImage(data=data, mime_type=mime_type, name=name)
 
 

@@ -18,6 +18,8 @@ from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
 
 log = logging.getLogger(__name__)
 
+SEEN_RETENTION = 7 * 24 * 3600.0  # seconds a platform delivery id is remembered
+
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer easel than this one."""
@@ -40,11 +42,17 @@ class SqliteStore:
 
     async def __aenter__(self) -> Self:
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
-        await self._db.execute("PRAGMA journal_mode=WAL")
-        await self._db.execute("PRAGMA foreign_keys=ON")
-        await self._db.execute("PRAGMA busy_timeout=5000")
-        await self._db.execute("PRAGMA synchronous=NORMAL")
-        await self._migrate()
+        try:
+            await self._db.execute("PRAGMA journal_mode=WAL")
+            await self._db.execute("PRAGMA foreign_keys=ON")
+            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._migrate()
+            await self._forget_old_deliveries()
+        except BaseException:
+            await self._db.close()
+            self._db = None
+            raise
         return self
 
     async def __aexit__(
@@ -81,6 +89,12 @@ class SqliteStore:
             await self.db.executescript(
                 f"BEGIN;\n{script}\nPRAGMA user_version = {version:d};\nCOMMIT;"
             )
+
+    async def _forget_old_deliveries(self) -> None:
+        """Slack retries a delivery for minutes, not days: older keys are dead weight."""
+        await self.db.execute(
+            "DELETE FROM seen_deliveries WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
+        )
 
     async def ping(self) -> bool:
         async with self.db.execute("SELECT 1") as cursor:

@@ -1,0 +1,309 @@
+"""bot.config.load_config: a runnable configuration, or a ConfigError that says what to set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from bot.models import ImageOptions
+
+HTTP_ENV = {
+    "OPENAI_API_KEY": "sk-test",
+    "SLACK_BOT_TOKEN": "xoxb-test",
+    "SLACK_SIGNING_SECRET": "signing-test",
+}
+SOCKET_ENV = {
+    "OPENAI_API_KEY": "sk-test",
+    "SLACK_BOT_TOKEN": "xoxb-test",
+    "SLACK_APP_TOKEN": "xapp-test",
+}
+
+
+def _with(base: dict[str, str], **changes: str | None) -> dict[str, str]:
+    """`base` with some variables set (str) or removed (None)."""
+    env = dict(base)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def _refused(env: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env)
+    assert type(caught.value) is ConfigError
+    return str(caught.value)
+
+
+# --- valid ---------------------------------------------------------------------------------
+
+
+def test_minimal_http_mode_env() -> None:
+    config = load_config(HTTP_ENV)
+    assert config.openai_api_key == "sk-test"
+    assert config.slack is not None
+    assert config.slack.bot_token == "xoxb-test"
+    assert config.slack.signing_secret == "signing-test"
+    assert config.slack.app_token is None
+    assert config.slack.socket_mode is False
+
+
+def test_minimal_socket_mode_env() -> None:
+    config = load_config(SOCKET_ENV)
+    assert config.slack is not None
+    assert config.slack.app_token == "xapp-test"
+    assert config.slack.signing_secret is None
+    assert config.slack.socket_mode is True
+
+
+def test_defaults() -> None:
+    config = load_config(HTTP_ENV)
+    assert config.port == 3000
+    assert config.host == "0.0.0.0"
+    assert config.db_path == Path("easel.db")
+    assert config.public_url is None
+    assert config.openai_base_url is None
+    assert config.openai_timeout == 300.0
+    assert config.openai_max_retries == 2
+    assert config.log_level == "INFO"
+    assert config.preview_interval == 1.2
+    assert config.shutdown_grace == 60.0
+    assert config.slack is not None and config.slack.api_url is None
+    assert config.defaults == ImageOptions()
+    assert config.defaults.partial_images == 2
+
+
+def test_settings_are_read_and_converted() -> None:
+    env = _with(
+        HTTP_ENV,
+        EASEL_PORT="8080",
+        EASEL_HOST="127.0.0.1",
+        EASEL_DB="/var/lib/easel/easel.db",
+        EASEL_LOG_LEVEL="debug",
+        EASEL_OPENAI_TIMEOUT="30",
+        EASEL_OPENAI_MAX_RETRIES="0",
+        EASEL_PREVIEW_INTERVAL="0",
+        EASEL_SHUTDOWN_GRACE="5.5",
+    )
+    config = load_config(env)
+    assert config.port == 8080
+    assert isinstance(config.port, int)
+    assert config.host == "127.0.0.1"
+    assert config.db_path == Path("/var/lib/easel/easel.db")
+    assert config.log_level == "DEBUG"
+    assert config.openai_timeout == 30.0
+    assert config.openai_max_retries == 0
+    assert config.preview_interval == 0.0
+    assert config.shutdown_grace == 5.5
+
+
+def test_image_defaults_are_read() -> None:
+    env = _with(
+        HTTP_ENV,
+        EASEL_SIZE="1536x1024",
+        EASEL_QUALITY="high",
+        EASEL_OUTPUT_FORMAT="webp",
+        EASEL_COMPRESSION="80",
+        EASEL_BACKGROUND="opaque",
+        EASEL_MODERATION="low",
+        EASEL_PARTIAL_IMAGES="0",
+        EASEL_INPUT_FIDELITY="high",
+    )
+    defaults = load_config(env).defaults
+    assert defaults.size == "1536x1024"
+    assert defaults.quality == "high"
+    assert defaults.output_format == "webp"
+    assert defaults.compression == 80
+    assert defaults.background == "opaque"
+    assert defaults.moderation == "low"
+    assert defaults.partial_images == 0
+    assert defaults.input_fidelity == "high"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("https://easel.example.com/", "https://easel.example.com"),
+        ("https://easel.example.com//", "https://easel.example.com"),
+        ("https://easel.example.com", "https://easel.example.com"),
+        ("  https://easel.example.com/  ", "https://easel.example.com"),
+    ],
+)
+def test_public_url_loses_its_trailing_slash(given: str, expected: str) -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_PUBLIC_URL=given)).public_url == expected
+
+
+def test_blank_values_count_as_unset() -> None:
+    env = _with(HTTP_ENV, EASEL_PORT="  ", EASEL_SIZE="", SLACK_APP_TOKEN=" ")
+    config = load_config(env)
+    assert config.port == 3000
+    assert config.defaults.size == "auto"
+    assert config.slack is not None and config.slack.socket_mode is False
+
+
+# --- missing requirements ------------------------------------------------------------------
+
+
+def test_no_platform_names_the_slack_variables() -> None:
+    message = _refused({"OPENAI_API_KEY": "sk-test"})
+    assert "SLACK_BOT_TOKEN" in message
+    assert "SLACK_APP_TOKEN" in message
+    assert "SLACK_SIGNING_SECRET" in message
+
+
+def test_app_token_without_bot_token_names_the_bot_token() -> None:
+    message = _refused(_with(SOCKET_ENV, SLACK_BOT_TOKEN=None))
+    assert "SLACK_BOT_TOKEN" in message
+
+
+@pytest.mark.parametrize("base", [HTTP_ENV, SOCKET_ENV], ids=["http", "socket"])
+def test_missing_openai_key_names_it(base: dict[str, str]) -> None:
+    message = _refused(_with(base, OPENAI_API_KEY=None))
+    assert "OPENAI_API_KEY" in message
+
+
+def test_bot_token_alone_names_app_token_and_signing_secret() -> None:
+    message = _refused(_with(HTTP_ENV, SLACK_SIGNING_SECRET=None))
+    assert "SLACK_APP_TOKEN" in message
+    assert "SLACK_SIGNING_SECRET" in message
+
+
+def test_empty_env_is_refused() -> None:
+    _refused({})
+
+
+# --- bad numbers ---------------------------------------------------------------------------
+
+NUMBER_VARIABLES = [
+    "EASEL_PORT",
+    "EASEL_OPENAI_TIMEOUT",
+    "EASEL_OPENAI_MAX_RETRIES",
+    "EASEL_PREVIEW_INTERVAL",
+    "EASEL_SHUTDOWN_GRACE",
+    "EASEL_PARTIAL_IMAGES",
+    "EASEL_COMPRESSION",
+]
+
+
+@pytest.mark.parametrize("name", NUMBER_VARIABLES)
+@pytest.mark.parametrize("raw", ["three", "12abc", "0x10"])
+def test_a_value_that_is_not_a_number_is_refused_naming_the_variable(name: str, raw: str) -> None:
+    env = _with(HTTP_ENV, **{name: raw})
+    if name == "EASEL_COMPRESSION":
+        env["EASEL_OUTPUT_FORMAT"] = "jpeg"
+    message = _refused(env)
+    assert name in message
+    assert "number" in message
+    assert repr(raw) in message
+
+
+@pytest.mark.parametrize("name", NUMBER_VARIABLES)
+def test_a_negative_number_is_refused_naming_the_variable(name: str) -> None:
+    env = _with(HTTP_ENV, **{name: "-1"})
+    if name == "EASEL_COMPRESSION":
+        env["EASEL_OUTPUT_FORMAT"] = "jpeg"
+    message = _refused(env)
+    assert name in message
+    assert "at least" in message
+
+
+def test_openai_timeout_below_one_second_is_refused() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_OPENAI_TIMEOUT="0.5"))
+    assert "EASEL_OPENAI_TIMEOUT" in message
+    assert "at least 1" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("EASEL_PORT", "nan"),
+        ("EASEL_PORT", "inf"),
+        ("EASEL_PREVIEW_INTERVAL", "nan"),
+        ("EASEL_OPENAI_TIMEOUT", "inf"),
+    ],
+)
+def test_nan_and_infinity_are_refused_naming_the_variable(name: str, raw: str) -> None:
+    message = _refused(_with(HTTP_ENV, **{name: raw}))
+    assert name in message
+
+
+def test_port_above_65535_is_refused_naming_the_variable() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_PORT="70000"))
+    assert "EASEL_PORT" in message
+
+
+# --- invalid image defaults ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"EASEL_SIZE": "huge"}, "size"),
+        ({"EASEL_QUALITY": "ultra"}, "quality"),
+        ({"EASEL_OUTPUT_FORMAT": "gif"}, "output format"),
+        ({"EASEL_MODERATION": "off"}, "moderation"),
+        ({"EASEL_INPUT_FIDELITY": "max"}, "input fidelity"),
+        ({"EASEL_BACKGROUND": "transparent", "EASEL_OUTPUT_FORMAT": "jpeg"}, "background"),
+        ({"EASEL_COMPRESSION": "50"}, "compression"),  # the default output format is png
+        ({"EASEL_COMPRESSION": "50", "EASEL_OUTPUT_FORMAT": "png"}, "compression"),
+        ({"EASEL_COMPRESSION": "101", "EASEL_OUTPUT_FORMAT": "jpeg"}, "compression"),
+        ({"EASEL_PARTIAL_IMAGES": "5"}, "partial images"),
+    ],
+    ids=[
+        "size",
+        "quality",
+        "format",
+        "moderation",
+        "fidelity",
+        "transparent-jpeg",
+        "compression-default-png",
+        "compression-png",
+        "compression-101",
+        "partial-images-5",
+    ],
+)
+def test_invalid_image_default_is_refused_naming_the_field(
+    changes: dict[str, str], field: str
+) -> None:
+    message = _refused(_with(HTTP_ENV, **changes))
+    assert field in message
+
+
+def test_every_invalid_image_default_is_reported_at_once() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_SIZE="huge", EASEL_PARTIAL_IMAGES="5"))
+    assert "size" in message
+    assert "partial images" in message
+
+
+def test_transparent_background_is_fine_with_png_and_webp() -> None:
+    for output_format in ("png", "webp"):
+        env = _with(HTTP_ENV, EASEL_BACKGROUND="transparent", EASEL_OUTPUT_FORMAT=output_format)
+        assert load_config(env).defaults.background == "transparent"
+
+
+def test_compression_is_fine_with_jpeg() -> None:
+    env = _with(HTTP_ENV, EASEL_COMPRESSION="0", EASEL_OUTPUT_FORMAT="jpeg")
+    assert load_config(env).defaults.compression == 0
+
+
+def test_image_default_errors_name_the_variable_to_change() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_SIZE="huge"))
+    assert message.startswith("EASEL_SIZE: size must be one of")
+
+
+@pytest.mark.parametrize(
+    ("alias", "size"),
+    [("square", "1024x1024"), ("portrait", "1024x1536"), ("landscape", "1536x1024")],
+)
+def test_size_aliases_are_accepted(alias: str, size: str) -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_SIZE=alias)).defaults.size == size
+
+
+@pytest.mark.parametrize("name", ["EASEL_PORT", "EASEL_PARTIAL_IMAGES", "EASEL_COMPRESSION"])
+def test_whole_number_settings_refuse_fractions(name: str) -> None:
+    env = _with(HTTP_ENV, **{name: "2.5"}, EASEL_OUTPUT_FORMAT="jpeg")
+    assert "whole number" in _refused(env)

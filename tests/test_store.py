@@ -1,0 +1,324 @@
+"""bot.store.SqliteStore on a real database file: schema versions, deliveries, threads, turns."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import bot.sql
+from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
+from bot.store import SchemaTooNew, SqliteStore
+
+KEY = ThreadKey(platform="slack", workspace="T1", channel="C1", thread="1700000000.000100")
+
+
+def _latest_schema_version() -> int:
+    """The highest NNNN_ prefix among the migration files shipped in bot/sql/."""
+    folder = Path(bot.sql.__file__).parent
+    versions = [int(path.name.split("_", 1)[0]) for path in folder.glob("[0-9]*_*.sql")]
+    assert versions, "no migration files found"
+    return max(versions)
+
+
+def _pragma(path: Path, name: str) -> object:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+def _request(prompt: str = "a lighthouse at dusk", user: str = "U1") -> DrawRequest:
+    return DrawRequest(
+        platform=KEY.platform,
+        workspace=KEY.workspace,
+        channel=KEY.channel,
+        user_id=user,
+        prompt=prompt,
+        thread=KEY.thread,
+    )
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "easel.db"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
+    async with SqliteStore(path=db_path) as opened:
+        yield opened
+
+
+# --- schema --------------------------------------------------------------------------------
+
+
+async def test_migrations_set_user_version_to_the_latest_file_number(db_path: Path) -> None:
+    async with SqliteStore(path=db_path) as store:
+        assert await store.ping()
+    assert _pragma(db_path, "user_version") == _latest_schema_version()
+
+
+async def test_migrations_create_the_tables(db_path: Path) -> None:
+    async with SqliteStore(path=db_path):
+        pass
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+    assert {"threads", "turns", "seen_deliveries"} <= tables
+
+
+async def test_journal_mode_is_wal(db_path: Path, store: SqliteStore) -> None:
+    async with store.db.execute("PRAGMA journal_mode") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None and row[0] == "wal"
+    assert _pragma(db_path, "journal_mode") == "wal"  # WAL is a property of the file
+
+
+async def test_foreign_keys_are_on(store: SqliteStore) -> None:
+    async with store.db.execute("PRAGMA foreign_keys") as cursor:
+        row = await cursor.fetchone()
+    assert row is not None and row[0] == 1
+
+
+async def test_reopening_does_not_rerun_migrations_and_data_survives(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.store")
+    async with SqliteStore(path=db_path) as store:
+        await store.open_thread(KEY)
+        await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    first_open = [r for r in caplog.records if "migrating" in r.getMessage()]
+    assert len(first_open) == 1
+    caplog.clear()
+
+    async with SqliteStore(path=db_path) as store:
+        assert await store.is_thread(KEY)
+        assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+    assert not [r for r in caplog.records if "migrating" in r.getMessage()]
+    assert _pragma(db_path, "user_version") == _latest_schema_version()
+
+
+async def test_schema_newer_than_the_code_raises_on_open(db_path: Path) -> None:
+    newer = _latest_schema_version() + 1
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        connection.execute(f"PRAGMA user_version = {newer}")
+
+    store = SqliteStore(path=db_path)
+    try:
+        with pytest.raises(SchemaTooNew) as caught:
+            async with store:
+                pytest.fail("the store opened a database from a newer easel")
+        assert str(newer) in str(caught.value)
+        assert str(db_path) in str(caught.value)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await store.db.close()
+    assert _pragma(db_path, "user_version") == newer  # left alone
+
+
+async def test_failed_open_releases_the_connection(db_path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        connection.execute(f"PRAGMA user_version = {_latest_schema_version() + 1}")
+
+    store = SqliteStore(path=db_path)
+    try:
+        with pytest.raises(SchemaTooNew):
+            async with store:
+                pass
+        with pytest.raises(RuntimeError, match="not open"):
+            _ = store.db
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await store.db.close()
+
+
+# --- deliveries ----------------------------------------------------------------------------
+
+
+async def test_claim_delivery_is_true_once_then_false(store: SqliteStore) -> None:
+    assert await store.claim_delivery("slack:T1:Ev1") is True
+    assert await store.claim_delivery("slack:T1:Ev1") is False
+    assert await store.claim_delivery("slack:T1:Ev1") is False
+    assert await store.claim_delivery("slack:T1:Ev2") is True
+
+
+async def test_claim_delivery_is_remembered_across_reopen(db_path: Path) -> None:
+    async with SqliteStore(path=db_path) as store:
+        assert await store.claim_delivery("slack:T1:Ev1") is True
+    async with SqliteStore(path=db_path) as store:
+        assert await store.claim_delivery("slack:T1:Ev1") is False
+        assert await store.claim_delivery("slack:T1:Ev2") is True
+
+
+# --- threads -------------------------------------------------------------------------------
+
+
+async def test_thread_unknown_until_opened(store: SqliteStore) -> None:
+    assert await store.is_thread(KEY) is False
+    assert await store.get_thread(KEY) is None
+
+
+async def test_open_thread_makes_it_known_but_without_state(store: SqliteStore) -> None:
+    await store.open_thread(KEY)
+    assert await store.is_thread(KEY) is True
+    assert await store.get_thread(KEY) is None
+
+
+async def test_open_thread_twice_is_harmless_and_keeps_state(store: SqliteStore) -> None:
+    await store.open_thread(KEY)
+    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    await store.open_thread(KEY)
+    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+
+
+async def test_advance_thread_sets_then_overwrites_state(store: SqliteStore) -> None:
+    await store.open_thread(KEY)
+    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.get_thread(KEY) == ThreadState(
+        last_response_id="resp_1", last_image_call_id="ig_1", last_file_ref="F1"
+    )
+    await store.advance_thread(KEY, response_id="resp_2", image_call_id="ig_2", file_ref="F2")
+    assert await store.get_thread(KEY) == ThreadState(
+        last_response_id="resp_2", last_image_call_id="ig_2", last_file_ref="F2"
+    )
+
+
+async def test_advance_thread_without_open_creates_the_thread(store: SqliteStore) -> None:
+    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.is_thread(KEY) is True
+    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        ThreadKey("slack", "T2", KEY.channel, KEY.thread),
+        ThreadKey("discord", KEY.workspace, KEY.channel, KEY.thread),
+        ThreadKey("slack", KEY.workspace, "C2", KEY.thread),
+        ThreadKey("slack", KEY.workspace, KEY.channel, "1700000000.000200"),
+    ],
+    ids=["workspace", "platform", "channel", "thread"],
+)
+async def test_keys_differing_in_one_part_never_collide(
+    store: SqliteStore, other: ThreadKey
+) -> None:
+    await store.open_thread(KEY)
+    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.is_thread(other) is False
+    assert await store.get_thread(other) is None
+
+    await store.advance_thread(other, response_id="resp_9", image_call_id="ig_9", file_ref="F9")
+    assert await store.get_thread(other) == ThreadState("resp_9", "ig_9", "F9")
+    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+
+
+async def test_keys_whose_parts_join_to_the_same_string_never_collide(
+    store: SqliteStore,
+) -> None:
+    one = ThreadKey("slack", "T1:C1", "X", "1.0")
+    two = ThreadKey("slack", "T1", "C1:X", "1.0")
+    assert str(one) == str(two)
+    await store.open_thread(one)
+    assert await store.is_thread(two) is False
+
+
+# --- turns ---------------------------------------------------------------------------------
+
+
+async def test_begin_turn_records_a_drawing_turn(store: SqliteStore) -> None:
+    options = ImageOptions(size="1024x1024", quality="high")
+    turn_id = await store.begin_turn(_request(), thread=KEY, options=options)
+    assert isinstance(turn_id, int)
+
+    [turn] = await store.turns(KEY)
+    assert turn["id"] == turn_id
+    assert turn["status"] == "drawing"
+    assert turn["user_id"] == "U1"
+    assert turn["prompt"] == "a lighthouse at dusk"
+    assert (turn["platform"], turn["workspace"], turn["channel"], turn["thread"]) == (
+        KEY.platform,
+        KEY.workspace,
+        KEY.channel,
+        KEY.thread,
+    )
+    assert ImageOptions(**json.loads(turn["options"])) == options
+    assert turn["started_at"] > 0
+    assert turn["ended_at"] is None
+    assert turn["usage"] is None
+    assert turn["error_code"] is None
+    assert turn["response_id"] is None
+
+
+async def test_end_turn_records_delivery_with_usage(store: SqliteStore) -> None:
+    turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
+    usage = {"input_tokens": 12, "output_tokens": 1056, "total_tokens": 1068}
+    await store.end_turn(turn_id, status="delivered", response_id="resp_1", usage=usage)
+
+    [turn] = await store.turns(KEY)
+    assert turn["status"] == "delivered"
+    assert turn["response_id"] == "resp_1"
+    assert json.loads(turn["usage"]) == usage
+    assert turn["error_code"] is None
+    assert turn["ended_at"] >= turn["started_at"]
+
+
+async def test_end_turn_records_failure_with_error_code(store: SqliteStore) -> None:
+    turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
+    await store.end_turn(turn_id, status="failed", error_code="moderation_blocked")
+
+    [turn] = await store.turns(KEY)
+    assert turn["status"] == "failed"
+    assert turn["error_code"] == "moderation_blocked"
+    assert turn["usage"] is None
+    assert turn["response_id"] is None
+    assert turn["ended_at"] is not None
+
+
+async def test_turns_are_listed_oldest_first_and_per_thread(store: SqliteStore) -> None:
+    other = ThreadKey("slack", "T2", KEY.channel, KEY.thread)
+    ids: list[int] = []
+    for n in range(3):
+        ids.append(
+            await store.begin_turn(_request(f"prompt {n}"), thread=KEY, options=ImageOptions())
+        )
+        await store.begin_turn(_request(f"elsewhere {n}"), thread=other, options=ImageOptions())
+    await store.end_turn(ids[1], status="delivered", response_id="resp_b")
+    await store.end_turn(ids[0], status="failed", error_code="timeout")
+
+    turns = await store.turns(KEY)
+    assert [t["id"] for t in turns] == ids
+    assert [t["prompt"] for t in turns] == ["prompt 0", "prompt 1", "prompt 2"]
+    assert [t["status"] for t in turns] == ["failed", "delivered", "drawing"]
+    assert [t["prompt"] for t in await store.turns(other)] == [
+        "elsewhere 0",
+        "elsewhere 1",
+        "elsewhere 2",
+    ]
+
+
+async def test_turns_of_an_unknown_thread_is_empty(store: SqliteStore) -> None:
+    assert await store.turns(KEY) == []
+
+
+async def test_other_queries_still_return_plain_rows_after_turns(store: SqliteStore) -> None:
+    await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
+    await store.turns(KEY)
+    async with store.db.execute("SELECT 1, 2") as cursor:
+        row = await cursor.fetchone()
+    assert row == (1, 2)
+
+
+async def test_turns_survive_reopen(db_path: Path) -> None:
+    async with SqliteStore(path=db_path) as store:
+        turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
+        await store.end_turn(turn_id, status="delivered", usage={"total_tokens": 5})
+    async with SqliteStore(path=db_path) as store:
+        [turn] = await store.turns(KEY)
+    assert turn["id"] == turn_id
+    assert json.loads(turn["usage"]) == {"total_tokens": 5}
