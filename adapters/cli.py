@@ -10,6 +10,7 @@ import sys
 from dotenv import load_dotenv
 
 from adapters.runtime import running
+from adapters.slack.runner import StartupError
 from bot.config import Config, ConfigError, load_config
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,11 @@ def run() -> None:
         level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except StartupError as exc:
+        log.error("%s", exc)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ def web_app(*, store: SqliteStore, slack: SlackRunner | None) -> web.Application
     async def healthz(request: web.Request) -> web.Response:
         checks = {"store": await _store_ok(store)}
         if slack is not None:
-            checks["slack"] = slack.connected
+            checks["slack"] = await slack.connected()
         ok = all(checks.values())
         return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
 
@@ -88,6 +88,6 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
         log.info("listening on %s:%d", config.host, port)
         stack.push_async_callback(service.aclose, grace=config.shutdown_grace)
         if slack is not None:
-            await slack.start()
             stack.push_async_callback(slack.stop)
+            await slack.start()
         yield Runtime(service=service, store=store, slack=slack, port=port)

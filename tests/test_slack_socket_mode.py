@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
+import httpx2
 import pytest
 
 from adapters.runtime import Runtime, running
+from adapters.slack.runner import StartupError
 from bot.config import load_config
 from bot.models import ThreadKey
 from tests.conftest import CHANNEL, TEAM, USER, eventually, settle
@@ -78,7 +80,8 @@ async def test_draw_and_thread_edit_over_socket_mode(
     openai_fake: FakeOpenAI,
     slack_fake: FakeSlack,
 ) -> None:
-    assert socket_mode.opens == 1 and socket_mode.connections == 1
+    # One open checks the app token at start-up, one opens the connection.
+    assert socket_mode.opens == 2 and socket_mode.connections == 1
     openai_fake.push(Script(delay=0.25))
     ack = await socket_mode.send(
         "slash_commands", command("a cat in a hat"), accepts_response_payload=True
@@ -133,13 +136,29 @@ async def test_draw_and_thread_edit_over_socket_mode(
 async def test_healthz_reports_the_socket_connection(
     easel: Runtime, socket_mode: FakeSocketMode
 ) -> None:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"http://127.0.0.1:{easel.port}/healthz") as response,
-    ):
-        assert response.status == 200
-        assert await response.json() == {"ok": True, "store": True, "slack": True}
+    async with httpx2.AsyncClient(timeout=5) as http:
+        response = await http.get(f"http://127.0.0.1:{easel.port}/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "store": True, "slack": True}
     assert socket_mode.open_sockets == 1
+
+
+async def test_no_http_events_endpoint_in_socket_mode(easel: Runtime) -> None:
+    async with httpx2.AsyncClient(timeout=5) as http:
+        response = await http.post(f"http://127.0.0.1:{easel.port}/slack/events", json={})
+    assert response.status_code == 404
+
+
+async def test_reconnects_when_slack_asks_and_keeps_answering(
+    easel: Runtime, socket_mode: FakeSocketMode
+) -> None:
+    opened = socket_mode.opens
+    await socket_mode.disconnect("refresh_requested")
+    await eventually(lambda: socket_mode.connections == 2 and socket_mode.open_sockets == 1)
+    assert socket_mode.opens == opened + 1  # a fresh URL for the new connection
+    ack = await socket_mode.send("slash_commands", command(""), accepts_response_payload=True)
+    assert "/draw a gray tabby cat" in ack["payload"]["text"]
+    assert socket_mode.violations == []
 
 
 async def test_empty_draw_is_acked_with_the_usage_hint(
@@ -151,3 +170,35 @@ async def test_empty_draw_is_acked_with_the_usage_hint(
     assert openai_fake.requests == []
     assert slack_fake.calls_to("chat.postMessage") == []
     assert socket_mode.violations == []
+
+
+@pytest.mark.parametrize("token", ["xapp-wrong", "xoxb-test"])
+async def test_a_refused_app_token_stops_start_up_with_clear_words(
+    token: str, env: dict[str, str], socket_mode: FakeSocketMode
+) -> None:
+    socket_env = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"}
+    socket_env["SLACK_APP_TOKEN"] = token
+    with pytest.raises(StartupError, match="SLACK_APP_TOKEN"):
+        async with running(load_config(socket_env)):
+            pytest.fail("easel started with a token Slack refuses")
+
+
+async def test_healthz_turns_unhealthy_while_the_socket_is_down(
+    easel: Runtime, socket_mode: FakeSocketMode, slack_fake: FakeSlack
+) -> None:
+    slack_fake.fail("apps.connections.open", "internal_error", times=1000)
+    await socket_mode.drop()
+    url = f"http://127.0.0.1:{easel.port}/healthz"
+    async with httpx2.AsyncClient(timeout=5) as http:
+
+        async def unhealthy() -> httpx2.Response | None:
+            response = await http.get(url)
+            return response if response.status_code == 503 else None
+
+        response = None
+        for _ in range(100):
+            if response := await unhealthy():
+                break
+            await asyncio.sleep(0.05)
+    assert response is not None
+    assert response.json() == {"ok": False, "store": True, "slack": False}

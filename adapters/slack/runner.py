@@ -12,6 +12,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -41,6 +42,10 @@ def web_client(slack: SlackConfig, *, session: aiohttp.ClientSession) -> AsyncWe
     )
 
 
+class StartupError(RuntimeError):
+    """A platform refused easel's credentials; the message says what to fix."""
+
+
 class SlackRunner:
     """The Slack platform connection; `routes()` are mounted on the shared web server."""
 
@@ -52,11 +57,10 @@ class SlackRunner:
         self._host = preview_host
         self._socket: AsyncSocketModeHandler | None = None
 
-    @property
-    def connected(self) -> bool:
+    async def connected(self) -> bool:
         if self._socket is None:
             return True  # HTTP mode: Slack calls us; being up is being reachable
-        return not self._socket.client.closed
+        return bool(await self._socket.client.is_connected())
 
     def routes(self) -> list[web.RouteDef]:
         routes = self._host.routes() if self._host is not None else []
@@ -72,9 +76,30 @@ class SlackRunner:
         if self._slack.app_token is None:
             log.info("Slack: HTTP mode, events at /slack/events")
             return
+        await self._check_app_token(self._slack.app_token)
         self._socket = AsyncSocketModeHandler(self.app, self._slack.app_token)
         await self._socket.connect_async()  # type: ignore[no-untyped-call]
         log.info("Slack: connected in Socket Mode")
+
+    async def _check_app_token(self, app_token: str) -> None:
+        """Fail fast on a wrong token: the Socket Mode client would retry it for ever."""
+        try:
+            await self.app.client.apps_connections_open(app_token=app_token)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error in (
+                "invalid_auth",
+                "not_allowed_token_type",
+                "token_revoked",
+                "not_authed",
+                "account_inactive",
+                "token_expired",
+            ):
+                raise StartupError(
+                    f"Slack refused SLACK_APP_TOKEN ({error}): use the app-level token "
+                    "(xapp-…) with the connections:write scope"
+                ) from exc
+            raise
 
     async def stop(self) -> None:
         if self._socket is not None:
