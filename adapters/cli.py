@@ -21,10 +21,18 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    async with running(config):
+    async with running(config) as runtime:
+        if runtime.playground is not None:
+            print(
+                f"easel playground: http://{_shown_host(config.host)}:{runtime.port}/", flush=True
+            )
         log.info("easel is running; SIGTERM or Ctrl-C stops it")
         await stop.wait()
         log.info("stopping: finishing drawings in progress (up to %.0fs)", config.shutdown_grace)
+
+
+def _shown_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def run() -> None:

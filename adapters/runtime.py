@@ -12,8 +12,12 @@ import openai
 from aiohttp import web
 
 from adapters.slack.runner import SlackRunner, slack_runner
+from adapters.web.app import Playground
 from bot.config import Config
+from bot.images import MAX_INPUT_BYTES
+from bot.offline import OfflineImageBackend
 from bot.openai_backend import OpenAIImageBackend
+from bot.ports import ImageBackend
 from bot.service import DrawService
 from bot.store import SqliteStore
 
@@ -25,7 +29,12 @@ class Runtime:
     service: DrawService
     store: SqliteStore
     slack: SlackRunner | None
+    playground: Playground | None
     port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
 
 def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
@@ -38,7 +47,19 @@ def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOp
     )
 
 
-def web_app(*, store: SqliteStore, slack: SlackRunner | None) -> web.Application:
+def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
+    if config.backend == "offline":
+        log.warning(
+            "drawing with the offline backend: pictures are made locally and labelled "
+            "'offline preview' (set OPENAI_API_KEY to draw with OpenAI)"
+        )
+        return OfflineImageBackend()
+    return OpenAIImageBackend(client=openai_client(config, http=http))
+
+
+def web_app(
+    *, store: SqliteStore, slack: SlackRunner | None, playground: Playground | None
+) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         checks = {"store": await _store_ok(store)}
         if slack is not None:
@@ -46,8 +67,13 @@ def web_app(*, store: SqliteStore, slack: SlackRunner | None) -> web.Application
         ok = all(checks.values())
         return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
 
-    app = web.Application(client_max_size=1024**2)
-    app.add_routes([web.get("/healthz", healthz), *(slack.routes() if slack else [])])
+    # The playground takes image uploads; Slack's own requests are small.
+    app = web.Application(client_max_size=MAX_INPUT_BYTES + 2**20 if playground else 2**20)
+    app.add_routes([web.get("/healthz", healthz)])
+    if slack is not None:
+        app.add_routes(slack.routes())
+    if playground is not None:
+        app.add_routes(playground.routes())
     return app
 
 
@@ -70,8 +96,9 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
             )
         )
         store = await stack.enter_async_context(SqliteStore(path=config.db_path))
-        backend = OpenAIImageBackend(client=openai_client(config, http=http))
-        service = DrawService(store=store, backend=backend, defaults=config.defaults)
+        service = DrawService(
+            store=store, backend=backend(config, http=http), defaults=config.defaults
+        )
         slack = None
         if config.slack is not None:
             slack = await stack.enter_async_context(
@@ -79,9 +106,16 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
                     config=config, slack=config.slack, service=service, store=store, http=http
                 )
             )
-        runner = web.AppRunner(web_app(store=store, slack=slack), access_log=None)
+        playground = None
+        if config.playground:
+            playground = Playground(service=service, store=store, preview_interval=0.2)
+        runner = web.AppRunner(
+            web_app(store=store, slack=slack, playground=playground), access_log=None
+        )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
+        if playground is not None:
+            stack.callback(playground.close)
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         port = int(runner.addresses[0][1])
@@ -90,4 +124,4 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
         if slack is not None:
             stack.push_async_callback(slack.stop)
             await slack.start()
-        yield Runtime(service=service, store=store, slack=slack, port=port)
+        yield Runtime(service=service, store=store, slack=slack, playground=playground, port=port)

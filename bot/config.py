@@ -30,6 +30,8 @@ class SlackConfig:
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    backend: str  # "openai" or "offline"
+    playground: bool  # serve the local web playground
     openai_api_key: str | None
     openai_base_url: str | None
     openai_timeout: float
@@ -123,6 +125,8 @@ def _name_variable(problem: str) -> str:
 def _slack(env: Mapping[str, str]) -> SlackConfig | None:
     bot_token = _get(env, "SLACK_BOT_TOKEN")
     if bot_token is None:
+        if _get(env, "SLACK_APP_TOKEN") or _get(env, "SLACK_SIGNING_SECRET"):
+            raise ConfigError("Slack is half configured: set SLACK_BOT_TOKEN (xoxb-…) too")
         return None
     slack = SlackConfig(
         bot_token=bot_token,
@@ -138,16 +142,39 @@ def _slack(env: Mapping[str, str]) -> SlackConfig | None:
     return slack
 
 
+BACKENDS = ("openai", "offline")
+_TRUE = ("1", "true", "yes", "on")
+
+
+def _backend(env: Mapping[str, str]) -> str:
+    backend = (_get(env, "EASEL_BACKEND") or "").lower()
+    if backend and backend not in BACKENDS:
+        raise ConfigError(f"EASEL_BACKEND must be openai or offline, not {backend!r}")
+    if backend == "openai" and _get(env, "OPENAI_API_KEY") is None:
+        raise ConfigError("EASEL_BACKEND=openai needs OPENAI_API_KEY")
+    return backend or ("openai" if _get(env, "OPENAI_API_KEY") else "offline")
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
-    """Build the configuration from `env` (default: the process environment)."""
+    """Build the configuration from `env` (default: the process environment).
+
+    With no chat platform configured easel serves the local playground; with no OpenAI key
+    it draws with the offline backend. Both say so at start.
+    """
     env = os.environ if env is None else env
-    config = Config(
+    slack = _slack(env)
+    playground = slack is None or (_get(env, "EASEL_PLAYGROUND") or "").lower() in _TRUE
+    # Slack's HTTP mode must be reachable from outside; the playground alone stays on loopback.
+    http_mode = slack is not None and not slack.socket_mode
+    return Config(
+        backend=_backend(env),
+        playground=playground,
         openai_api_key=_get(env, "OPENAI_API_KEY"),
         openai_base_url=_get(env, "OPENAI_BASE_URL"),
         openai_timeout=_number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
         openai_max_retries=_whole(env, "EASEL_OPENAI_MAX_RETRIES", 2, high=10),
-        slack=_slack(env),
-        host=_get(env, "EASEL_HOST") or "0.0.0.0",
+        slack=slack,
+        host=_get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
         port=_whole(env, "EASEL_PORT", 3000, high=65535),
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
@@ -156,11 +183,3 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
         defaults=_defaults(env),
     )
-    if config.slack is None:
-        raise ConfigError(
-            "No chat platform is configured. Set SLACK_BOT_TOKEN and either SLACK_APP_TOKEN "
-            "(Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode); see README.md."
-        )
-    if config.openai_api_key is None:
-        raise ConfigError("OPENAI_API_KEY is not set: easel needs it to draw.")
-    return config

@@ -122,7 +122,7 @@ class DrawService:
         log.info("turn %d started in %s", turn_id, key)
         try:
             images = await surface.attachments()
-            final = await self._draw(key, prompt, images, options, surface)
+            final = await self._draw(key, prompt, images, options, surface, request.is_reply)
             file_ref = await surface.finish(final)
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
@@ -154,8 +154,9 @@ class DrawService:
         images: Sequence[InputImage],
         options: ImageOptions,
         surface: Surface,
+        is_reply: bool,
     ) -> FinalImage:
-        state = await self._store.get_thread(key)
+        state = await self._store.get_thread(key) if is_reply else None
         previous = state.last_response_id if state else None
         async with PreviewEditor(
             show=surface.preview, min_interval=surface.preview_interval

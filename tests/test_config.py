@@ -148,11 +148,11 @@ def test_blank_values_count_as_unset() -> None:
 # --- missing requirements ------------------------------------------------------------------
 
 
-def test_no_platform_names_the_slack_variables() -> None:
-    message = _refused({"OPENAI_API_KEY": "sk-test"})
-    assert "SLACK_BOT_TOKEN" in message
-    assert "SLACK_APP_TOKEN" in message
-    assert "SLACK_SIGNING_SECRET" in message
+def test_no_platform_serves_the_playground_on_loopback() -> None:
+    config = load_config({"OPENAI_API_KEY": "sk-test"})
+    assert config.slack is None and config.playground
+    assert config.host == "127.0.0.1"
+    assert config.backend == "openai"
 
 
 def test_app_token_without_bot_token_names_the_bot_token() -> None:
@@ -161,9 +161,23 @@ def test_app_token_without_bot_token_names_the_bot_token() -> None:
 
 
 @pytest.mark.parametrize("base", [HTTP_ENV, SOCKET_ENV], ids=["http", "socket"])
-def test_missing_openai_key_names_it(base: dict[str, str]) -> None:
-    message = _refused(_with(base, OPENAI_API_KEY=None))
+def test_without_an_openai_key_drawings_come_from_the_offline_backend(
+    base: dict[str, str],
+) -> None:
+    assert load_config(_with(base, OPENAI_API_KEY=None)).backend == "offline"
+
+
+def test_the_offline_backend_can_be_asked_for_with_a_key() -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_BACKEND="offline")).backend == "offline"
+
+
+def test_asking_for_openai_without_a_key_names_the_key() -> None:
+    message = _refused(_with(HTTP_ENV, OPENAI_API_KEY=None, EASEL_BACKEND="openai"))
     assert "OPENAI_API_KEY" in message
+
+
+def test_an_unknown_backend_is_refused() -> None:
+    assert "EASEL_BACKEND" in _refused(_with(HTTP_ENV, EASEL_BACKEND="magic"))
 
 
 def test_bot_token_alone_names_app_token_and_signing_secret() -> None:
@@ -172,8 +186,20 @@ def test_bot_token_alone_names_app_token_and_signing_secret() -> None:
     assert "SLACK_SIGNING_SECRET" in message
 
 
-def test_empty_env_is_refused() -> None:
-    _refused({})
+def test_an_empty_environment_runs_the_offline_playground() -> None:
+    config = load_config({})
+    assert (config.slack, config.playground, config.backend) == (None, True, "offline")
+    assert config.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(("flag", "on"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_the_playground_runs_beside_slack_only_when_asked(flag: str, on: bool) -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_PLAYGROUND=flag)).playground is on
+
+
+def test_slack_http_mode_listens_on_every_interface_by_default() -> None:
+    assert load_config(HTTP_ENV).host == "0.0.0.0"
+    assert load_config(SOCKET_ENV).host == "127.0.0.1"
 
 
 # --- bad numbers ---------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""WebSurface: a drawing turn's message in the playground, updated live over SSE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adapters.web.hub import Hub, Message
+from bot.errors import AttachmentRejected, EaselError
+from bot.images import verify_image
+from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
+
+MAX_ATTACHMENTS = 8
+
+
+def image_url(token: str) -> str:
+    return f"/images/{token}"
+
+
+class WebSurface:
+    """Implements bot.ports.Surface on the playground's Hub."""
+
+    def __init__(
+        self,
+        *,
+        hub: Hub,
+        request: DrawRequest,
+        attached: Sequence[tuple[str, bytes]] = (),
+        preview_interval: float = 0.2,
+    ) -> None:
+        self._hub = hub
+        self._request = request
+        self._attached = list(attached)
+        self._interval = preview_interval
+        self._message: Message | None = None
+        self._preview: str | None = None
+
+    @property
+    def preview_interval(self) -> float:
+        return self._interval
+
+    async def start(self) -> ThreadKey:
+        message_id = self._hub.new_id()
+        thread = self._request.thread or message_id
+        self._message = Message(
+            id=message_id,
+            thread=thread,
+            author="easel",
+            text=self._request.prompt,
+            line="drawing…",
+        )
+        self._hub.add(self._message)
+        r = self._request
+        return ThreadKey(r.platform, r.workspace, r.channel, thread)
+
+    async def attachments(self) -> tuple[InputImage, ...]:
+        if len(self._attached) > MAX_ATTACHMENTS:
+            raise AttachmentRejected(f"easel takes up to {MAX_ATTACHMENTS} images at a time.")
+        return tuple([await verify_image(data, name=name) for name, data in self._attached])
+
+    async def preview(self, preview: Preview) -> None:
+        mime_type = MIME_TYPES.get(preview.output_format, "image/png")
+        token = self._hub.put_image(preview.data, mime_type)
+        self._drop_preview()
+        self._preview = token
+        self._update(
+            image=image_url(token),
+            line=f"preview {preview.index + 1} of {preview.total}…",
+            state="preview",
+        )
+
+    async def finish(self, final: FinalImage) -> str:
+        token = self._hub.put_image(final.data, final.mime_type)
+        self._drop_preview()
+        self._update(
+            image=image_url(token),
+            download=f"{image_url(token)}?download={final.filename}",
+            line="Reply in this thread to edit the image.",
+            note=final.revised_prompt,
+            state="done",
+        )
+        return token
+
+    async def fail(self, error: EaselError) -> None:
+        self._drop_preview()
+        if self._message is None:
+            self._message = Message(
+                id=self._hub.new_id(),
+                thread=self._request.thread or "",
+                author="easel",
+                text=self._request.prompt,
+            )
+            self._hub.add(self._message)
+        self._update(image=None, line="", note=error.user_message, state="failed")
+
+    async def fetch_image(self, file_ref: str) -> InputImage:
+        found = self._hub.image(file_ref)
+        if found is None:
+            raise AttachmentRejected("The thread's last image is no longer in the playground.")
+        mime_type, data = found
+        return InputImage(data=data, mime_type=mime_type, name=f"{file_ref}.img")
+
+    def _drop_preview(self) -> None:
+        if self._preview is not None:
+            self._hub.drop_image(self._preview)
+            self._preview = None
+
+    def _update(self, **changes: str | None) -> None:
+        assert self._message is not None, "start() adds the message first"
+        for name, value in changes.items():
+            setattr(self._message, name, value)
+        self._hub.publish(self._message)

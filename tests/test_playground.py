@@ -1,0 +1,163 @@
+"""The playground adapter at the wire: the page, /api/draw, live SSE updates, images."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx2
+import pytest
+
+from adapters.runtime import Runtime, running
+from bot.config import load_config
+from tests.fakes.openai_server import FakeOpenAI, Script, make_png
+
+
+@pytest.fixture
+async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
+    """easel with an OpenAI key (the fake) and no chat platform: the playground alone."""
+    web_env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
+    async with running(load_config(web_env)) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(base_url=playground.url.rstrip("/"), timeout=10) as client:
+        yield client
+
+
+class Events:
+    """Reads the page's SSE stream and keeps the latest state of every message."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.history: list[dict[str, Any]] = []
+        self.changed = asyncio.Event()
+
+    async def follow(self, http: httpx2.AsyncClient) -> None:
+        async with http.stream("GET", "/events") as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])["message"]
+                    self.messages[message["id"]] = message
+                    self.history.append(dict(message))
+                    self.changed.set()
+
+    async def until(self, predicate: Any, within: float = 10) -> dict[str, Any]:
+        async with asyncio.timeout(within):
+            while True:
+                for message in self.messages.values():
+                    if predicate(message):
+                        return message
+                self.changed.clear()
+                await self.changed.wait()
+
+
+@pytest.fixture
+async def events(http: httpx2.AsyncClient) -> AsyncIterator[Events]:
+    events = Events()
+    task = asyncio.create_task(events.follow(http))
+    yield events
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def done(message: dict[str, Any]) -> bool:
+    return bool(message["author"] == "easel" and message["state"] == "done")
+
+
+async def test_the_page_and_its_assets_are_served(http: httpx2.AsyncClient) -> None:
+    page = await http.get("/")
+    assert page.status_code == 200 and "easel playground" in page.text
+    assert (await http.get("/static/app.js")).status_code == 200
+    assert (await http.get("/static/../bot/config.py")).status_code == 404
+
+
+async def test_draw_previews_then_final_in_one_message_and_a_reply_edits_it(
+    http: httpx2.AsyncClient, events: Events, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.push(Script(delay=0.3))
+    response = await http.post("/api/draw", data={"prompt": "/draw a paper crane", "id": "a1"})
+    assert response.status_code == 202
+    final = await events.until(done)
+    # One message went from drawing to preview to done.
+    states = [m["state"] for m in events.history if m["id"] == final["id"]]
+    assert states[0] == "drawing" and "preview" in states and states[-1] == "done"
+    assert final["text"] == "a paper crane" and final["note"] == "a revised prompt"
+    image = await http.get(final["image"])
+    assert image.content == next(iter(openai_fake.images_sent.values()))
+    download = await http.get(final["download"])
+    assert "attachment" in download.headers["content-disposition"]
+
+    png = make_png((16, 16), seed=3, blur=0)
+    reply = await http.post(
+        "/api/draw",
+        data={"prompt": "make it gold", "thread": final["thread"], "id": "a2"},
+        files={"image": ("gold.png", png, "image/png")},
+    )
+    assert reply.status_code == 202
+    second = await events.until(lambda m: done(m) and m["id"] != final["id"])
+    assert second["thread"] == final["thread"]
+    body = openai_fake.requests[1]
+    assert body["previous_response_id"] == openai_fake.known_response_ids[0]
+    kinds = [part["type"] for part in body["input"][0]["content"]]
+    assert kinds == ["input_text", "input_image"]
+    yours = [m for m in events.messages.values() if m["author"] == "you"]
+    assert [m["text"] for m in yours] == ["make it gold"]
+
+
+async def test_bad_input_is_answered_in_plain_words(
+    http: httpx2.AsyncClient, events: Events, openai_fake: FakeOpenAI
+) -> None:
+    empty = await http.post("/api/draw", data={"prompt": "/draw  "})
+    assert empty.status_code == 400 and "Tell easel what to draw" in empty.json()["error"]
+    stranger = await http.post("/api/draw", data={"prompt": "hi", "thread": "nope"})
+    assert stranger.status_code == 404
+    await http.post("/api/draw", data={"prompt": "a fox", "id": "b1"})
+    first = await events.until(done)
+    text_file = await http.post(
+        "/api/draw",
+        data={"prompt": "use this", "thread": first["thread"], "id": "b2"},
+        files={"image": ("notes.png", b"not an image", "image/png")},
+    )
+    assert text_file.status_code == 202
+    failed = await events.until(lambda m: m["state"] == "failed")
+    assert "notes.png is not an image" in failed["note"]
+    assert len(openai_fake.requests) == 1
+
+
+async def test_a_repeated_post_draws_once(
+    http: httpx2.AsyncClient, events: Events, openai_fake: FakeOpenAI, playground: Runtime
+) -> None:
+    for _ in range(2):
+        await http.post("/api/draw", data={"prompt": "a single moon", "id": "same"})
+    await events.until(done)
+    await playground.service.join()
+    assert len(openai_fake.requests) == 1
+
+
+async def test_the_playground_answers_only_this_machine(playground: Runtime) -> None:
+    # The same handler, reached with a non-loopback peer address, is refused.
+    from aiohttp.test_utils import make_mocked_request
+
+    assert playground.playground is not None
+    route = next(r for r in playground.playground.routes() if r.path == "/")  # type: ignore[attr-defined]
+    request = make_mocked_request("GET", "/", transport=_Transport("192.0.2.7"))
+    with pytest.raises(Exception) as refused:
+        await route.handler(request)
+    assert getattr(refused.value, "status", None) == 403
+
+
+class _Transport:
+    def __init__(self, host: str) -> None:
+        self._host = host
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return (self._host, 40000) if name == "peername" else default
+
+    def is_closing(self) -> bool:
+        return False
