@@ -476,3 +476,25 @@ async def test_through_the_service_draw_reply_and_restart(store: SqliteStore) ->
     assert difference(recovered.data, edit.data) < difference(unrelated.data, edit.data) / 2
     state = await store.get_thread(first.key)
     assert state is not None and state.last_response_id == recovered.response_id
+
+
+@pytest.mark.parametrize(("size", "output_format", "background"), GRID)
+async def test_through_the_service_at_every_size_format_and_background(
+    store: SqliteStore, size: str, output_format: str, background: str
+) -> None:
+    defaults = ImageOptions(
+        size=size, output_format=output_format, background=background, partial_images=1
+    )
+    service = DrawService(
+        store=store, backend=OfflineImageBackend(frame_delay=0), defaults=defaults
+    )
+    surface = await turn(service, Platform(), request("a lighthouse at dusk"))
+    image = decode(surface.finals[0].data)
+    assert image.size == SIZES[size]
+    assert image.format == PIL_FORMATS[output_format]
+    transparent = background == "transparent" and output_format != "jpeg"
+    assert image.mode == ("RGBA" if transparent else "RGB")
+    assert surface.finals[0].revised_prompt == "offline preview: a lighthouse at dusk"
+    assert surface.key is not None
+    state = await store.get_thread(surface.key)
+    assert state is not None and state.last_response_id == surface.finals[0].response_id
