@@ -191,3 +191,20 @@ async def test_healthz_reports_the_store_and_slack(
     response = await raw_http.get(f"http://127.0.0.1:{easel.port}/healthz")
     assert response.status_code == 200
     assert response.json() == {"ok": True, "store": True, "slack": True}
+
+
+async def test_a_file_slack_never_reports_processed_still_delivers_the_drawing(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    slack_fake.fail("files.info", "internal_error", times=1000)
+    await slack.command("a harbour at night")
+    await settle(easel)
+    message = root_message(slack_fake)
+    # The file is in the thread; the message points there in words instead of showing it.
+    final_png = next(iter(openai_fake.images_sent.values()))
+    final = next(f for f in slack_fake.files.values() if f.data == final_png)
+    assert final.thread_ts == message["ts"] and not final.deleted
+    assert image_refs(message["blocks"]) == []
+    assert "the image is in the thread" in block_text(message["blocks"])
+    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, message["ts"]))
+    assert state is not None and state.last_file_ref == final.id

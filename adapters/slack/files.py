@@ -67,7 +67,11 @@ async def wait_processed(
     for delay in (0.0, *delays):
         if delay:
             await asyncio.sleep(delay)
-        response = await client.files_info(file=file_id)
+        try:
+            response = await client.files_info(file=file_id)
+        except SlackApiError as exc:
+            log.warning("files.info %s failed: %s", file_id, exc.response.get("error"))
+            return False
         if is_processed(response["file"], channel):
             return True
     log.warning("file %s was still processing after %.1fs", file_id, sum(delays))
