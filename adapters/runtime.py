@@ -19,6 +19,7 @@ from bot.offline import OfflineImageBackend
 from bot.openai_backend import OpenAIImageBackend
 from bot.ports import ImageBackend
 from bot.service import DrawService
+from bot.sse import EaselOpenAI
 from bot.store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ class Runtime:
 
 
 def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(
+    return EaselOpenAI(
         api_key=config.openai_api_key,
         base_url=config.openai_base_url,
         http_client=http,
@@ -47,14 +48,16 @@ def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOp
     )
 
 
-def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
+async def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
     if config.backend == "offline":
         log.warning(
             "drawing with the offline backend: pictures are made locally and labelled "
             "'offline preview' (set OPENAI_API_KEY to draw with OpenAI)"
         )
         return OfflineImageBackend()
-    return OpenAIImageBackend(client=openai_client(config, http=http))
+    openai_backend = OpenAIImageBackend(client=openai_client(config, http=http))
+    await openai_backend.warm_up()
+    return openai_backend
 
 
 def web_app(
@@ -97,7 +100,7 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
         )
         store = await stack.enter_async_context(SqliteStore(path=config.db_path))
         service = DrawService(
-            store=store, backend=backend(config, http=http), defaults=config.defaults
+            store=store, backend=await backend(config, http=http), defaults=config.defaults
         )
         slack = None
         if config.slack is not None:

@@ -7,12 +7,15 @@ FinalImage) and every failure to a bot.errors type. The final image is taken fro
 
 from __future__ import annotations
 
-import base64
+import asyncio
+import binascii
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import openai
+import pybase64
+from openai._models import construct_type
 from openai.types.responses import (
     ResponseCompletedEvent,
     ResponseCreatedEvent,
@@ -21,6 +24,7 @@ from openai.types.responses import (
     ResponseImageGenCallPartialImageEvent,
     ResponseIncompleteEvent,
     ResponseOutputItemDoneEvent,
+    ResponseStreamEvent,
 )
 
 from bot import errors
@@ -34,6 +38,15 @@ class OpenAIImageBackend:
 
     def __init__(self, *, client: openai.AsyncOpenAI) -> None:
         self._client = client
+
+    async def warm_up(self) -> None:
+        """Build the SDK's stream-event models now, in a worker thread, not in the first turn.
+
+        The SDK builds each pydantic model's validator the first time it sees one: about
+        1.5 s of CPU for the Responses stream events, which would otherwise stall the event
+        loop (and every other drawing) in the middle of the first drawing after start-up.
+        """
+        await asyncio.to_thread(_build_event_models)
 
     async def generate(
         self,
@@ -82,7 +95,7 @@ def build_request(
         tool["input_fidelity"] = options.input_fidelity
     content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
     for image in images:
-        encoded = base64.b64encode(image.data).decode("ascii")
+        encoded = pybase64.b64encode_as_string(image.data)
         content.append(
             {
                 "type": "input_image",
@@ -115,7 +128,7 @@ async def _translate(
             yield Preview(
                 index=event.partial_image_index,
                 total=options.partial_images,
-                data=base64.b64decode(event.partial_image_b64),
+                data=_decode(event.partial_image_b64),
                 output_format=event.output_format or options.output_format,
             )
         elif isinstance(event, ResponseOutputItemDoneEvent):
@@ -124,7 +137,7 @@ async def _translate(
                 if item.status == "failed" or not item.result:
                     raise errors.GenerationFailed(detail=f"image call {item.id} {item.status}")
                 final = {
-                    "data": base64.b64decode(item.result),
+                    "data": _decode(item.result),
                     "image_call_id": item.id,
                     "revised_prompt": getattr(item, "revised_prompt", None),
                     "output_format": getattr(item, "output_format", None) or options.output_format,
@@ -148,6 +161,54 @@ async def _translate(
     if final is None or response_id is None:
         raise errors.GenerationFailed(detail="the stream ended without an image")
     yield FinalImage(response_id=response_id, usage=usage, **final)
+
+
+_SAMPLE_ITEM = {"type": "image_generation_call", "id": "ig_0", "status": "completed"}
+_SAMPLE_RESPONSE = {
+    "id": "resp_0",
+    "object": "response",
+    "created_at": 0,
+    "status": "completed",
+    "model": "m",
+    "output": [{**_SAMPLE_ITEM, "result": "", "revised_prompt": ""}],
+    "parallel_tool_calls": True,
+    "tool_choice": {"type": "image_generation"},
+    "tools": [{"type": "image_generation"}],
+    "usage": {
+        "input_tokens": 0,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 0,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 0,
+    },
+}
+_WHERE = {"output_index": 0, "item_id": "ig_0", "sequence_number": 0}
+_SAMPLE_EVENTS: list[dict[str, Any]] = [
+    {"type": "response.created", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
+    {"type": "response.in_progress", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
+    {"type": "response.output_item.added", "item": _SAMPLE_ITEM, **_WHERE},
+    {"type": "response.image_generation_call.in_progress", **_WHERE},
+    {"type": "response.image_generation_call.generating", **_WHERE},
+    {"type": "response.image_generation_call.partial_image", "partial_image_index": 0, **_WHERE},
+    {"type": "response.image_generation_call.completed", **_WHERE},
+    {"type": "response.output_item.done", "item": _SAMPLE_ITEM, **_WHERE},
+    {"type": "response.completed", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
+    {"type": "response.failed", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
+    {"type": "error", "code": "x", "message": "x", "param": None, "sequence_number": 0},
+]
+
+
+def _build_event_models() -> None:
+    for event in _SAMPLE_EVENTS:  # as the SDK's stream does with each event it receives
+        construct_type(type_=ResponseStreamEvent, value=event)
+
+
+def _decode(b64: str) -> bytes:
+    """An image from the stream: strict base64, decoded once (SIMD; 20x the stdlib's speed)."""
+    try:
+        return pybase64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise errors.GenerationFailed(detail=f"undecodable image in the stream: {exc}") from exc
 
 
 def map_api_error(exc: openai.APIError) -> errors.EaselError:

@@ -1,0 +1,102 @@
+"""FastSSEDecoder yields exactly what the SDK's own SSEDecoder yields, however bytes arrive."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from openai._streaming import ServerSentEvent, SSEDecoder
+
+from bot.sse import EaselOpenAI, FastSSEDecoder, LineSplitter
+
+STREAMS = [
+    b"event: a\ndata: one\n\n",
+    b"event: a\r\ndata: one\r\ndata: two\r\n\r\n",
+    b"event: a\rdata: one\r\rdata:no-space\r\r",
+    b"data\n\ndata:\n\ndata:  two spaces\n\n",
+    b': a comment\nid: 7\nretry: 1500\nevent: b\ndata: {"x": 1}\n\n',
+    b"id: bad\x00id\nretry: soon\nfoo: bar\ndata: x\n\n",
+    "data: caf\u00e9 \u2603 \U0001f3a8\n\n".encode(),
+    b"event: big\ndata: " + b"QUJD" * 250_000 + b"\n\n" + b"data: tail\r\n\r\n",
+    b"data: no final newline",
+    b"data: ends in CR\r",
+    b"\n\n\r\n\r\r",
+]
+EVENTS = [1, 1, 2, 3, 1, 1, 1, 2, 0, 0, 0]  # complete events in each; an unfinished one is dropped
+
+
+def chunked(data: bytes, rng: random.Random) -> list[bytes]:
+    """`data` cut at random places, including 0- and 1-byte chunks and cuts inside CRLF."""
+    cuts = sorted({rng.randrange(len(data) + 1) for _ in range(rng.randrange(1, 40))})
+    cuts += [i for i in range(len(data) - 1) if data[i : i + 2] == b"\r\n" and rng.random() < 0.5]
+    cuts = sorted(set(cuts))
+    return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+
+
+def as_tuples(events: list[ServerSentEvent]) -> list[tuple[object, ...]]:
+    return [(e.event, e.data, e.id, e.retry) for e in events]
+
+
+def sdk_events(chunks: list[bytes]) -> list[ServerSentEvent]:
+    return list(SSEDecoder().iter_bytes(iter(chunks)))
+
+
+async def fast_events(chunks: list[bytes]) -> list[ServerSentEvent]:
+    async def source() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    return [event async for event in FastSSEDecoder().aiter_bytes(source())]
+
+
+@pytest.mark.parametrize("index", range(len(STREAMS)))
+async def test_same_events_as_the_sdk_decoder_for_any_chunking(index: int) -> None:
+    data = STREAMS[index]
+    expected = as_tuples(sdk_events([data]))
+    assert len(expected) == EVENTS[index]  # the SDK's reading, as a sanity check of the data
+    rng = random.Random(index)
+    for _ in range(30):
+        chunks = chunked(data, rng)
+        assert as_tuples(await fast_events(chunks)) == expected, chunks[:5]
+        assert as_tuples(list(FastSSEDecoder().iter_bytes(iter(chunks)))) == expected
+
+
+async def test_byte_by_byte() -> None:
+    data = b"event: a\r\ndata: 1\r\n\r\nevent: b\rdata: 2\r\rdata: 3\n\n"
+    events = await fast_events([bytes([b]) for b in data])
+    assert as_tuples(events) == [
+        ("a", "1", None, None),
+        ("b", "2", None, None),
+        (None, "3", None, None),
+    ]
+
+
+def test_lines_within_one_chunk_are_views_of_it() -> None:
+    splitter = LineSplitter()
+    chunk = b"first\nsecond\r\nthird"
+    seen = []
+    for line in splitter.feed(chunk):
+        assert line.obj is chunk  # a view into the received bytes: nothing copied
+        seen.append(bytes(line))
+    assert seen == [b"first", b"second"]
+    assert [bytes(line) for line in splitter.feed(b" part\n")] == [b"third part"]
+    assert list(splitter.finish()) == []
+
+
+async def test_the_client_hands_streams_to_the_fast_decoder() -> None:
+    client = EaselOpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
+    async with client:
+        assert isinstance(client._make_sse_decoder(), FastSSEDecoder)
+
+
+def lines_of(data: bytes) -> Iterator[bytes]:
+    splitter = LineSplitter()
+    for line in splitter.feed(data):
+        yield bytes(line)
+    for line in splitter.finish():
+        yield bytes(line)
+
+
+def test_every_line_ending_splits_once() -> None:
+    assert list(lines_of(b"a\nb\r\nc\rd\r\n\re")) == [b"a", b"b", b"c", b"d", b"", b"e"]
