@@ -1,34 +1,31 @@
 """ImageBackend over the official `openai` SDK: one streamed Responses call per turn.
 
-The SDK's typed stream events are mapped to the core's own values at once (Preview,
-FinalImage) and every failure to a bot.errors type. The final image is taken from the
-`image_generation_call` output item's `result`, never from the `...completed` event.
+The call is `responses.create(stream=True)` through the SDK (auth, retries, HTTP errors),
+read with `with_streaming_response` so that easel owns each event's lifetime: every image
+arrives as a 2-4 MB base64 string, which is decoded once and let go at once. (The SDK's typed
+stream keeps the last event, its JSON and its SSE text alive in its generator until the next
+event arrives, seconds later: ~11 MB per drawing in flight, over 1 GB at 100 drawings.)
+Events map to the core's own values (Preview, FinalImage) and every failure to a bot.errors
+type. The final image is the `image_generation_call` output item's `result`; the copy the
+`response.completed` event repeats is dropped unread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import binascii
+import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import Any
 
+import httpx2
 import openai
 import pybase64
-from openai._models import construct_type
-from openai.types.responses import (
-    ResponseCompletedEvent,
-    ResponseCreatedEvent,
-    ResponseErrorEvent,
-    ResponseFailedEvent,
-    ResponseImageGenCallPartialImageEvent,
-    ResponseIncompleteEvent,
-    ResponseOutputItemDoneEvent,
-    ResponseStreamEvent,
-)
 
 from bot import errors
 from bot.models import FinalImage, ImageOptions, InputImage, Preview
+from bot.sse import FastSSEDecoder
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +35,6 @@ class OpenAIImageBackend:
 
     def __init__(self, *, client: openai.AsyncOpenAI) -> None:
         self._client = client
-
-    async def warm_up(self) -> None:
-        """Build the SDK's stream-event models now, in a worker thread, not in the first turn.
-
-        The SDK builds each pydantic model's validator the first time it sees one: about
-        1.5 s of CPU for the Responses stream events, which would otherwise stall the event
-        loop (and every other drawing) in the middle of the first drawing after start-up.
-        """
-        await asyncio.to_thread(_build_event_models)
 
     async def generate(
         self,
@@ -62,13 +50,27 @@ class OpenAIImageBackend:
             previous_response_id=previous_response_id,
             images=images,
         )
+        create = self._client.responses.with_streaming_response.create
+        final: FinalImage | None = None
         try:
-            stream = await self._client.responses.create(**body, stream=True)
-            async with stream:
-                async for item in _translate(stream, options):
-                    yield item
+            async with create(**body, stream=True) as response:
+                items = _translate(_events(response.iter_bytes()), options)
+                async with aclosing(items):
+                    async for item in items:
+                        if isinstance(item, FinalImage):
+                            final = item
+                            break
+                        yield item
+                        del item  # a preview is let go as soon as it has been shown
         except openai.APIError as exc:
             raise map_api_error(exc) from exc
+        except httpx2.TimeoutException as exc:
+            raise errors.ServiceTimeout(detail=f"stream: {exc!r}") from exc
+        except httpx2.TransportError as exc:
+            raise errors.ServiceBusy(_UNREACHABLE, detail=f"stream: {exc!r}") from exc
+        if final is None:
+            raise errors.GenerationFailed(detail="the stream ended without an image")
+        yield final  # delivered after the stream is closed and its connection released
 
 
 def build_request(
@@ -114,93 +116,81 @@ def build_request(
     return body
 
 
+async def _events(chunks: AsyncIterator[bytes]) -> AsyncIterator[dict[str, Any]]:
+    """Each event's JSON, parsed straight from its SSE text, which is then let go."""
+    async for sse in FastSSEDecoder().aiter_bytes(chunks):
+        if sse.data.startswith("[DONE]"):
+            return
+        try:
+            event = json.loads(sse.data)
+        except ValueError as exc:
+            raise errors.GenerationFailed(detail=f"unreadable stream event: {exc}") from exc
+        del sse
+        if not isinstance(event, dict):
+            raise errors.GenerationFailed(detail=f"unexpected stream event: {event!r:.200}")
+        yield event
+
+
 async def _translate(
-    stream: AsyncIterator[Any], options: ImageOptions
-) -> AsyncIterator[Preview | FinalImage]:
+    events: AsyncIterator[dict[str, Any]], options: ImageOptions
+) -> AsyncGenerator[Preview | FinalImage]:
     response_id: str | None = None
     final: dict[str, Any] | None = None
-    async for event in stream:
-        if isinstance(event, ResponseCreatedEvent):
-            response_id = event.response.id
-        elif isinstance(event, ResponseImageGenCallPartialImageEvent):
-            if final is not None:
+    usage: dict[str, Any] | None = None
+    async for event in events:
+        kind = event.get("type")
+        if kind == "response.created":
+            response_id = event["response"]["id"]
+        elif kind == "response.image_generation_call.partial_image":
+            b64 = event.pop("partial_image_b64", None)
+            if final is not None or not b64:
                 continue  # the final may overtake the partials; it wins
-            yield Preview(
-                index=event.partial_image_index,
+            preview = Preview(
+                index=int(event.get("partial_image_index", 0)),
                 total=options.partial_images,
-                data=_decode(event.partial_image_b64),
-                output_format=event.output_format or options.output_format,
+                data=_decode(b64),
+                output_format=event.get("output_format") or options.output_format,
             )
-        elif isinstance(event, ResponseOutputItemDoneEvent):
-            item = event.item
-            if item.type == "image_generation_call":
-                if item.status == "failed" or not item.result:
-                    raise errors.GenerationFailed(detail=f"image call {item.id} {item.status}")
+            del b64, event
+            yield preview
+            del preview
+        elif kind == "response.output_item.done":
+            item = event.get("item") or {}
+            if item.get("type") == "image_generation_call":
+                result = item.pop("result", None)
+                if item.get("status") == "failed" or not result:
+                    raise errors.GenerationFailed(
+                        detail=f"image call {item.get('id')} {item.get('status')}"
+                    )
                 final = {
-                    "data": _decode(item.result),
-                    "image_call_id": item.id,
-                    "revised_prompt": getattr(item, "revised_prompt", None),
-                    "output_format": getattr(item, "output_format", None) or options.output_format,
+                    "data": _decode(result),
+                    "image_call_id": item.get("id") or "image",
+                    "revised_prompt": item.get("revised_prompt"),
+                    "output_format": item.get("output_format") or options.output_format,
                 }
-        elif isinstance(event, ResponseCompletedEvent):
-            response_id = event.response.id
-            usage = event.response.usage.model_dump() if event.response.usage else None
+                del result
+        elif kind == "response.completed":
+            response = event["response"]
+            response.pop("output", None)  # repeats the final image, already decoded
+            response_id = response.get("id") or response_id
+            usage = response.get("usage")
             break
-        elif isinstance(event, ResponseFailedEvent):
-            error = event.response.error
-            raise map_code(
-                error.code if error else None, error.message if error else "response.failed"
-            )
-        elif isinstance(event, ResponseIncompleteEvent):
-            details = event.response.incomplete_details
+        elif kind == "response.failed":
+            error = event["response"].get("error") or {}
+            raise map_code(error.get("code"), error.get("message") or "response.failed")
+        elif kind == "response.incomplete":
+            details = event["response"].get("incomplete_details")
             raise errors.GenerationFailed(detail=f"incomplete: {details}")
-        elif isinstance(event, ResponseErrorEvent):
-            raise map_code(event.code, event.message)
-    else:
-        usage = None
+        elif kind == "error":  # {"type": "error", "code", "message"}, or nested in "error"
+            nested: dict[str, Any] = event["error"] if isinstance(event.get("error"), dict) else {}
+            code = event.get("code") or nested.get("code")
+            raise map_code(code, event.get("message") or nested.get("message") or "error")
+        elif isinstance(event.get("error"), dict):  # `{"error": {...}}` data, no type
+            error = event["error"]
+            raise map_code(error.get("code"), error.get("message") or "stream error")
     if final is None or response_id is None:
         raise errors.GenerationFailed(detail="the stream ended without an image")
     yield FinalImage(response_id=response_id, usage=usage, **final)
-
-
-_SAMPLE_ITEM = {"type": "image_generation_call", "id": "ig_0", "status": "completed"}
-_SAMPLE_RESPONSE = {
-    "id": "resp_0",
-    "object": "response",
-    "created_at": 0,
-    "status": "completed",
-    "model": "m",
-    "output": [{**_SAMPLE_ITEM, "result": "", "revised_prompt": ""}],
-    "parallel_tool_calls": True,
-    "tool_choice": {"type": "image_generation"},
-    "tools": [{"type": "image_generation"}],
-    "usage": {
-        "input_tokens": 0,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": 0,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": 0,
-    },
-}
-_WHERE = {"output_index": 0, "item_id": "ig_0", "sequence_number": 0}
-_SAMPLE_EVENTS: list[dict[str, Any]] = [
-    {"type": "response.created", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
-    {"type": "response.in_progress", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
-    {"type": "response.output_item.added", "item": _SAMPLE_ITEM, **_WHERE},
-    {"type": "response.image_generation_call.in_progress", **_WHERE},
-    {"type": "response.image_generation_call.generating", **_WHERE},
-    {"type": "response.image_generation_call.partial_image", "partial_image_index": 0, **_WHERE},
-    {"type": "response.image_generation_call.completed", **_WHERE},
-    {"type": "response.output_item.done", "item": _SAMPLE_ITEM, **_WHERE},
-    {"type": "response.completed", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
-    {"type": "response.failed", "response": _SAMPLE_RESPONSE, "sequence_number": 0},
-    {"type": "error", "code": "x", "message": "x", "param": None, "sequence_number": 0},
-]
-
-
-def _build_event_models() -> None:
-    for event in _SAMPLE_EVENTS:  # as the SDK's stream does with each event it receives
-        construct_type(type_=ResponseStreamEvent, value=event)
 
 
 def _decode(b64: str) -> bytes:
@@ -216,16 +206,14 @@ def map_api_error(exc: openai.APIError) -> errors.EaselError:
     if isinstance(exc, openai.APITimeoutError):
         return errors.ServiceTimeout(detail=str(exc))
     if isinstance(exc, openai.APIConnectionError):
-        return errors.ServiceBusy(
-            "easel could not reach the image service. Please try again in a minute.",
-            detail=str(exc),
-        )
+        return errors.ServiceBusy(_UNREACHABLE, detail=str(exc))
     status = getattr(exc, "status_code", None)
     mapped = map_code(exc.code, exc.message, status=status)
     return mapped
 
 
 _OWNER = "Please tell whoever runs easel."
+_UNREACHABLE = "easel could not reach the image service. Please try again in a minute."
 
 
 def map_code(code: str | None, message: str, *, status: int | None = None) -> errors.EaselError:

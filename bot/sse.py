@@ -6,17 +6,13 @@ expression that visits every byte in Python-driven steps, about 70 ms of event-l
 4 MB line, which made it the largest cost in easel (see the benchmark in the README). This
 decoder keeps the SDK's own field handling (`SSEDecoder.decode`, the WHATWG rules) and only
 finds line ends with `bytes.find` (memchr) and decodes each `data:` line once.
-
-It plugs into the SDK through `_make_sse_decoder`, the hook the SDK's clients use to choose
-their stream decoder (`EaselOpenAI` below).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-import openai
-from openai._streaming import ServerSentEvent, SSEBytesDecoder, SSEDecoder
+from openai._streaming import ServerSentEvent, SSEDecoder
 
 LF, CR = 10, 13
 
@@ -25,11 +21,12 @@ class LineSplitter:
     """Splits a byte stream at CR, LF and CRLF (also across chunks) into lines.
 
     Each line is a memoryview, valid until the next one is asked for: a line that lies
-    within one chunk is never copied, one that spans chunks is copied once into a buffer.
+    within one chunk is never copied; the pieces of one that spans chunks are kept as views
+    and joined once at its end (growing a buffer instead would copy it again at each resize).
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._parts: list[memoryview] = []
         self._skip_lf = False  # the last chunk ended with CR: a leading LF belongs to it
 
     def feed(self, chunk: bytes) -> Iterator[memoryview]:
@@ -43,11 +40,11 @@ class LineSplitter:
             cr = chunk.find(b"\r", start, size if lf < 0 else lf)
             end = cr if cr >= 0 else lf
             if end < 0:
-                self._buffer += whole[start:]
+                self._parts.append(whole[start:])
                 return
-            if self._buffer:
-                self._buffer += whole[start:end]
-                yield from self._flush()
+            if self._parts:
+                self._parts.append(whole[start:end])
+                yield self._join()
             else:
                 yield whole[start:end]
             start = end + 1
@@ -58,13 +55,13 @@ class LineSplitter:
                     start += 1
 
     def finish(self) -> Iterator[memoryview]:
-        if self._buffer:
-            yield from self._flush()
+        if self._parts:
+            yield self._join()
 
-    def _flush(self) -> Iterator[memoryview]:
-        with memoryview(self._buffer) as line:
-            yield line
-        self._buffer.clear()
+    def _join(self) -> memoryview:
+        line = b"".join(self._parts)
+        self._parts.clear()
+        return memoryview(line)
 
 
 class FastSSEDecoder(SSEDecoder):
@@ -95,18 +92,13 @@ class FastSSEDecoder(SSEDecoder):
 
     async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
         splitter = LineSplitter()
+        event: ServerSentEvent | None = None
         try:
             async for chunk in iterator:
                 for event in self._events(splitter.feed(chunk)):
                     yield event
+                event = None  # not held while the next bytes are awaited (it may be 4 MB)
             for event in self._events(splitter.finish()):
                 yield event
         finally:
             self._reset()
-
-
-class EaselOpenAI(openai.AsyncOpenAI):
-    """`AsyncOpenAI` that decodes streams with `FastSSEDecoder`; otherwise the SDK unchanged."""
-
-    def _make_sse_decoder(self) -> SSEDecoder | SSEBytesDecoder:
-        return FastSSEDecoder()

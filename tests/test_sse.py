@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from openai._streaming import ServerSentEvent, SSEDecoder
 
-from bot.sse import EaselOpenAI, FastSSEDecoder, LineSplitter
+from bot.sse import FastSSEDecoder, LineSplitter
 
 STREAMS = [
     b"event: a\ndata: one\n\n",
@@ -82,12 +82,6 @@ def test_lines_within_one_chunk_are_views_of_it() -> None:
     assert seen == [b"first", b"second"]
     assert [bytes(line) for line in splitter.feed(b" part\n")] == [b"third part"]
     assert list(splitter.finish()) == []
-
-
-async def test_the_client_hands_streams_to_the_fast_decoder() -> None:
-    client = EaselOpenAI(api_key="sk-test", base_url="http://127.0.0.1:9/v1")
-    async with client:
-        assert isinstance(client._make_sse_decoder(), FastSSEDecoder)
 
 
 def lines_of(data: bytes) -> Iterator[bytes]:

@@ -1,0 +1,88 @@
+"""The benchmark in its short mode, so that it cannot rot. Nothing here asserts a time: the
+figures belong in the README, taken on a known machine, not in pass/fail checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the benchmark reads /proc")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "short.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--short", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "targets at N = 10" in done.stdout
+    result: dict = json.loads(out.read_text())
+    return result
+
+
+def test_every_drawing_and_reply_is_delivered_on_both_preview_paths(report: dict) -> None:
+    assert report["healthy"] is True
+    assert [run["scenario"]["path"] for run in report["runs"]] == ["public", "upload"]
+    for run in report["runs"]:
+        assert run["drawings"] == 10
+        assert run["turns"] == {
+            "total": 20,
+            "draw": 10,
+            "reply": 10,
+            "delivered": 20,
+            "failed": 0,
+            "lost": 0,
+        }
+        assert run["problems"]["http_not_200"] == 0
+        assert run["problems"]["slack_violations"] == []
+        assert run["problems"]["bot_log"]["errors"] == []
+
+
+def test_each_turn_is_measured_from_request_to_delivered_file(report: dict) -> None:
+    for run in report["runs"]:
+        for name in ("ack_ms", "to_model_ms", "final_lag_ms", "e2e_s", "overhead_ratio"):
+            stats = run[name]
+            assert stats["n"] == 20, name
+            assert stats["p50"] is not None and stats["p50"] <= stats["p99"] <= stats["max"]
+        assert run["e2e_s"]["p50"] >= run["scenario"]["model_seconds"]  # never faster than it
+        assert run["previews_shown"] + run["previews_dropped"] == 40  # 2 partials per turn
+        assert run["bot"]["cpu_seconds"] > 0
+        assert run["bot"]["peak_rss_mb"] > run["bot"]["rss_start_mb"] > 0
+        assert run["bot"]["loop_lag_ms"]["n"] > 0
+        assert set(run["targets"]) == {
+            "overhead_ratio_p99",
+            "preview_lag_p99",
+            "final_lag_p99",
+            "ack_p99",
+            "loop_lag_p99",
+            "peak_rss",
+        }
+
+
+def test_slack_calls_match_each_preview_path(report: dict) -> None:
+    public, upload = report["runs"]
+    for run in (public, upload):
+        calls = run["slack_calls_by_method"]
+        assert calls["chat.postMessage"] == 20  # one placeholder per turn
+        assert calls["files.completeUploadExternal"] == calls["files.getUploadURLExternal"]
+    # EASEL_PUBLIC_URL: Slack fetched the previews from easel; only finals were uploaded.
+    assert public["slack_calls_by_method"]["files.completeUploadExternal"] == 20
+    assert public["preview_bytes_served_per_turn"] > 0
+    assert public["slack_calls_by_method"].get("files.delete", 0) == 0
+    # Default: every preview shown was uploaded into the thread, and later deleted.
+    shown = upload["previews_shown"]
+    assert upload["slack_calls_by_method"]["files.completeUploadExternal"] >= 20 + shown
+    assert upload["slack_calls_by_method"]["files.delete"] >= shown
+    assert upload["preview_bytes_served_per_turn"] == 0
+    assert upload["bytes_uploaded_per_turn"] > public["bytes_uploaded_per_turn"]
