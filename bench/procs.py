@@ -1,0 +1,93 @@
+"""Child processes of a bench run: started, awaited until ready, always stopped.
+
+Each child announces itself by writing a ready file (JSON); its stdout and stderr go to a log
+file. Every wait is bounded. Children also get SIGTERM if the bench process itself dies
+(PR_SET_PDEATHSIG), so none outlives a run, even one that was killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.common import Json, child_env, die_with_parent, now
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+def machine_times() -> dict[str, float]:
+    """CPU seconds of the whole machine so far, by kind, from the first line of /proc/stat."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    values = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    return {n: int(v) / CLOCK_TICKS for n, v in zip(names, values, strict=True)}
+
+
+class ChildFailed(RuntimeError):
+    """A child exited or did not get ready in time; the message points at its log."""
+
+
+class Child:
+    def __init__(
+        self, name: str, module: str, args: list[str], *, workdir: Path, env: dict[str, str]
+    ) -> None:
+        self.name = name
+        self.log_path = workdir / f"{name}.log"
+        self.ready_path = workdir / f"{name}.ready.json"
+        self.ready_path.unlink(missing_ok=True)
+        argv = [sys.executable, "-m", module, "--ready", str(self.ready_path), *args]
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=child_env(env),
+                preexec_fn=die_with_parent,  # only sets the death signal: safe before exec
+            )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    async def ready(self, within: float = READY_TIMEOUT) -> Json:
+        deadline = now() + within
+        while now() < deadline:
+            if self.ready_path.exists():
+                info: Json = json.loads(self.ready_path.read_text())
+                return info
+            if self.proc.poll() is not None:
+                raise ChildFailed(f"{self.name} exited with {self.proc.returncode}: {self.tail()}")
+            await asyncio.sleep(0.02)
+        raise ChildFailed(f"{self.name} not ready after {within:.0f}s: {self.tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the child has used so far (0 once it is gone)."""
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def tail(self, lines: int = 15) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    async def stop(self, within: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, wait up to `within` seconds, then SIGKILL. Returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.proc.wait, within)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        return self.proc.wait(timeout=5)
