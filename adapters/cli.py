@@ -9,6 +9,7 @@ import sys
 
 from dotenv import load_dotenv
 
+from adapters.discord.runner import sync_only
 from adapters.runtime import running
 from adapters.slack.runner import StartupError
 from bot.config import Config, ConfigError, load_config
@@ -35,13 +36,27 @@ def _shown_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
-def run() -> None:
+USAGE = """usage: easel [sync-commands]
+
+  easel                 run the bot (configured by the environment or .env)
+  easel sync-commands   register /draw with Discord (DISCORD_GUILD_ID: that server only) and exit
+"""
+
+
+def run(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args not in ([], ["sync-commands"]):
+        print(USAGE, file=sys.stderr, end="")
+        raise SystemExit(0 if args in (["-h"], ["--help"]) else 2)
     load_dotenv(".env")
     try:
         config = load_config()
     except ConfigError as exc:
         print(f"easel: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if args == ["sync-commands"]:
+        _sync(config)
+        return
     logging.basicConfig(
         level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -51,6 +66,19 @@ def run() -> None:
     except StartupError as exc:
         log.error("%s", exc)
         raise SystemExit(2) from None
+
+
+def _sync(config: Config) -> None:
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if config.discord is None:
+        print("easel: sync-commands needs DISCORD_TOKEN", file=sys.stderr)
+        raise SystemExit(2)
+    try:
+        count = asyncio.run(sync_only(config.discord))
+    except StartupError as exc:
+        print(f"easel: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"easel: registered {count} command(s) with Discord")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,9 @@ import httpx2
 import openai
 from aiohttp import web
 
+from adapters.discord.client import DiscordDeps
+from adapters.discord.files import DiscordFiles
+from adapters.discord.runner import DiscordRunner
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
 from bot.config import Config
@@ -29,6 +32,7 @@ class Runtime:
     service: DrawService
     store: SqliteStore
     slack: SlackRunner | None
+    discord: DiscordRunner | None
     playground: Playground | None
     port: int
 
@@ -58,12 +62,18 @@ def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
 
 
 def web_app(
-    *, store: SqliteStore, slack: SlackRunner | None, playground: Playground | None
+    *,
+    store: SqliteStore,
+    slack: SlackRunner | None,
+    discord: DiscordRunner | None,
+    playground: Playground | None,
 ) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         checks = {"store": await _store_ok(store)}
         if slack is not None:
             checks["slack"] = await slack.connected()
+        if discord is not None:
+            checks["discord"] = discord.connected()
         ok = all(checks.values())
         return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
 
@@ -109,11 +119,21 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
                     config=config, slack=config.slack, service=service, store=store, http=http
                 )
             )
+        discord = None
+        if config.discord is not None:
+            deps = DiscordDeps(
+                service=service,
+                store=store,
+                files=DiscordFiles(http=http, api_url=config.discord.api_url),
+                preview_interval=config.preview_interval,
+            )
+            discord = DiscordRunner(discord_config=config.discord, deps=deps)
         playground = None
         if config.playground:
             playground = Playground(service=service, store=store, preview_interval=0.2)
         runner = web.AppRunner(
-            web_app(store=store, slack=slack, playground=playground), access_log=None
+            web_app(store=store, slack=slack, discord=discord, playground=playground),
+            access_log=None,
         )
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
@@ -123,8 +143,19 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
         await site.start()
         port = int(runner.addresses[0][1])
         log.info("listening on %s:%d", config.host, port)
+        if discord is not None:
+            # Closed after the drain below: running turns still edit their messages.
+            stack.push_async_callback(discord.stop)
+            await discord.start()
         stack.push_async_callback(service.aclose, grace=config.shutdown_grace)
         if slack is not None:
             stack.push_async_callback(slack.stop)
             await slack.start()
-        yield Runtime(service=service, store=store, slack=slack, playground=playground, port=port)
+        yield Runtime(
+            service=service,
+            store=store,
+            slack=slack,
+            discord=discord,
+            playground=playground,
+            port=port,
+        )

@@ -29,6 +29,13 @@ class SlackConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    token: str
+    guild_id: int | None  # set: commands sync to this server only (instant, for development)
+    api_url: str | None  # another REST base (a rate-limit proxy, tests); gateway from it too
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     backend: str  # "openai" or "offline"
     playground: bool  # serve the local web playground
@@ -37,6 +44,7 @@ class Config:
     openai_timeout: float
     openai_max_retries: int
     slack: SlackConfig | None
+    discord: DiscordConfig | None
     host: str
     port: int
     public_url: str | None
@@ -142,6 +150,25 @@ def _slack(env: Mapping[str, str]) -> SlackConfig | None:
     return slack
 
 
+def _discord(env: Mapping[str, str]) -> DiscordConfig | None:
+    token = _get(env, "DISCORD_TOKEN")
+    if token is None:
+        if _get(env, "DISCORD_GUILD_ID"):
+            raise ConfigError("DISCORD_GUILD_ID is set but DISCORD_TOKEN is not: set the bot token")
+        return None
+    guild = _get(env, "DISCORD_GUILD_ID")
+    if guild is not None and not guild.isdigit():
+        raise ConfigError(f"DISCORD_GUILD_ID must be a server's numeric id, not {guild!r}")
+    api_url = _get(env, "DISCORD_API_URL")
+    if api_url is not None and not api_url.startswith(("https://", "http://")):
+        raise ConfigError(f"DISCORD_API_URL must be an http(s) URL, not {api_url!r}")
+    return DiscordConfig(
+        token=token,
+        guild_id=int(guild) if guild else None,
+        api_url=api_url.rstrip("/") if api_url else None,
+    )
+
+
 BACKENDS = ("openai", "offline")
 _TRUE = ("1", "true", "yes", "on")
 
@@ -163,7 +190,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     """
     env = os.environ if env is None else env
     slack = _slack(env)
-    playground = slack is None or (_get(env, "EASEL_PLAYGROUND") or "").lower() in _TRUE
+    discord = _discord(env)
+    playground = (slack is None and discord is None) or (
+        _get(env, "EASEL_PLAYGROUND") or ""
+    ).lower() in _TRUE
     # Slack's HTTP mode must be reachable from outside; the playground alone stays on loopback.
     http_mode = slack is not None and not slack.socket_mode
     return Config(
@@ -174,6 +204,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         openai_timeout=_number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
         openai_max_retries=_whole(env, "EASEL_OPENAI_MAX_RETRIES", 2, high=10),
         slack=slack,
+        discord=discord,
         host=_get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
         port=_whole(env, "EASEL_PORT", 3000, high=65535),
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,

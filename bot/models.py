@@ -61,6 +61,11 @@ class DrawRequest:
     thread: str | None = None
     # Platform-specific identity of the delivery (event id, channel+ts): seen once, drawn once.
     dedupe_key: str | None = None
+    # What the person chose for this drawing (within what is allowed), e.g. "landscape".
+    size: str | None = None
+    quality: str | None = None
+    # The largest file the platform takes here; the output format is chosen to fit it.
+    max_upload_bytes: int | None = None
 
     @property
     def is_reply(self) -> bool:

@@ -12,11 +12,13 @@ import asyncio
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from bot import errors
 from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, ThreadKey
 from bot.ports import ImageBackend, Store, Surface
 from bot.previews import PreviewEditor
+from bot.settings import SIZE_ALIASES, fit_upload_limit, validate_options
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,17 @@ class DrawService:
         self._closing = False
 
     def options_for(self, request: DrawRequest) -> ImageOptions:
-        return self._defaults
+        """The defaults (checked at start-up), with this request's own choices (checked here),
+        fitted to its platform's file limit."""
+        options = self._defaults
+        if request.size is not None:
+            options = replace(options, size=SIZE_ALIASES.get(request.size, request.size))
+        if request.quality is not None:
+            options = replace(options, quality=request.quality)
+        problems = validate_options(options) if options is not self._defaults else []
+        if problems:
+            raise errors.BadInput(f"That drawing cannot be made: {'; '.join(problems)}.")
+        return fit_upload_limit(options, request.max_upload_bytes)
 
     def submit(self, request: DrawRequest, surface: Surface) -> asyncio.Task[None]:
         """Schedule a turn and return at once. Raises BadInput for a request not worth a turn.
@@ -67,6 +79,7 @@ class DrawService:
         if self._closing:
             raise errors.BadInput("easel is restarting. Please try again in a minute.")
         clean_prompt(request.prompt)
+        self.options_for(request)
         key = request.thread_key
         before = self._tails.get(key) if key is not None else None
         task = asyncio.create_task(self._run(request, surface, before), name="easel-turn")

@@ -1,0 +1,126 @@
+"""Images people attach on Discord, and fitting easel's image into Discord's upload limit."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import discord
+import httpx2
+from PIL import Image
+
+from bot.errors import AttachmentRejected
+from bot.images import MAX_INPUT_BYTES, READABLE, verify_image
+from bot.models import InputImage
+
+log = logging.getLogger(__name__)
+
+DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+MAX_ATTACHMENTS = 8
+
+
+class DiscordFiles:
+    """Downloads attachments only from Discord's CDN, size-checked before a byte is read."""
+
+    def __init__(self, *, http: httpx2.AsyncClient, api_url: str | None) -> None:
+        self._http = http
+        hosts = set(DISCORD_CDN_HOSTS)
+        self._plain_http: set[str] = set()
+        if api_url:
+            # A Discord-compatible API elsewhere (a proxy's own CDN, tests) serves its files.
+            host = urlsplit(api_url).hostname or ""
+            hosts.add(host)
+            if urlsplit(api_url).scheme == "http":
+                self._plain_http.add(host)
+        self._hosts = frozenset(hosts)
+
+    def check(self, attachment: discord.Attachment) -> str:
+        """The URL to fetch, after every check that can be made before downloading."""
+        name = attachment.filename
+        if not (attachment.content_type or "").startswith("image/"):
+            raise AttachmentRejected(f"{name} is not an image; easel takes {READABLE}.")
+        if attachment.size > MAX_INPUT_BYTES:
+            raise AttachmentRejected(
+                f"{name} is {attachment.size / 1_048_576:.0f} MB; easel takes images up to "
+                f"{MAX_INPUT_BYTES // 1_048_576} MB."
+            )
+        parts = urlsplit(attachment.url)
+        host = parts.hostname or ""
+        secure = parts.scheme == "https" or (parts.scheme == "http" and host in self._plain_http)
+        if host not in self._hosts or not secure:
+            log.warning("refused to fetch %s from %s: not Discord's CDN", name, host)
+            raise AttachmentRejected(
+                f"{name} is not stored on Discord, so easel will not fetch it."
+            )
+        return attachment.url
+
+    async def fetch(self, attachment: discord.Attachment) -> InputImage:
+        url = self.check(attachment)
+        name = attachment.filename
+        chunks: list[bytes] = []
+        received = 0
+        async with self._http.stream("GET", url) as response:
+            if response.status_code != 200:
+                raise AttachmentRejected(
+                    f"easel could not download {name} from Discord.",
+                    detail=f"HTTP {response.status_code}",
+                )
+            async for chunk in response.aiter_bytes():
+                received += len(chunk)
+                if received > MAX_INPUT_BYTES:
+                    raise AttachmentRejected(f"{name} is larger than easel takes (20 MB).")
+                chunks.append(chunk)
+        return await verify_image(b"".join(chunks), name=name)
+
+    async def fetch_all(self, attachments: list[discord.Attachment]) -> tuple[InputImage, ...]:
+        if len(attachments) > MAX_ATTACHMENTS:
+            raise AttachmentRejected(
+                f"That message has {len(attachments)} files; easel takes up to "
+                f"{MAX_ATTACHMENTS} images at a time."
+            )
+        for attachment in attachments:
+            self.check(attachment)  # refuse early, before downloading anything
+        return tuple([await self.fetch(a) for a in attachments])
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    data: bytes
+    output_format: str
+    note: str | None  # said in the message when the image had to be re-encoded
+
+
+def _reencode(data: bytes, limit: int) -> Fitted:
+    with Image.open(io.BytesIO(data)) as source:
+        image = source.convert("RGBA" if "A" in source.getbands() else "RGB")
+    scale = 1.0
+    while True:
+        frame = (
+            image
+            if scale == 1.0
+            else image.resize(
+                (max(1, int(image.width * scale)), max(1, int(image.height * scale))),
+                Image.Resampling.LANCZOS,
+            )
+        )
+        for quality in (90, 80, 65, 50):
+            buffer = io.BytesIO()
+            frame.save(buffer, format="WEBP", quality=quality, method=4)
+            if buffer.tell() <= limit:
+                size = "" if scale == 1.0 else f", scaled to {frame.width}x{frame.height}"
+                note = f"re-encoded as WebP (quality {quality}{size}) to fit Discord's upload limit"
+                return Fitted(buffer.getvalue(), "webp", note)
+        scale *= 0.7
+        if scale < 0.05:
+            raise ValueError("the image cannot be made small enough")
+
+
+async def fit(data: bytes, output_format: str, limit: int) -> Fitted:
+    """The image as it can be uploaded under `limit` bytes (re-encoded off the loop if needed)."""
+    if len(data) <= limit:
+        return Fitted(data, output_format, None)
+    log.info("final image is %d bytes, over the %d-byte limit: re-encoding", len(data), limit)
+    return await asyncio.to_thread(_reencode, data, limit)

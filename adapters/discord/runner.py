@@ -1,0 +1,113 @@
+"""Starts and stops the Discord client: login, intents, command sync, gateway address."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.discord.client import DiscordDeps, EaselDiscord
+from adapters.slack.runner import StartupError
+from bot.config import DiscordConfig
+
+log = logging.getLogger(__name__)
+
+
+class DiscordStartupError(StartupError):
+    """Discord refused to start easel; the message says what to fix."""
+
+
+def point_at(api_url: str | None) -> None:
+    """Send discord.py's REST calls (and interaction webhooks) to `api_url`, when set."""
+    if api_url:
+        Route.BASE = api_url
+
+
+class DiscordRunner:
+    def __init__(self, *, discord_config: DiscordConfig, deps: DiscordDeps | None) -> None:
+        self._config = discord_config
+        self._deps = deps
+        self.client: EaselDiscord | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def login(self) -> EaselDiscord:
+        """Log in, with the Message Content intent only when the application has it enabled."""
+        point_at(self._config.api_url)
+        client = await self._login(read_replies=True)
+        flags = client.application_flags
+        if not (flags.gateway_message_content or flags.gateway_message_content_limited):
+            log.warning(
+                "the Message Content intent is off for this application: /draw works, "
+                "replies in threads do not (easel says so in the thread)"
+            )
+            await client.close()
+            client = await self._login(read_replies=False)
+        self.client = client
+        return client
+
+    async def _login(self, *, read_replies: bool) -> EaselDiscord:
+        # easel never joins voice: skip discord.py's warnings about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        client = EaselDiscord(deps=self._deps, read_replies=read_replies)
+        try:
+            await client.login(self._config.token)
+        except discord.LoginFailure as exc:
+            await client.close()
+            raise DiscordStartupError(
+                "Discord refused DISCORD_TOKEN: copy the bot token again from the Developer "
+                "Portal (Bot → Reset Token)"
+            ) from exc
+        return client
+
+    async def sync_commands(self, client: EaselDiscord) -> int:
+        """Register /draw: on DISCORD_GUILD_ID only when set (instant), else globally."""
+        guild = discord.Object(id=self._config.guild_id) if self._config.guild_id else None
+        if guild is not None:
+            client.tree.copy_global_to(guild=guild)
+        synced = await client.tree.sync(guild=guild)
+        where = f"server {self._config.guild_id}" if guild else "every server (global)"
+        log.info("synced %d command(s) to %s", len(synced), where)
+        return len(synced)
+
+    async def start(self) -> None:
+        client = await self.login()
+        await self.sync_commands(client)
+        if self._config.api_url:
+            # A plain Client dials Discord's own gateway; ask the API we were pointed at.
+            _, url, _ = await client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        self._task = asyncio.create_task(self._connect(client), name="discord-gateway")
+
+    async def _connect(self, client: EaselDiscord) -> None:
+        try:
+            await client.connect(reconnect=True)
+        except discord.PrivilegedIntentsRequired:
+            log.error("Discord refused the Message Content intent; restart easel after fixing it")
+        except Exception:
+            log.exception("the Discord gateway connection ended")
+
+    def connected(self) -> bool:
+        return self.client is not None and self.client.is_ready() and not self.client.is_closed()
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def sync_only(discord_config: DiscordConfig) -> int:
+    """`easel sync-commands`: register the slash commands and exit, without running the bot."""
+    runner = DiscordRunner(discord_config=discord_config, deps=None)
+    client = await runner.login()
+    try:
+        return await runner.sync_commands(client)
+    finally:
+        await client.close()

@@ -1,0 +1,581 @@
+"""A fake Discord API over real local HTTP: REST, interaction webhooks, a CDN and a gateway.
+
+discord.py is pointed at it (`Route.BASE` via DISCORD_API_URL) and dials its gateway, which
+`GET /gateway/bot` names: HELLO, IDENTIFY, READY and one GUILD_CREATE, heartbeats acked, and
+`dispatch()` pushes events (INTERACTION_CREATE, MESSAGE_CREATE) down the real WebSocket.
+Every REST call is recorded; `rate_limit(path, times)` answers 429 with Discord's headers;
+`expire(token)` makes an interaction token answer 401 "Invalid Webhook Token" (50027).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import BodyPartReader, WSMsgType, web
+
+_Json = dict[str, Any]
+APP_ID = 1100
+BOT_ID = 1200
+GUILD_ID = 1300
+CHANNEL_ID = 1400
+USER_ID = 1500
+COMMAND_ID = 1600
+MESSAGE_CONTENT_LIMITED = 1 << 19
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    at: float
+    status: int = 200
+    payload: _Json = field(default_factory=dict)
+    files: list[tuple[str, int]] = field(default_factory=list)  # (filename, bytes)
+
+
+def user(uid: int, name: str, *, bot: bool = False) -> _Json:
+    return {
+        "id": str(uid),
+        "username": name,
+        "discriminator": "0",
+        "avatar": None,
+        "global_name": name,
+        "bot": bot,
+    }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class FakeDiscord:
+    def __init__(self, *, token: str = "discord-test-token") -> None:
+        self.token = token
+        self.app_flags = MESSAGE_CONTENT_LIMITED
+        self.base_url = ""
+        self.calls: list[Call] = []
+        self.messages: dict[int, _Json] = {}
+        self.threads: dict[int, _Json] = {}
+        self.blobs: dict[int, bytes] = {}
+        self.commands: dict[str, list[_Json]] = {}  # "global" or guild id -> synced commands
+        self.originals: dict[str, int] = {}  # interaction token -> its response message id
+        self.callbacks: list[_Json] = []
+        self.expired: set[str] = set()
+        self.identified: list[_Json] = []
+        self._limits: dict[str, int] = {}
+        self._ids = itertools.count(10_000)
+        self._seq = itertools.count(1)
+        self._sockets: set[web.WebSocketResponse] = set()
+        self.ready = asyncio.Event()  # a client has identified and been sent READY
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeDiscord:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/attachments/{id}/{name}", self._cdn)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/v10"
+
+    def rate_limit(self, path_prefix: str, times: int = 1) -> None:
+        self._limits[path_prefix] = times
+
+    def expire(self, token: str) -> None:
+        self.expired.add(token)
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    # -- gateway -------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sockets)
+
+    async def dispatch(self, event: str, data: _Json) -> None:
+        frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
+        for ws in list(self._sockets):
+            await ws.send_str(frame)
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41_250}})
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            if frame["op"] == 1:
+                await ws.send_json({"op": 11})
+            elif frame["op"] == 2:
+                self.identified.append(frame["d"])
+                await ws.send_json(
+                    {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()}
+                )
+                await ws.send_json(
+                    {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild()}
+                )
+                self._sockets.add(ws)
+                self.ready.set()
+        self._sockets.discard(ws)
+        return ws
+
+    def _ready(self) -> _Json:
+        return {
+            "v": 10,
+            "user": user(BOT_ID, "easel", bot=True),
+            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
+            "session_id": "session-1",
+            "resume_gateway_url": f"ws://{self.base_url[7:]}/gateway",
+            "application": {"id": str(APP_ID), "flags": self.app_flags},
+        }
+
+    def guild(self) -> _Json:
+        everyone = {
+            "id": str(GUILD_ID),
+            "name": "@everyone",
+            "permissions": "1071698660929",
+            "position": 0,
+            "color": 0,
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "flags": 0,
+        }
+        channel = {
+            "id": str(CHANNEL_ID),
+            "type": 0,
+            "name": "art",
+            "position": 0,
+            "guild_id": str(GUILD_ID),
+            "permission_overwrites": [],
+            "nsfw": False,
+        }
+        return {
+            "id": str(GUILD_ID),
+            "name": "Test Server",
+            "unavailable": False,
+            "owner_id": "1",
+            "roles": [everyone],
+            "channels": [channel],
+            "threads": list(self.threads.values()),
+            "members": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "member_count": 3,
+            "premium_tier": 0,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "system_channel_flags": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "joined_at": now_iso(),
+            "large": False,
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+        }
+
+    # -- payloads tests inject -----------------------------------------------------------
+
+    def interaction(
+        self,
+        prompt: str,
+        *,
+        attachment: _Json | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        limit: int = 10 * 1024 * 1024,
+    ) -> _Json:
+        iid = self.new_id()
+        options: list[_Json] = [{"name": "prompt", "type": 3, "value": prompt}]
+        resolved: _Json = {}
+        if attachment is not None:
+            options.append({"name": "image", "type": 11, "value": attachment["id"]})
+            resolved["attachments"] = {attachment["id"]: attachment}
+        for name, value in (("size", size), ("quality", quality)):
+            if value is not None:
+                options.append({"name": name, "type": 3, "value": value})
+        return {
+            "id": str(iid),
+            "application_id": str(APP_ID),
+            "type": 2,
+            "token": f"itoken-{iid}",
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": {
+                "id": str(CHANNEL_ID),
+                "type": 0,
+                "guild_id": str(GUILD_ID),
+                "name": "art",
+                "position": 0,
+                "permission_overwrites": [],
+            },
+            "member": {
+                "user": user(USER_ID, "painter"),
+                "roles": [],
+                "joined_at": now_iso(),
+                "permissions": "1071698660929",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            },
+            "data": {
+                "id": str(COMMAND_ID),
+                "name": "draw",
+                "type": 1,
+                "options": options,
+                "resolved": resolved,
+            },
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "app_permissions": "1071698660929",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+            "attachment_size_limit": limit,
+        }
+
+    def upload(
+        self,
+        data: bytes,
+        filename: str,
+        content_type: str = "image/png",
+        *,
+        size: int | None = None,
+        url: str | None = None,
+    ) -> _Json:
+        """An attachment a person uploaded, stored on this fake's CDN."""
+        aid = self.new_id()
+        self.blobs[aid] = data
+        return {
+            "id": str(aid),
+            "filename": filename,
+            "size": len(data) if size is None else size,
+            "content_type": content_type,
+            "url": url or f"{self.base_url}/cdn/attachments/{aid}/{filename}",
+            "proxy_url": f"{self.base_url}/cdn/attachments/{aid}/{filename}",
+        }
+
+    def person_message(
+        self,
+        thread: int,
+        content: str,
+        *,
+        author: _Json | None = None,
+        attachments: list[_Json] | None = None,
+    ) -> _Json:
+        mid = self.new_id()
+        message = self._message(
+            mid, thread, content, author or user(USER_ID, "painter"), attachments or []
+        )
+        self.messages[mid] = message
+        return {
+            **message,
+            "guild_id": str(GUILD_ID),
+            "member": {"roles": [], "joined_at": now_iso(), "flags": 0},
+        }
+
+    # -- REST ----------------------------------------------------------------------------
+
+    def _message(
+        self, mid: int, channel: int, content: str, author: _Json, attachments: list[_Json]
+    ) -> _Json:
+        return {
+            "id": str(mid),
+            "channel_id": str(channel),
+            "author": author,
+            "content": content,
+            "timestamp": now_iso(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": attachments,
+            "embeds": [],
+            "pinned": False,
+            "type": 0,
+            "flags": 0,
+            "components": [],
+        }
+
+    async def _read(self, request: web.Request) -> tuple[_Json, list[tuple[str, bytes]]]:
+        if request.content_type.startswith("multipart/"):
+            payload: _Json = {}
+            files: list[tuple[str, bytes]] = []
+            reader = await request.multipart()
+            async for part in reader:
+                assert isinstance(part, BodyPartReader)
+                if part.name == "payload_json":
+                    payload = json.loads(await part.text())
+                else:
+                    files.append((part.filename or "file", bytes(await part.read())))
+            return payload, files
+        if request.can_read_body:
+            return await request.json(), []
+        return {}, []
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["path"]
+        payload, files = await self._read(request)
+        call = Call(
+            request.method,
+            path,
+            time.monotonic(),
+            payload=payload,
+            files=[(name, len(data)) for name, data in files],
+        )
+        self.calls.append(call)
+        for prefix, left in list(self._limits.items()):
+            if left > 0 and path.startswith(prefix):
+                self._limits[prefix] = left - 1
+                call.status = 429
+                return _json(
+                    {"message": "You are being rate limited.", "retry_after": 0.2, "global": False},
+                    429,
+                    {
+                        "Via": "1.1 google",
+                        "Retry-After": "0.2",
+                        "X-RateLimit-Limit": "5",
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset-After": "0.2",
+                        "X-RateLimit-Bucket": "fake-bucket",
+                        "X-RateLimit-Scope": "user",
+                    },
+                )
+        needs_bot_token = not path.startswith(("/webhooks/", "/interactions/"))
+        if needs_bot_token and request.headers.get("Authorization") != f"Bot {self.token}":
+            call.status = 401
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        try:
+            status, body = self._route(request.method, path, payload, files)
+        except KeyError:
+            status, body = 404, {"message": "Unknown Message", "code": 10008}
+        call.status = status
+        if status == 204:
+            return web.Response(status=204)
+        return _json(body, status)
+
+    def _route(
+        self, method: str, path: str, payload: _Json, files: list[tuple[str, bytes]]
+    ) -> tuple[int, Any]:
+        parts = path.strip("/").split("/")
+        if path == "/users/@me":
+            return 200, user(BOT_ID, "easel", bot=True)
+        if path == "/oauth2/applications/@me":
+            return 200, {
+                "id": str(APP_ID),
+                "name": "easel",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "flags": self.app_flags,
+                "owner": user(1, "owner"),
+                "team": None,
+                "summary": "",
+                "interactions_endpoint_url": None,
+            }
+        if path == "/gateway/bot":
+            return 200, {
+                "url": f"ws://{self.base_url[7:]}/gateway",
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 999,
+                    "reset_after": 0,
+                    "max_concurrency": 1,
+                },
+            }
+        if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
+            where = parts[3] if len(parts) == 5 else "global"
+            synced = [
+                {
+                    **c,
+                    "id": str(COMMAND_ID),
+                    "application_id": str(APP_ID),
+                    "version": "1",
+                    "default_member_permissions": None,
+                    "type": 1,
+                }
+                for c in payload
+            ]  # type: ignore[union-attr]
+            self.commands[where] = synced
+            return 200, synced
+        if parts[0] == "interactions" and parts[-1] == "callback":
+            iid, token = int(parts[1]), parts[2]
+            self.callbacks.append({"id": iid, "token": token, **payload})
+            mid = self.new_id()
+            self.originals[token] = mid
+            data = payload.get("data") or {}
+            message = self._message(
+                mid, CHANNEL_ID, data.get("content", ""), user(BOT_ID, "easel", bot=True), []
+            )
+            self.messages[mid] = message
+            return 200, {
+                "interaction": {
+                    "id": str(iid),
+                    "type": 2,
+                    "response_message_id": str(mid),
+                    "response_message_loading": payload["type"] == 5,
+                },
+                "resource": {"type": payload["type"], "message": message},
+            }
+        if parts[0] == "webhooks" and parts[-1] == "@original":
+            token = parts[2]
+            if token in self.expired:
+                return 401, {"message": "Invalid Webhook Token", "code": 50027}
+            mid = self.originals[token]
+            if method == "PATCH":
+                self._edit(self.messages[mid], payload, files)
+            return 200, self.messages[mid]
+        if parts[0] == "channels":
+            return self._channel(method, parts, payload, files)
+        return 404, {"message": "404: Not Found", "code": 0}
+
+    def _channel(
+        self, method: str, parts: list[str], payload: _Json, files: list[tuple[str, bytes]]
+    ) -> tuple[int, Any]:
+        cid = int(parts[1])
+        if len(parts) == 3 and method == "POST":  # create a message
+            mid = self.new_id()
+            message = self._message(
+                mid, cid, payload.get("content", ""), user(BOT_ID, "easel", bot=True), []
+            )
+            self._edit(message, payload, files)
+            if "message_reference" in payload:
+                message["message_reference"] = payload["message_reference"]
+            self.messages[mid] = message
+            return 200, message
+        mid = int(parts[3])
+        message = self.messages[mid]
+        if int(message["channel_id"]) != cid:
+            raise KeyError(mid)
+        if len(parts) == 5 and parts[4] == "threads" and method == "POST":
+            thread = {
+                "id": str(mid),
+                "type": 11,
+                "guild_id": str(GUILD_ID),
+                "parent_id": str(cid),
+                "name": payload["name"],
+                "owner_id": str(BOT_ID),
+                "message_count": 0,
+                "member_count": 1,
+                "thread_metadata": {
+                    "archived": False,
+                    "locked": False,
+                    "auto_archive_duration": payload.get("auto_archive_duration", 1440),
+                    "archive_timestamp": now_iso(),
+                },
+            }
+            self.threads[mid] = thread
+            return 201, thread
+        if method == "PATCH":
+            self._edit(message, payload, files)
+        return 200, message
+
+    def _edit(self, message: _Json, payload: _Json, files: list[tuple[str, bytes]]) -> None:
+        if "content" in payload:
+            message["content"] = payload["content"]
+        if "attachments" in payload or files:
+            kept = {a["id"]: a for a in message["attachments"]}
+            new: list[_Json] = []
+            for spec in payload.get("attachments", []):
+                if str(spec["id"]) in kept:
+                    new.append(kept[str(spec["id"])])
+            for name, data in files:
+                aid = self.new_id()
+                self.blobs[aid] = data
+                new.append(
+                    {
+                        "id": str(aid),
+                        "filename": name,
+                        "size": len(data),
+                        "content_type": _content_type(name),
+                        "url": f"{self.base_url}/cdn/attachments/{aid}/{name}",
+                        "proxy_url": f"{self.base_url}/cdn/attachments/{aid}/{name}",
+                    }
+                )
+            message["attachments"] = new
+        message["edited_timestamp"] = now_iso()
+
+    async def _cdn(self, request: web.Request) -> web.Response:
+        data = self.blobs.get(int(request.match_info["id"]))
+        if data is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=data, content_type=_content_type(request.match_info["name"]))
+
+    # -- views for assertions ------------------------------------------------------------
+
+    def rest(self, method: str, prefix: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method and c.path.startswith(prefix)]
+
+    def bot_messages_in(self, channel: int) -> list[_Json]:
+        return [
+            m
+            for m in self.messages.values()
+            if int(m["channel_id"]) == channel and m["author"]["id"] == str(BOT_ID)
+        ]
+
+
+def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:
+    """JSON exactly as Discord labels it (discord.py parses only `application/json`)."""
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+
+
+def _content_type(name: str) -> str:
+    ext = name.rsplit(".", 1)[-1].lower()
+    return {
+        "png": "image/png",
+        "jpeg": "image/jpeg",
+        "jpg": "image/jpeg",
+        "webp": "image/webp",
+        "gif": "image/gif",
+    }.get(ext, "application/octet-stream")
+
+
+async def wait_ready(fake: FakeDiscord, within: float = 10) -> None:
+    async with asyncio.timeout(within):
+        await fake.ready.wait()

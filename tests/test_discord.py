@@ -1,0 +1,248 @@
+"""Discord at the wire: discord.py logs in to a fake REST API, dials the fake's gateway (named
+by its `GET /gateway/bot`), and receives /draw interactions and thread replies over it."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adapters.discord.client import INTENT_NEEDED
+from adapters.discord.surface import THREAD_HINT
+from adapters.runtime import Runtime, running
+from bot.config import load_config
+from tests.conftest import OPENAI_KEY, eventually, settle
+from tests.fakes.discord_server import (
+    BOT_ID,
+    CHANNEL_ID,
+    GUILD_ID,
+    FakeDiscord,
+    user,
+    wait_ready,
+)
+from tests.fakes.openai_server import FakeOpenAI, Script, make_png
+
+MESSAGE_CONTENT = 1 << 15
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        yield fake
+
+
+@pytest.fixture
+def discord_env(tmp_path: Path, openai_fake: FakeOpenAI, discord_fake: FakeDiscord) -> dict:
+    return {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": openai_fake.base_url,
+        "EASEL_OPENAI_MAX_RETRIES": "0",
+        "DISCORD_TOKEN": discord_fake.token,
+        "DISCORD_API_URL": discord_fake.api_url,
+        "EASEL_PORT": "0",
+        "EASEL_DB": str(tmp_path / "easel.db"),
+        "EASEL_PREVIEW_INTERVAL": "0",
+        "EASEL_SHUTDOWN_GRACE": "5",
+    }
+
+
+@pytest.fixture
+async def easel_discord(discord_env: dict, discord_fake: FakeDiscord) -> AsyncIterator[Runtime]:
+    async with running(load_config(discord_env)) as runtime:
+        await wait_ready(discord_fake)
+        await eventually(lambda: runtime.discord is not None and runtime.discord.connected())
+        yield runtime
+
+
+async def draw(fake: FakeDiscord, runtime: Runtime, prompt: str, **options: object) -> int:
+    """Send /draw through the gateway; return the id of its response message, once settled."""
+    interaction = fake.interaction(prompt, **options)  # type: ignore[arg-type]
+    await fake.dispatch("INTERACTION_CREATE", interaction)
+    await eventually(lambda: interaction["token"] in fake.originals)
+    await settle(runtime)
+    return fake.originals[interaction["token"]]
+
+
+async def test_draw_defers_edits_previews_in_place_then_the_final_and_opens_a_thread(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    assert discord_fake.commands["global"][0]["name"] == "draw"  # synced at start (no guild)
+    intents = discord_fake.identified[0]["intents"]
+    assert intents & MESSAGE_CONTENT  # the application has the intent, so easel asks for it
+    openai_fake.push(Script(delay=0.25))  # frames seconds apart, as from the real model
+    mid = await draw(discord_fake, easel_discord, "a gray tabby cat hugging an otter")
+
+    assert [c["type"] for c in discord_fake.callbacks] == [5]  # deferred ("thinking") at once
+    edits = [c for c in discord_fake.rest("PATCH", "/webhooks/") if c.status == 200]
+    files = [[name for name, _ in c.files] for c in edits]
+    assert files == [[], ["preview-1.png"], ["preview-2.png"], [files[-1][0]]]
+    assert files[-1][0].startswith("easel-") and files[-1][0].endswith(".png")
+    assert "drawing…" in edits[0].payload["content"]
+    assert "preview 1 of 2" in edits[1].payload["content"]
+    message = discord_fake.messages[mid]
+    assert len(message["attachments"]) == 1  # each edit replaced the picture, none piled up
+    assert "Revised prompt: a revised prompt" in message["content"]
+    final = discord_fake.blobs[int(message["attachments"][0]["id"])]
+    assert Image.open(io.BytesIO(final)).format == "PNG"
+
+    thread = discord_fake.threads[mid]
+    assert thread["name"] == "a gray tabby cat hugging an otter"
+    assert [m["content"] for m in discord_fake.bot_messages_in(mid)] == [THREAD_HINT]
+    assert openai_fake.requests[0]["tools"][0]["partial_images"] == 2
+    assert "previous_response_id" not in openai_fake.requests[0]
+
+
+async def test_a_reply_in_the_thread_continues_the_drawing_with_its_image(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    mid = await draw(discord_fake, easel_discord, "a lighthouse")
+    photo = discord_fake.upload(make_png((32, 32), 5, 0), "ref.png")
+    await discord_fake.dispatch(
+        "MESSAGE_CREATE",
+        discord_fake.person_message(mid, "now at night", attachments=[photo]),
+    )
+    await eventually(lambda: len(openai_fake.requests) == 2)
+    await settle(easel_discord)
+
+    second = openai_fake.requests[1]
+    assert second["previous_response_id"] == openai_fake.known_response_ids[0]
+    content = second["input"][0]["content"]
+    assert content[0] == {"type": "input_text", "text": "now at night"}
+    assert content[1]["image_url"].startswith("data:image/png;base64,")
+    answer = discord_fake.bot_messages_in(mid)[-1]
+    assert answer["attachments"][0]["filename"].startswith("easel-")
+    assert "Reply again to keep editing." in answer["content"]
+    assert "message_reference" in answer
+
+
+async def test_an_expired_interaction_token_never_fails_the_turn(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.push(Script(delay=0.2))
+    interaction = discord_fake.interaction("a slow mountain")
+    await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+    await eventually(lambda: len(discord_fake.rest("PATCH", "/webhooks/")) >= 1)
+    discord_fake.expire(interaction["token"])  # as if 15 minutes had passed
+    await settle(easel_discord)
+
+    mid = discord_fake.originals[interaction["token"]]
+    by_bot = discord_fake.rest("PATCH", f"/channels/{CHANNEL_ID}/messages/{mid}")
+    assert by_bot and all(c.status == 200 for c in by_bot)
+    assert discord_fake.messages[mid]["attachments"][0]["filename"].startswith("easel-")
+    assert mid in discord_fake.threads
+
+
+async def test_rate_limited_edits_are_waited_out_by_discord_py(
+    easel_discord: Runtime, discord_fake: FakeDiscord
+) -> None:
+    discord_fake.rate_limit("/webhooks/", times=2)
+    mid = await draw(discord_fake, easel_discord, "a patient fox")
+    assert sum(1 for c in discord_fake.calls if c.status == 429) == 2
+    assert discord_fake.messages[mid]["attachments"][0]["filename"].startswith("easel-")
+
+
+async def test_a_final_over_the_upload_limit_is_reencoded_and_says_so(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.push(Script(image_size=(512, 512)))
+    mid = await draw(discord_fake, easel_discord, "a noisy field", limit=2_000)
+    message = discord_fake.messages[mid]
+    attachment = message["attachments"][0]
+    assert attachment["filename"].endswith(".webp")
+    assert attachment["size"] <= 2_000
+    assert "re-encoded as WebP" in message["content"]
+    # The limit was also known up front: PNG's worst case does not fit, so WebP was asked for.
+    assert openai_fake.requests[0]["tools"][0]["output_format"] == "webp"
+
+
+async def test_command_options_reach_the_image_tool(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    await draw(discord_fake, easel_discord, "a tall tower", size="portrait", quality="high")
+    tool = openai_fake.requests[0]["tools"][0]
+    assert (tool["size"], tool["quality"]) == ("1024x1536", "high")
+
+
+async def test_an_empty_prompt_gets_an_ephemeral_answer_and_no_drawing(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    interaction = discord_fake.interaction("   ")
+    await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+    await eventually(lambda: len(discord_fake.callbacks) == 1)
+    callback = discord_fake.callbacks[0]
+    assert callback["type"] == 4 and callback["data"]["flags"] & 64  # ephemeral message
+    assert "Tell easel what to draw" in callback["data"]["content"]
+    await settle(easel_discord)
+    assert openai_fake.requests == []
+
+
+async def test_attachments_off_discords_cdn_or_not_images_are_refused(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    outside = discord_fake.upload(b"\x89PNG", "x.png", url="https://example.invalid/x.png")
+    mid = await draw(discord_fake, easel_discord, "use this", attachment=outside)
+    assert "not stored on Discord" in discord_fake.messages[mid]["content"]
+    text = discord_fake.upload(b"hello", "notes.txt", content_type="text/plain")
+    mid = await draw(discord_fake, easel_discord, "and this", attachment=text)
+    assert "notes.txt is not an image" in discord_fake.messages[mid]["content"]
+    big = discord_fake.upload(b"tiny", "huge.png", size=60 * 1024 * 1024)
+    mid = await draw(discord_fake, easel_discord, "and this", attachment=big)
+    assert "huge.png is 60 MB" in discord_fake.messages[mid]["content"]
+    assert openai_fake.requests == []
+    assert mid not in discord_fake.threads  # a failed first turn opens no thread
+
+
+async def test_only_people_in_easels_own_threads_start_turns(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    mid = await draw(discord_fake, easel_discord, "a bridge")
+    other_bot = user(4242, "otherbot", bot=True)
+    await discord_fake.dispatch(
+        "MESSAGE_CREATE", discord_fake.person_message(mid, "draw a cat", author=other_bot)
+    )
+    await discord_fake.dispatch(
+        "MESSAGE_CREATE", discord_fake.person_message(CHANNEL_ID, "not a thread of easel's")
+    )
+    await discord_fake.dispatch(
+        "MESSAGE_CREATE",
+        discord_fake.person_message(mid, "easel talking", author=user(BOT_ID, "easel", bot=True)),
+    )
+    await settle(easel_discord)
+    assert len(openai_fake.requests) == 1
+
+
+async def test_without_the_message_content_intent_draw_works_and_replies_are_explained(
+    discord_env: dict, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    discord_fake.app_flags = 0  # the intent is off in the Developer Portal
+    async with running(load_config(discord_env)) as runtime:
+        await wait_ready(discord_fake)
+        assert not discord_fake.identified[0]["intents"] & MESSAGE_CONTENT
+        mid = await draw(discord_fake, runtime, "a quiet harbour")
+        assert discord_fake.messages[mid]["attachments"]
+        await discord_fake.dispatch("MESSAGE_CREATE", discord_fake.person_message(mid, ""))
+        await eventually(lambda: len(discord_fake.bot_messages_in(mid)) == 2)
+        assert discord_fake.bot_messages_in(mid)[-1]["content"] == INTENT_NEEDED
+        assert len(openai_fake.requests) == 1
+
+
+async def test_guild_id_syncs_commands_to_that_server_only(
+    discord_env: dict, discord_fake: FakeDiscord
+) -> None:
+    async with running(load_config({**discord_env, "DISCORD_GUILD_ID": str(GUILD_ID)})):
+        await wait_ready(discord_fake)
+    assert [c["name"] for c in discord_fake.commands[str(GUILD_ID)]] == ["draw"]
+    assert "global" not in discord_fake.commands  # nothing registered everywhere
+
+
+async def test_a_refused_token_stops_startup_with_a_clear_message(
+    discord_env: dict, discord_fake: FakeDiscord
+) -> None:
+    from adapters.discord.runner import DiscordStartupError
+
+    with pytest.raises(DiscordStartupError, match="DISCORD_TOKEN"):
+        async with running(load_config({**discord_env, "DISCORD_TOKEN": "wrong"})):
+            pass
