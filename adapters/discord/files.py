@@ -12,8 +12,9 @@ import discord
 import httpx2
 from PIL import Image
 
+from adapters.downloads import FileHosts, check_size, download
 from bot.errors import AttachmentRejected
-from bot.images import MAX_INPUT_BYTES, READABLE, verify_image
+from bot.images import READABLE, verify_image
 from bot.models import InputImage
 
 log = logging.getLogger(__name__)
@@ -27,30 +28,16 @@ class DiscordFiles:
 
     def __init__(self, *, http: httpx2.AsyncClient, api_url: str | None) -> None:
         self._http = http
-        hosts = set(DISCORD_CDN_HOSTS)
-        self._plain_http: set[str] = set()
-        if api_url:
-            # A Discord-compatible API elsewhere (a proxy's own CDN, tests) serves its files.
-            host = urlsplit(api_url).hostname or ""
-            hosts.add(host)
-            if urlsplit(api_url).scheme == "http":
-                self._plain_http.add(host)
-        self._hosts = frozenset(hosts)
+        self._hosts = FileHosts(DISCORD_CDN_HOSTS, api_url=api_url)
 
     def check(self, attachment: discord.Attachment) -> str:
         """The URL to fetch, after every check that can be made before downloading."""
         name = attachment.filename
         if not (attachment.content_type or "").startswith("image/"):
             raise AttachmentRejected(f"{name} is not an image; easel takes {READABLE}.")
-        if attachment.size > MAX_INPUT_BYTES:
-            raise AttachmentRejected(
-                f"{name} is {attachment.size / 1_048_576:.0f} MB; easel takes images up to "
-                f"{MAX_INPUT_BYTES // 1_048_576} MB."
-            )
-        parts = urlsplit(attachment.url)
-        host = parts.hostname or ""
-        secure = parts.scheme == "https" or (parts.scheme == "http" and host in self._plain_http)
-        if host not in self._hosts or not secure:
+        check_size(name, attachment.size)
+        if not self._hosts.allows(attachment.url):
+            host = urlsplit(attachment.url).hostname
             log.warning("refused to fetch %s from %s: not Discord's CDN", name, host)
             raise AttachmentRejected(
                 f"{name} is not stored on Discord, so easel will not fetch it."
@@ -60,20 +47,8 @@ class DiscordFiles:
     async def fetch(self, attachment: discord.Attachment) -> InputImage:
         url = self.check(attachment)
         name = attachment.filename
-        chunks: list[bytes] = []
-        received = 0
-        async with self._http.stream("GET", url) as response:
-            if response.status_code != 200:
-                raise AttachmentRejected(
-                    f"easel could not download {name} from Discord.",
-                    detail=f"HTTP {response.status_code}",
-                )
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > MAX_INPUT_BYTES:
-                    raise AttachmentRejected(f"{name} is larger than easel takes (20 MB).")
-                chunks.append(chunk)
-        return await verify_image(b"".join(chunks), name=name)
+        data = await download(self._http, url, name=name, platform="Discord")
+        return await verify_image(data, name=name)
 
     async def fetch_all(self, attachments: list[discord.Attachment]) -> tuple[InputImage, ...]:
         if len(attachments) > MAX_ATTACHMENTS:

@@ -12,8 +12,8 @@ import httpx2
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.downloads import FileHosts, check_size, download
 from bot.errors import AttachmentRejected
-from bot.images import MAX_INPUT_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -91,35 +91,19 @@ class SlackDownloader:
     def __init__(self, *, http: httpx2.AsyncClient, token: str, api_url: str | None) -> None:
         self._http = http
         self._token = token
-        hosts = set(SLACK_FILE_HOSTS)
-        self._plain_http_hosts: set[str] = set()
-        if api_url:
-            # A Slack-compatible API on another host (GovSlack, tests) serves its files too.
-            host = urlsplit(api_url).hostname or ""
-            hosts.add(host)
-            if urlsplit(api_url).scheme == "http":
-                self._plain_http_hosts.add(host)
-        self._hosts = frozenset(hosts)
+        self._hosts = FileHosts(SLACK_FILE_HOSTS, api_url=api_url)
 
     def check(self, file: dict[str, Any]) -> str:
         """The URL to fetch, after every check that can be made before downloading."""
         name = str(file.get("name") or file.get("id") or "the attachment")
         if file.get("mimetype") not in IMAGE_TYPES:
             raise AttachmentRejected(f"{name} is not an image; easel takes PNG, JPEG, WebP or GIF.")
-        size = int(file.get("size") or 0)
-        if size > MAX_INPUT_BYTES:
-            raise AttachmentRejected(
-                f"{name} is {size / 1_048_576:.0f} MB; easel takes images up to "
-                f"{MAX_INPUT_BYTES // 1_048_576} MB."
-            )
+        check_size(name, int(file.get("size") or 0))
         url = str(file.get("url_private_download") or file.get("url_private") or "")
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        secure = parts.scheme == "https" or (
-            parts.scheme == "http" and host in self._plain_http_hosts
-        )
-        if host not in self._hosts or not secure:
-            log.warning("refused to fetch %s from %s: not a Slack file host", name, host)
+        if not self._hosts.allows(url):
+            log.warning(
+                "refused to fetch %s from %s: not a Slack file host", name, urlsplit(url).hostname
+            )
             raise AttachmentRejected(f"{name} is not stored on Slack, so easel will not fetch it.")
         return url
 
@@ -127,20 +111,4 @@ class SlackDownloader:
         url = self.check(file)
         name = str(file.get("name") or "the attachment")
         headers = {"Authorization": f"Bearer {self._token}"}
-        chunks: list[bytes] = []
-        received = 0
-        async with self._http.stream("GET", url, headers=headers) as response:
-            if response.status_code != 200:
-                raise AttachmentRejected(
-                    f"easel could not download {name} from Slack.",
-                    detail=f"HTTP {response.status_code}",
-                )
-            declared = int(response.headers.get("content-length") or 0)
-            if declared > MAX_INPUT_BYTES:
-                raise AttachmentRejected(f"{name} is larger than easel takes (20 MB).")
-            async for chunk in response.aiter_bytes():
-                received += len(chunk)
-                if received > MAX_INPUT_BYTES:
-                    raise AttachmentRejected(f"{name} is larger than easel takes (20 MB).")
-                chunks.append(chunk)
-        return b"".join(chunks)
+        return await download(self._http, url, name=name, platform="Slack", headers=headers)

@@ -1,0 +1,71 @@
+"""What both chat adapters need to take images people attach: only the platform's own file
+hosts, sizes checked before a byte is read, and a download that stops at the cap."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx2
+
+from bot.errors import AttachmentRejected
+from bot.images import MAX_INPUT_BYTES
+
+
+class FileHosts:
+    """The hosts a platform serves its files from; `api_url`'s host too when it is overridden
+    (a compatible API elsewhere, such as GovSlack, a proxy or the tests, serves its files)."""
+
+    def __init__(self, hosts: frozenset[str], *, api_url: str | None) -> None:
+        allowed = set(hosts)
+        self._plain_http: frozenset[str] = frozenset()
+        if api_url:
+            parts = urlsplit(api_url)
+            allowed.add(parts.hostname or "")
+            if parts.scheme == "http":
+                self._plain_http = frozenset({parts.hostname or ""})
+        self._hosts = frozenset(allowed)
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        secure = parts.scheme == "https" or (parts.scheme == "http" and host in self._plain_http)
+        return secure and host in self._hosts
+
+
+def check_size(name: str, size: int) -> None:
+    """Refuse a file whose declared size is over the cap, before downloading it."""
+    if size > MAX_INPUT_BYTES:
+        raise AttachmentRejected(
+            f"{name} is {size / 1_048_576:.0f} MB; easel takes images up to "
+            f"{MAX_INPUT_BYTES // 1_048_576} MB."
+        )
+
+
+async def download(
+    http: httpx2.AsyncClient,
+    url: str,
+    *,
+    name: str,
+    platform: str,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """GET `url`, refusing as soon as the body (declared or received) passes the cap."""
+    too_large = AttachmentRejected(
+        f"{name} is larger than easel takes ({MAX_INPUT_BYTES // 1_048_576} MB)."
+    )
+    chunks: list[bytes] = []
+    received = 0
+    async with http.stream("GET", url, headers=headers) as response:
+        if response.status_code != 200:
+            raise AttachmentRejected(
+                f"easel could not download {name} from {platform}.",
+                detail=f"HTTP {response.status_code}",
+            )
+        if int(response.headers.get("content-length") or 0) > MAX_INPUT_BYTES:
+            raise too_large
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > MAX_INPUT_BYTES:
+                raise too_large
+            chunks.append(chunk)
+    return b"".join(chunks)
