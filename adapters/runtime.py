@@ -16,6 +16,7 @@ from adapters.discord.files import DiscordFiles
 from adapters.discord.runner import DiscordRunner
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
+from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend
@@ -96,8 +97,9 @@ async def _store_ok(store: SqliteStore) -> bool:
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Runtime]:
+async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     """Everything easel runs, started; on exit: stop intake, drain turns, close resources."""
+    clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
         # The SDK's aiohttp-backed httpx2 client: aiohttp's C HTTP parser reads a drawing's
         # ~14 MB of streamed events with 40% less CPU than httpx2's default transport.
@@ -126,6 +128,7 @@ async def running(config: Config) -> AsyncIterator[Runtime]:
                 store=store,
                 files=DiscordFiles(http=http, api_url=config.discord.api_url),
                 preview_interval=config.preview_interval,
+                clock=clock,
             )
             discord = DiscordRunner(discord_config=config.discord, deps=deps)
         playground = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,37 @@ def openai_validator(schema_name: str) -> Validator:
 def discord_validator(schema_name: str) -> Validator:
     """A validator for ``components.schemas.<schema_name>`` of Discord's OpenAPI spec."""
     return _openapi_validator(DISCORD_SPEC, schema_name)
+
+
+@functools.cache
+def _discord_bodies() -> list[tuple[str, re.Pattern[str], Validator]]:
+    """(method, path pattern, validator) for each Discord operation with a JSON request body."""
+    document = json.loads(spec_path(DISCORD_SPEC).read_text(encoding="utf-8"))
+    defs = _openapi_defs(DISCORD_SPEC)
+    bodies = []
+    for template, operations in document["paths"].items():
+        pattern = re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+        for method, operation in operations.items():
+            if not isinstance(operation, dict):
+                continue  # path-level parameters
+            content = operation.get("requestBody", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            _openapi_to_json_schema(schema)
+            validator = Draft202012Validator({**schema, "$defs": defs})
+            bodies.append((method.upper(), pattern, validator))
+    # Literal paths before templated ones (`/messages/@original` over `/messages/{id}`).
+    bodies.sort(key=lambda body: body[1].pattern.count("[^/]+"))
+    return bodies
+
+
+def discord_request_validator(method: str, path: str) -> Validator | None:
+    """The validator for the JSON body of `method path` in Discord's spec, if the spec has one."""
+    for want, pattern, validator in _discord_bodies():
+        if want == method and pattern.match(path):
+            return validator
+    return None
 
 
 @functools.cache

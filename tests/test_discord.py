@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -14,7 +15,8 @@ from adapters.discord.client import INTENT_NEEDED
 from adapters.discord.surface import THREAD_HINT
 from adapters.runtime import Runtime, running
 from bot.config import load_config
-from tests.conftest import OPENAI_KEY, eventually, settle
+from tests.clock import ManualClock
+from tests.conftest import OPENAI_KEY, SlackSender, eventually, settle
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
@@ -24,6 +26,8 @@ from tests.fakes.discord_server import (
     wait_ready,
 )
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
+from tests.fakes.slack_server import FakeSlack
+from tests.specs import SPECS_DIR, assert_valid, discord_request_validator
 
 MESSAGE_CONTENT = 1 << 15
 
@@ -32,6 +36,36 @@ MESSAGE_CONTENT = 1 << 15
 async def discord_fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         yield fake
+    if SPECS_DIR.is_dir():
+        assert_bodies_match_discords_spec(fake)
+
+
+def assert_bodies_match_discords_spec(fake: FakeDiscord) -> None:
+    """Every JSON body easel sent (payload_json of multipart ones too) fits Discord's spec."""
+    for call in fake.calls:
+        if not call.payload:
+            continue
+        validator = discord_request_validator(call.method, call.path)
+        assert validator is not None, f"{call.method} {call.path} has no JSON body in the spec"
+        assert_valid(validator, _with_string_snowflakes(call.payload))
+
+
+def _with_string_snowflakes(node: Any, key: str = "") -> Any:
+    """discord.py sends ids as JSON numbers (a new upload's index in `attachments`, the ids in
+    `message_reference`), which the API accepts and Discord's own "Uploading Files" example
+    does (`{"id": 0}`); the OpenAPI document types every snowflake as a decimal string. Only
+    integers under `id` or `*_id` keys are written as strings; nothing else is touched."""
+    if isinstance(node, dict):
+        return {k: _with_string_snowflakes(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_string_snowflakes(v, key) for v in node]
+    if (
+        isinstance(node, int)
+        and not isinstance(node, bool)
+        and (key == "id" or key.endswith("_id"))
+    ):
+        return str(node)
+    return node
 
 
 @pytest.fixture
@@ -135,6 +169,28 @@ async def test_an_expired_interaction_token_never_fails_the_turn(
     assert mid in discord_fake.threads
 
 
+async def test_past_fifteen_minutes_edits_go_through_the_channel_with_the_bot_token(
+    discord_env: dict, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    clock = ManualClock()
+    async with running(load_config(discord_env), clock=clock) as runtime:
+        await wait_ready(discord_fake)
+        openai_fake.push(Script(delay=0.3))
+        interaction = discord_fake.interaction("a very slow glacier")
+        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+        await eventually(lambda: len(discord_fake.rest("PATCH", "/webhooks/")) >= 1)
+        clock.advance(15 * 60)  # the token still works at the fake: easel must not rely on it
+        await settle(runtime)
+
+    mid = discord_fake.originals[interaction["token"]]
+    webhook_edits = discord_fake.rest("PATCH", "/webhooks/")
+    by_bot = discord_fake.rest("PATCH", f"/channels/{CHANNEL_ID}/messages/{mid}")
+    assert len(webhook_edits) == 1 and webhook_edits[0].status == 200  # only "drawing…"
+    assert [name for c in by_bot for name, _ in c.files][-1].startswith("easel-")
+    assert all(c.status == 200 for c in by_bot)
+    assert mid in discord_fake.threads
+
+
 async def test_rate_limited_edits_are_waited_out_by_discord_py(
     easel_discord: Runtime, discord_fake: FakeDiscord
 ) -> None:
@@ -193,6 +249,52 @@ async def test_attachments_off_discords_cdn_or_not_images_are_refused(
     assert "huge.png is 60 MB" in discord_fake.messages[mid]["content"]
     assert openai_fake.requests == []
     assert mid not in discord_fake.threads  # a failed first turn opens no thread
+
+
+async def test_a_reply_with_a_file_that_is_not_an_image_is_answered_and_keeps_the_thread(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    mid = await draw(discord_fake, easel_discord, "a windmill")
+    notes = discord_fake.upload(b"just words", "notes.txt", content_type="text/plain")
+    await discord_fake.dispatch(
+        "MESSAGE_CREATE", discord_fake.person_message(mid, "use this", attachments=[notes])
+    )
+    await eventually(lambda: len(discord_fake.bot_messages_in(mid)) == 2)
+    await settle(easel_discord)
+    refusal = discord_fake.bot_messages_in(mid)[-1]
+    assert "notes.txt is not an image" in refusal["content"]
+    assert not refusal["attachments"]
+    assert len(openai_fake.requests) == 1  # nothing was drawn, nothing paid for
+
+    await discord_fake.dispatch("MESSAGE_CREATE", discord_fake.person_message(mid, "bluer"))
+    await eventually(lambda: len(openai_fake.requests) == 2)
+    await settle(easel_discord)
+    # The refused reply left the thread where it was: the next one continues the drawing.
+    assert openai_fake.requests[1]["previous_response_id"] == openai_fake.known_response_ids[0]
+
+
+async def test_slack_and_discord_run_together_in_one_process(
+    discord_env: dict,
+    env: dict,
+    discord_fake: FakeDiscord,
+    slack_fake: FakeSlack,
+    openai_fake: FakeOpenAI,
+) -> None:
+    async with running(load_config({**env, **discord_env})) as runtime:
+        await wait_ready(discord_fake)
+        assert runtime.slack is not None and runtime.discord is not None
+        sender = SlackSender(port=runtime.port)
+        try:
+            assert (await sender.command("a slack heron")).status_code == 200
+        finally:
+            await sender.aclose()
+        mid = await draw(discord_fake, runtime, "a discord heron")
+        await settle(runtime)
+
+    assert discord_fake.messages[mid]["attachments"][0]["filename"].startswith("easel-")
+    assert slack_fake.calls_to("files.completeUploadExternal")
+    prompts = sorted(r["input"][0]["content"][0]["text"] for r in openai_fake.requests)
+    assert prompts == ["a discord heron", "a slack heron"]
 
 
 async def test_only_people_in_easels_own_threads_start_turns(

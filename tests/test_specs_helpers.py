@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from tests.specs import assert_valid, discord_validator, openai_validator, spec_path
+from tests.specs import (
+    assert_valid,
+    discord_request_validator,
+    discord_validator,
+    openai_validator,
+    spec_path,
+)
 
 # A streaming Responses API request that draws (or edits, with an input image) via the
 # image_generation tool, continuing an earlier response.
@@ -101,3 +107,16 @@ def test_discord_validator_checks_a_message_create_body() -> None:
     assert_valid(validator, {"content": "a gray tabby cat hugging an otter"})
     with pytest.raises(AssertionError, match=r"\$\.content: 5 is not of type"):
         assert_valid(validator, {"content": 5})
+
+
+def test_discord_request_validator_finds_the_operation_by_method_and_path() -> None:
+    original = discord_request_validator("PATCH", "/webhooks/1/tok-en/messages/@original")
+    assert original is not None
+    assert_valid(original, {"content": "preview 1 of 2", "attachments": [{"id": "0"}]})
+    with pytest.raises(AssertionError, match="content"):
+        assert_valid(original, {"content": 5})
+    thread = discord_request_validator("POST", "/channels/1/messages/2/threads")
+    assert thread is not None
+    with pytest.raises(AssertionError, match="name"):
+        assert_valid(thread, {"auto_archive_duration": 10080})
+    assert discord_request_validator("GET", "/users/@me") is None  # no body to check

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import discord
@@ -17,6 +17,7 @@ from adapters.discord.surface import (
     InteractionSurface,
     ThreadReplySurface,
 )
+from bot.clock import Clock, SystemClock
 from bot.errors import BadInput
 from bot.models import DrawRequest, ThreadKey
 from bot.ports import Store
@@ -39,6 +40,7 @@ class DiscordDeps:
     store: Store
     files: DiscordFiles
     preview_interval: float = 1.0
+    clock: Clock = field(default_factory=SystemClock)
 
 
 class EaselDiscord(discord.Client):
@@ -156,6 +158,7 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
         deps = client.deps
         surface = InteractionSurface(
             interaction=interaction,
+            clock=deps.clock.monotonic,
             client=client,
             request=request,
             files=deps.files,
