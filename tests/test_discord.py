@@ -15,8 +15,10 @@ from adapters.discord.client import INTENT_NEEDED
 from adapters.discord.surface import THREAD_HINT
 from adapters.runtime import Runtime, running
 from bot.config import load_config
+from bot.models import ThreadKey
 from tests.clock import ManualClock
 from tests.conftest import OPENAI_KEY, SlackSender, eventually, settle
+from tests.error_shapes import ERROR_SHAPES
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
@@ -295,6 +297,26 @@ async def test_slack_and_discord_run_together_in_one_process(
     assert slack_fake.calls_to("files.completeUploadExternal")
     prompts = sorted(r["input"][0]["content"][0]["text"] for r in openai_fake.requests)
     assert prompts == ["a discord heron", "a slack heron"]
+
+
+@pytest.mark.parametrize("shape", list(ERROR_SHAPES))
+async def test_every_openai_error_reads_the_same_as_on_slack_and_keeps_the_thread(
+    shape: str, easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    script, words = ERROR_SHAPES[shape]
+    openai_fake.push(Script(), script)
+    mid = await draw(discord_fake, easel_discord, "a lighthouse")
+    await discord_fake.dispatch("MESSAGE_CREATE", discord_fake.person_message(mid, "stormy"))
+    await eventually(lambda: len(openai_fake.requests) == 2)
+    await settle(easel_discord)
+
+    answer = discord_fake.bot_messages_in(mid)[-1]
+    assert ":warning:" in answer["content"] and words in answer["content"], answer["content"]
+    assert not answer["attachments"]
+    key = ThreadKey("discord", str(GUILD_ID), str(mid), str(mid))
+    state = await easel_discord.store.get_thread(key)
+    assert state is not None and state.last_response_id == openai_fake.known_response_ids[0]
+    assert [t["status"] for t in await easel_discord.store.turns(key)] == ["delivered", "failed"]
 
 
 async def test_only_people_in_easels_own_threads_start_turns(

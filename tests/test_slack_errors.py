@@ -11,25 +11,10 @@ from adapters.runtime import Runtime, running
 from bot.config import load_config
 from bot.models import ThreadKey
 from tests.conftest import CHANNEL, TEAM, SlackSender, settle
+from tests.error_shapes import ERROR_SHAPES
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.test_slack_draw import block_text, image_refs, root_message
-
-BUSY = "busy right now"
-SAFETY = "safety system declined"
-COULD_NOT = "could not draw this one"
-
-ERROR_SHAPES = {
-    "http-429": (Script(http_error=(429, "rate_limit_exceeded", "Rate limit reached")), BUSY),
-    "http-500": (Script(http_error=(500, "server_error", "The server had an error")), BUSY),
-    "http-400": (Script(http_error=(400, "invalid_value", "Invalid value")), COULD_NOT),
-    "http-moderation": (Script(http_error=(400, "moderation_blocked", "Blocked")), SAFETY),
-    "http-413": (Script(http_error=(413, None, "Request too large")), "too large"),
-    "stream-error-event": (Script(stream_error_event=("server_error", "Try again")), BUSY),
-    "stream-error-data": (Script(stream_error_data=("image_failed", "No image")), COULD_NOT),
-    "response-failed": (Script(failed=("server_error", "Internal error")), BUSY),
-    "moderation-blocked": (Script(moderation_blocked=True), SAFETY),
-}
 
 
 async def draw_then_reply(
