@@ -110,9 +110,13 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
                 follow_redirects=False,
             )
         )
-        store = await stack.enter_async_context(SqliteStore(path=config.db_path))
+        store = await stack.enter_async_context(SqliteStore(path=config.db_path, clock=clock))
         service = DrawService(
-            store=store, backend=backend(config, http=http), defaults=config.defaults
+            store=store,
+            backend=backend(config, http=http),
+            defaults=config.defaults,
+            prices=config.prices,
+            clock=clock,
         )
         slack = None
         if config.slack is not None:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.models import ImageOptions
+from bot.prices import PriceTable, PriceTableError
 from bot.settings import SIZE_ALIASES, validate_options
 
 
@@ -22,6 +24,7 @@ class SlackConfig:
     app_token: str | None  # set: Socket Mode; unset: HTTP mode
     signing_secret: str | None
     api_url: str | None
+    admins: frozenset[str] = frozenset()  # user ids that may change settings besides admins
 
     @property
     def socket_mode(self) -> bool:
@@ -53,6 +56,7 @@ class Config:
     preview_interval: float
     shutdown_grace: float
     defaults: ImageOptions = field(default_factory=ImageOptions)
+    prices: PriceTable = field(default_factory=PriceTable.load)
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -141,6 +145,7 @@ def _slack(env: Mapping[str, str]) -> SlackConfig | None:
         app_token=_get(env, "SLACK_APP_TOKEN"),
         signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
         api_url=_get(env, "SLACK_API_URL"),
+        admins=frozenset(re.split(r"[\s,]+", _get(env, "EASEL_SLACK_ADMINS") or "")) - {""},
     )
     if not slack.socket_mode and slack.signing_secret is None:
         raise ConfigError(
@@ -213,4 +218,12 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
         defaults=_defaults(env),
+        prices=_prices(env),
     )
+
+
+def _prices(env: Mapping[str, str]) -> PriceTable:
+    try:
+        return PriceTable.load(_get(env, "EASEL_PRICES"))
+    except PriceTableError as exc:
+        raise ConfigError(f"EASEL_PRICES: {exc}") from None

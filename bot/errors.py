@@ -2,7 +2,8 @@
 
 EaselError                    user_message: what the chat shows
 ├── BadInput                  the request itself is wrong (empty prompt, not an image, ...)
-│   └── AttachmentRejected    one attached file could not be used (names the file)
+│   ├── AttachmentRejected    one attached file could not be used (names the file)
+│   └── NotAllowed            settings, a quota or a spend cap say no (before any cost)
 ├── ModerationBlocked         OpenAI's safety system declined the prompt or the image
 ├── ServiceBusy               rate limited or overloaded, after the SDK's own retries
 ├── ServiceTimeout            the model took too long or the connection dropped
@@ -34,6 +35,11 @@ class BadInput(EaselError):
 
 class AttachmentRejected(BadInput):
     code = "attachment_rejected"
+
+
+class NotAllowed(BadInput):
+    code = "not_allowed"
+    default_message = "easel is not allowed to draw that here."
 
 
 class ModerationBlocked(EaselError):

@@ -98,6 +98,9 @@ class FinalImage:
     image_call_id: str
     revised_prompt: str | None = None
     usage: Mapping[str, Any] | None = field(default=None, compare=False)
+    # What the image service says it made, when it says (it resolves "auto"): for pricing.
+    size: str | None = None
+    quality: str | None = None
 
     @property
     def mime_type(self) -> str:

@@ -167,6 +167,8 @@ async def _translate(
                     "image_call_id": item.get("id") or "image",
                     "revised_prompt": item.get("revised_prompt"),
                     "output_format": item.get("output_format") or options.output_format,
+                    "size": item.get("size"),
+                    "quality": item.get("quality"),
                 }
                 del result
         elif kind == "response.completed":

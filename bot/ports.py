@@ -68,7 +68,7 @@ class ImageBackend(Protocol):
 
 
 class Store(Protocol):
-    """Durable state: threads, turns, and the deliveries already seen."""
+    """Durable state: threads, turns, deliveries already seen, settings and their audit."""
 
     async def claim_delivery(self, key: str) -> bool:
         """Record a platform delivery; False when it was seen before (a retry)."""
@@ -80,8 +80,11 @@ class Store(Protocol):
         """True when easel started this thread (a reply there is a turn)."""
         ...
 
-    async def open_thread(self, key: ThreadKey) -> None:
+    async def open_thread(self, key: ThreadKey, *, started_by: str | None = None) -> None:
         """Mark a thread as easel's before its first image exists."""
+
+    async def thread_starter(self, key: ThreadKey) -> str | None:
+        """Who started the thread's drawing (None for threads from before this was kept)."""
 
     async def advance_thread(
         self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
@@ -99,4 +102,29 @@ class Store(Protocol):
         response_id: str | None = None,
         error_code: str | None = None,
         usage: Mapping[str, Any] | None = None,
+        cost_usd: float | None = None,
     ) -> None: ...
+
+    async def settings_overrides(self, platform: str, workspace: str) -> dict[str, Any]:
+        """The settings a workspace's admins changed: field name -> stored (JSON) value."""
+        ...
+
+    async def save_settings(
+        self,
+        platform: str,
+        workspace: str,
+        *,
+        user_id: str,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None:
+        """Store new values and audit each change (field -> (old, new)) in one transaction."""
+
+    async def settings_audit(self, platform: str, workspace: str) -> list[dict[str, Any]]: ...
+
+    async def delivered_count(
+        self, platform: str, workspace: str, user_id: str, *, since: float
+    ) -> int: ...
+
+    async def spend(
+        self, platform: str, workspace: str, *, since: float, by: str | None = None
+    ) -> dict[str, tuple[int, float]]: ...

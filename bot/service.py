@@ -1,6 +1,6 @@
 """The use case: one drawing turn, turns in a thread in arrival order, and task ownership.
 
-    settings -> placeholder -> stream -> previews -> final file -> store
+    admit (settings, quotas) -> placeholder -> stream -> previews -> final file -> store
 
 The thread's `previous_response_id` advances only after the final image is delivered, so a
 failed turn leaves the thread where it was.
@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from bot import errors
+from bot.clock import Clock, SystemClock
 from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, ThreadKey
 from bot.ports import ImageBackend, Store, Surface
 from bot.previews import PreviewEditor
-from bot.settings import SIZE_ALIASES, fit_upload_limit, validate_options
+from bot.prices import PriceTable
+from bot.quotas import Quotas, UsageReport
+from bot.settings import SHAPES, SIZE_ALIASES, WorkspaceSettings, change, validate_options
+from bot.uploads import fit_upload_limit
 
 log = logging.getLogger(__name__)
 
@@ -46,45 +51,152 @@ class Interrupted(errors.EaselError):
     default_message = "easel was restarted while drawing this. Please ask again."
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A request that passed every check, with the options its turn will draw with.
+
+    It holds a place in its person's daily limit until its turn ends (or it is released)."""
+
+    request: DrawRequest
+    options: ImageOptions
+    settings: WorkspaceSettings
+
+
 class DrawService:
     """Owns every turn's task: keeps a reference, orders turns per thread, drains on close."""
 
-    def __init__(self, *, store: Store, backend: ImageBackend, defaults: ImageOptions) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        backend: ImageBackend,
+        defaults: ImageOptions,
+        prices: PriceTable | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self._store = store
         self._backend = backend
-        self._defaults = defaults
+        self._defaults = WorkspaceSettings.from_defaults(defaults)
+        self.quotas = Quotas(
+            store=store, clock=clock or SystemClock(), prices=prices or PriceTable.load()
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._tails: dict[ThreadKey, asyncio.Task[None]] = {}
+        self._running: Counter[tuple[str, str, str]] = Counter()
+        self._admitting = asyncio.Lock()
         self._closing = False
 
-    def options_for(self, request: DrawRequest) -> ImageOptions:
-        """The defaults (checked at start-up), with this request's own choices (checked here),
+    async def settings(self, platform: str, workspace: str) -> WorkspaceSettings:
+        """The workspace's settings: the process defaults with its admins' changes on top."""
+        overrides = await self._store.settings_overrides(platform, workspace)
+        return self._defaults.with_overrides(overrides)
+
+    async def change_settings(
+        self, platform: str, workspace: str, *, user_id: str, texts: Mapping[str, str]
+    ) -> WorkspaceSettings:
+        """Apply typed values (field -> text) after checking them all; record each change.
+
+        The caller has already made sure that `user_id` may change settings here."""
+        current = await self.settings(platform, workspace)
+        updated, changed = change(current, texts)
+        if changed:
+            await self._store.save_settings(
+                platform,
+                workspace,
+                user_id=user_id,
+                changes={k: (getattr(current, k), v) for k, v in changed.items()},
+            )
+            log.info(
+                "settings of %s:%s changed by %s: %s", platform, workspace, user_id, sorted(changed)
+            )
+        return updated
+
+    async def usage(self, platform: str, workspace: str, user_id: str) -> UsageReport:
+        settings = await self.settings(platform, workspace)
+        return await self.quotas.report(
+            platform=platform, workspace=workspace, user_id=user_id, settings=settings
+        )
+
+    def options_for(self, request: DrawRequest, settings: WorkspaceSettings) -> ImageOptions:
+        """The workspace's options with this request's own choices (within what is allowed),
         fitted to its platform's file limit."""
-        options = self._defaults
+        options = settings.image_options()
         if request.size is not None:
-            options = replace(options, size=SIZE_ALIASES.get(request.size, request.size))
+            size = SIZE_ALIASES.get(request.size, request.size)
+            if size not in settings.allowed_sizes:
+                allowed = ", ".join(SHAPES.get(s, s) for s in settings.allowed_sizes)
+                raise errors.NotAllowed(f"That size is not allowed here. Allowed sizes: {allowed}.")
+            options = replace(options, size=size)
         if request.quality is not None:
+            if request.quality not in settings.allowed_qualities:
+                allowed = ", ".join(settings.allowed_qualities)
+                raise errors.NotAllowed(
+                    f"That quality is not allowed here. Allowed qualities: {allowed}."
+                )
             options = replace(options, quality=request.quality)
-        problems = validate_options(options) if options is not self._defaults else []
+        # The settings were checked when they were set; only a request's own choices are new.
+        chose = request.size is not None or request.quality is not None
+        problems = validate_options(options) if chose else []
         if problems:
             raise errors.BadInput(f"That drawing cannot be made: {'; '.join(problems)}.")
         return fit_upload_limit(options, request.max_upload_bytes)
 
-    def submit(self, request: DrawRequest, surface: Surface) -> asyncio.Task[None]:
-        """Schedule a turn and return at once. Raises BadInput for a request not worth a turn.
+    async def admit(self, request: DrawRequest) -> Admission:
+        """Every check made before anything is posted or paid for; BadInput says why not."""
+        if self._closing:
+            raise errors.BadInput("easel is restarting. Please try again in a minute.")
+        clean_prompt(request.prompt)
+        settings = await self.settings(request.platform, request.workspace)
+        if not settings.enabled:
+            raise errors.NotAllowed("easel is turned off in this workspace by its admins.")
+        key = request.thread_key
+        if key is None and settings.channels and request.channel not in settings.channels:
+            raise errors.NotAllowed("/draw is not turned on in this channel. Ask an admin.")
+        if key is not None and settings.reply_policy == "starter":
+            starter = await self._store.thread_starter(key)
+            if starter is not None and starter != request.user_id:
+                raise errors.NotAllowed(
+                    "Only the person who started this drawing can edit it here. "
+                    "Start your own with /draw."
+                )
+        options = self.options_for(request, settings)
+        who = (request.platform, request.workspace, request.user_id)
+        async with self._admitting:  # one check at a time, so two cannot slip under a limit
+            await self.quotas.check(
+                platform=request.platform,
+                workspace=request.workspace,
+                user_id=request.user_id,
+                settings=settings,
+                running=self._running[who],
+            )
+            self._running[who] += 1
+        return Admission(request=request, options=options, settings=settings)
+
+    def release(self, admission: Admission) -> None:
+        """Give back an admission that will not be drawn (its turn ended, or never started)."""
+        r = admission.request
+        who = (r.platform, r.workspace, r.user_id)
+        self._running[who] -= 1
+        if self._running[who] <= 0:
+            del self._running[who]
+
+    async def draw(self, request: DrawRequest, surface: Surface) -> asyncio.Task[None]:
+        """Admit the request and start its turn. Raises BadInput for one not to be drawn."""
+        return self.submit(await self.admit(request), surface)
+
+    def submit(self, admission: Admission, surface: Surface) -> asyncio.Task[None]:
+        """Schedule an admitted turn and return at once.
 
         The turn is queued behind the thread's earlier turns synchronously, here, so turns
         run in the order they were submitted.
         """
-        if self._closing:
-            raise errors.BadInput("easel is restarting. Please try again in a minute.")
-        clean_prompt(request.prompt)
-        self.options_for(request)
+        request = admission.request
         key = request.thread_key
         before = self._tails.get(key) if key is not None else None
-        task = asyncio.create_task(self._run(request, surface, before), name="easel-turn")
+        task = asyncio.create_task(self._run(admission, surface, before), name="easel-turn")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self.release(admission))
         if key is not None:
             self._follow(key, task)
         return task
@@ -99,8 +211,9 @@ class DrawService:
         task.add_done_callback(forget)
 
     async def _run(
-        self, request: DrawRequest, surface: Surface, before: asyncio.Task[None] | None
+        self, admission: Admission, surface: Surface, before: asyncio.Task[None] | None
     ) -> None:
+        request = admission.request
         if request.dedupe_key is not None and not await self._store.claim_delivery(
             request.dedupe_key
         ):
@@ -109,16 +222,16 @@ class DrawService:
         if before is not None:
             await asyncio.wait([before])
         try:
-            await self.run_turn(request, surface)
+            await self.run_turn(admission, surface)
         except Exception:
             # The outermost handler of a background turn: nothing above it would see this.
             log.exception("drawing turn crashed")
             await _fail_quietly(surface, errors.EaselError())
 
-    async def run_turn(self, request: DrawRequest, surface: Surface) -> None:
+    async def run_turn(self, admission: Admission, surface: Surface) -> None:
         """One turn, start to end. Expected failures end in surface.fail() with clear words."""
+        request, options = admission.request, admission.options
         prompt = clean_prompt(request.prompt)
-        options = self.options_for(request)
         try:
             key = await surface.start()
         except errors.EaselError as exc:
@@ -130,7 +243,7 @@ class DrawService:
             if current is not None and key not in self._tails:
                 # Replies to this new thread queue behind the drawing that starts it.
                 self._follow(key, current)
-            await self._store.open_thread(key)
+            await self._store.open_thread(key, started_by=request.user_id)
         turn_id = await self._store.begin_turn(request, thread=key, options=options)
         log.info("turn %d started in %s", turn_id, key)
         try:
@@ -151,8 +264,13 @@ class DrawService:
             image_call_id=final.image_call_id,
             file_ref=file_ref,
         )
+        cost = self.quotas.prices.estimate(options, final)
         await self._store.end_turn(
-            turn_id, status="delivered", response_id=final.response_id, usage=final.usage
+            turn_id,
+            status="delivered",
+            response_id=final.response_id,
+            usage=final.usage,
+            cost_usd=cost,
         )
         log.info("turn %d delivered %s as %s", turn_id, final.image_call_id, file_ref)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Self
 
 import aiosqlite
 
+from bot.clock import Clock, SystemClock
 from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,9 @@ def _migrations() -> list[tuple[int, str]]:
 class SqliteStore:
     """Implements bot.ports.Store. Open with `async with SqliteStore(path=...)`."""
 
-    def __init__(self, *, path: str | Path) -> None:
+    def __init__(self, *, path: str | Path, clock: Clock | None = None) -> None:
         self._path = str(path)
+        self._clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
 
     async def __aenter__(self) -> Self:
@@ -93,7 +94,7 @@ class SqliteStore:
     async def _forget_old_deliveries(self) -> None:
         """Slack retries a delivery for minutes, not days: older keys are dead weight."""
         await self.db.execute(
-            "DELETE FROM seen_deliveries WHERE seen_at < ?", (time.time() - SEEN_RETENTION,)
+            "DELETE FROM seen_deliveries WHERE seen_at < ?", (self._clock.time() - SEEN_RETENTION,)
         )
 
     async def ping(self) -> bool:
@@ -103,7 +104,7 @@ class SqliteStore:
     async def claim_delivery(self, key: str) -> bool:
         cursor = await self.db.execute(
             "INSERT OR IGNORE INTO seen_deliveries (key, seen_at) VALUES (?, ?)",
-            (key, time.time()),
+            (key, self._clock.time()),
         )
         return cursor.rowcount == 1
 
@@ -125,18 +126,27 @@ class SqliteStore:
         ) as cursor:
             return await cursor.fetchone() is not None
 
-    async def open_thread(self, key: ThreadKey) -> None:
-        now = time.time()
+    async def open_thread(self, key: ThreadKey, *, started_by: str | None = None) -> None:
+        now = self._clock.time()
         await self.db.execute(
-            "INSERT OR IGNORE INTO threads (platform, workspace, channel, thread, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (*_key(key), now, now),
+            "INSERT OR IGNORE INTO threads (platform, workspace, channel, thread, started_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*_key(key), started_by, now, now),
         )
+
+    async def thread_starter(self, key: ThreadKey) -> str | None:
+        async with self.db.execute(
+            "SELECT started_by FROM threads WHERE platform=? AND workspace=? AND channel=?"
+            " AND thread=?",
+            _key(key),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row and row[0] is not None else None
 
     async def advance_thread(
         self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
     ) -> None:
-        now = time.time()
+        now = self._clock.time()
         await self.db.execute(
             "INSERT INTO threads (platform, workspace, channel, thread, last_response_id,"
             " last_image_call_id, last_file_ref, created_at, updated_at)"
@@ -159,7 +169,7 @@ class SqliteStore:
                 request.user_id,
                 request.prompt,
                 json.dumps(dataclasses.asdict(options)),
-                time.time(),
+                self._clock.time(),
             ),
         )
         assert cursor.lastrowid is not None
@@ -173,16 +183,18 @@ class SqliteStore:
         response_id: str | None = None,
         error_code: str | None = None,
         usage: Mapping[str, Any] | None = None,
+        cost_usd: float | None = None,
     ) -> None:
         await self.db.execute(
-            "UPDATE turns SET status=?, response_id=?, error_code=?, usage=?, ended_at=?"
-            " WHERE id=?",
+            "UPDATE turns SET status=?, response_id=?, error_code=?, usage=?, cost_usd=?,"
+            " ended_at=? WHERE id=?",
             (
                 status,
                 response_id,
                 error_code,
                 json.dumps(dict(usage)) if usage is not None else None,
-                time.time(),
+                cost_usd,
+                self._clock.time(),
                 turn_id,
             ),
         )
@@ -199,6 +211,95 @@ class SqliteStore:
                 return [dict(row) for row in await cursor.fetchall()]
         finally:
             self.db.row_factory = None
+
+    # -- workspace settings and their audit ---------------------------------------------
+
+    async def settings_overrides(self, platform: str, workspace: str) -> dict[str, Any]:
+        async with self.db.execute(
+            "SELECT field, value FROM workspace_settings WHERE platform=? AND workspace=?",
+            (platform, workspace),
+        ) as cursor:
+            return {str(f): json.loads(v) for f, v in await cursor.fetchall()}
+
+    async def save_settings(
+        self,
+        platform: str,
+        workspace: str,
+        *,
+        user_id: str,
+        changes: Mapping[str, tuple[Any, Any]],
+    ) -> None:
+        """Store each field's new value and audit (old, new), all in one transaction."""
+        now = self._clock.time()
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for field_name, (old, new) in changes.items():
+                await self.db.execute(
+                    "INSERT INTO workspace_settings (platform, workspace, field, value,"
+                    " updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (platform, workspace, field) DO UPDATE SET"
+                    " value=excluded.value, updated_by=excluded.updated_by,"
+                    " updated_at=excluded.updated_at",
+                    (platform, workspace, field_name, json.dumps(new), user_id, now),
+                )
+                await self.db.execute(
+                    "INSERT INTO settings_audit (platform, workspace, user_id, field, old_value,"
+                    " new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        platform,
+                        workspace,
+                        user_id,
+                        field_name,
+                        json.dumps(old),
+                        json.dumps(new),
+                        now,
+                    ),
+                )
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+
+    async def settings_audit(self, platform: str, workspace: str) -> list[dict[str, Any]]:
+        """Every settings change in the workspace, oldest first."""
+        async with self.db.execute(
+            "SELECT user_id, field, old_value, new_value, at FROM settings_audit"
+            " WHERE platform=? AND workspace=? ORDER BY id",
+            (platform, workspace),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            {"user_id": u, "field": f, "old": json.loads(o), "new": json.loads(n), "at": at}
+            for u, f, o, n, at in rows
+        ]
+
+    # -- quotas and spend ---------------------------------------------------------------
+
+    async def delivered_count(
+        self, platform: str, workspace: str, user_id: str, *, since: float
+    ) -> int:
+        async with self.db.execute(
+            "SELECT count(*) FROM turns WHERE platform=? AND workspace=? AND user_id=?"
+            " AND status='delivered' AND ended_at >= ?",
+            (platform, workspace, user_id, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def spend(
+        self, platform: str, workspace: str, *, since: float, by: str | None = None
+    ) -> dict[str, tuple[int, float]]:
+        """Delivered drawings and their estimated cost since `since`: in all (key ""), or by
+        "user_id" or "channel"."""
+        # The column comes from this fixed map, never from input.
+        column = {"user_id": "user_id", "channel": "channel", None: "''"}[by]
+        async with self.db.execute(
+            f"SELECT {column}, count(*), coalesce(sum(cost_usd), 0) FROM turns"
+            " WHERE platform=? AND workspace=? AND status='delivered' AND ended_at >= ?"
+            f" GROUP BY {column} ORDER BY 3 DESC",
+            (platform, workspace, since),
+        ) as cursor:
+            return {str(k): (int(n), float(c)) for k, n, c in await cursor.fetchall()}
 
 
 def _key(key: ThreadKey) -> tuple[str, str, str, str]:

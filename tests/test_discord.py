@@ -358,7 +358,7 @@ async def test_guild_id_syncs_commands_to_that_server_only(
 ) -> None:
     async with running(load_config({**discord_env, "DISCORD_GUILD_ID": str(GUILD_ID)})):
         await wait_ready(discord_fake)
-    assert [c["name"] for c in discord_fake.commands[str(GUILD_ID)]] == ["draw"]
+    assert [c["name"] for c in discord_fake.commands[str(GUILD_ID)]] == ["draw", "draw-settings"]
     assert "global" not in discord_fake.commands  # nothing registered everywhere
 
 

@@ -433,7 +433,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 async def turn(service: DrawService, platform: Platform, draw: DrawRequest) -> RecordingSurface:
     surface = platform.surface(draw)
-    service.submit(draw, surface)
+    await service.draw(draw, surface)
     await service.join()
     assert not surface.failures, [error.detail for error in surface.failures]
     assert len(surface.finals) == 1

@@ -12,8 +12,10 @@ from discord import app_commands
 from discord.app_commands import Choice
 
 from adapters.discord.files import DiscordFiles
+from adapters.discord.settings import SettingsCommands, send_usage
 from adapters.discord.surface import (
     DEFAULT_FILESIZE_LIMIT,
+    NO_MENTIONS,
     InteractionSurface,
     ThreadReplySurface,
 )
@@ -21,7 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.errors import BadInput
 from bot.models import DrawRequest, ThreadKey
 from bot.ports import Store
-from bot.service import DrawService, clean_prompt
+from bot.service import DrawService
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class EaselDiscord(discord.Client):
 
     async def setup_hook(self) -> None:
         self.tree.add_command(draw_command(self))
+        self.tree.add_command(SettingsCommands(self))
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or message.author.id == self.user.id:
@@ -97,9 +100,12 @@ class EaselDiscord(discord.Client):
             preview_interval=self.deps.preview_interval,
         )
         try:
-            self.deps.service.submit(request, surface)
+            await self.deps.service.draw(request, surface)
         except BadInput as exc:
-            await message.reply(exc.user_message, mention_author=False)
+            log.info("refused a reply from %s in %s: %s", message.author.id, guild_id, exc.code)
+            await message.reply(
+                exc.user_message, mention_author=False, allowed_mentions=NO_MENTIONS
+            )
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         # discord.py calls this inside its `except` block, so the stack is still at hand.
@@ -123,7 +129,7 @@ def _guild_id(message: discord.Message) -> int | None:
 def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
     @app_commands.command(name="draw", description="Draw a picture from your words")
     @app_commands.describe(
-        prompt="What to draw",
+        prompt="What to draw (or: usage)",
         image="An image to start from or edit",
         size="The picture's shape",
         quality="Higher takes longer",
@@ -137,6 +143,10 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
         size: Choice[str] | None = None,
         quality: Choice[str] | None = None,
     ) -> None:
+        deps = client.deps
+        if prompt.strip().lower() == "usage":
+            await send_usage(interaction, deps)
+            return
         request = DrawRequest(
             platform="discord",
             workspace=str(interaction.guild_id),
@@ -149,13 +159,16 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
         )
         try:
-            clean_prompt(prompt)
-            client.deps.service.options_for(request)
+            admission = await deps.service.admit(request)
         except BadInput as exc:
+            log.info("refused /draw from %s: %s", interaction.user.id, exc.code)
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
-        deps = client.deps
+        try:
+            await interaction.response.defer(thinking=True)
+        except BaseException:
+            deps.service.release(admission)
+            raise
         surface = InteractionSurface(
             interaction=interaction,
             clock=deps.clock.monotonic,
@@ -165,9 +178,6 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             attached=[image] if image else [],
             preview_interval=deps.preview_interval,
         )
-        try:
-            deps.service.submit(request, surface)
-        except BadInput as exc:
-            await interaction.edit_original_response(content=f":warning: {exc.user_message}")
+        deps.service.submit(admission, surface)
 
     return draw

@@ -10,14 +10,24 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.reports import usage_text
 from adapters.slack.files import SlackDownloader
-from adapters.slack.home import home_view
 from adapters.slack.public import PreviewHost
+from adapters.slack.settings import (
+    EDIT_ACTION,
+    MODAL_ID,
+    ONLY_ADMINS,
+    home_view,
+    is_admin,
+    settings_modal,
+    submitted_texts,
+)
 from adapters.slack.surface import Notify, SlackSurface
 from bot.errors import BadInput
-from bot.models import DrawRequest, ImageOptions, ThreadKey
+from bot.models import DrawRequest, ThreadKey
 from bot.ports import Store
-from bot.service import DrawService, clean_prompt
+from bot.service import DrawService
+from bot.settings import SettingsInvalid
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +40,9 @@ class SlackDeps:
     service: DrawService
     store: Store
     downloader: SlackDownloader
-    defaults: ImageOptions
     preview_host: PreviewHost | None = None
     preview_interval: float = 1.2
+    admins: frozenset[str] = frozenset()  # EASEL_SLACK_ADMINS
 
     def surface(
         self, request: DrawRequest, *, attached: Sequence[dict[str, Any]] = (), notify: Notify
@@ -61,6 +71,36 @@ def is_human_reply(event: dict[str, Any]) -> bool:
     )
 
 
+_FLAGS = {"--size": "size", "--quality": "quality"}
+
+
+def parse_draw_text(text: str) -> tuple[str, str | None, str | None]:
+    """`--size landscape --quality high a prompt` -> (prompt, size, quality).
+
+    Flags come first; the rest is the prompt, word for word."""
+    chosen: dict[str, str] = {}
+    rest = text.lstrip()
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        name = _FLAGS.get(flag.split("=", 1)[0].lower())
+        if name is None:
+            raise BadInput(f"{flag} is not an option. Options: --size <shape>, --quality <q>.")
+        if "=" in flag:
+            value = flag.split("=", 1)[1]
+        else:
+            value, _, rest = rest.lstrip().partition(" ")
+        if not value:
+            raise BadInput(f"{flag} needs a value, for example {flag} landscape.")
+        chosen[name] = value.lower()
+        rest = rest.lstrip()
+    return rest, chosen.get("size"), chosen.get("quality")
+
+
+def _team(body: dict[str, Any]) -> str:
+    team = body.get("team") or {}
+    return str(team.get("id") or body.get("user", {}).get("team_id") or "")
+
+
 def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
     """The Bolt app. With a signing secret every HTTP request is verified (HTTP mode)."""
     app = AsyncApp(
@@ -70,25 +110,39 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
     )
 
     @app.command("/draw")
-    async def draw(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def draw(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        text = command.get("text") or ""
+        team, user = command["team_id"], command["user_id"]
+        if text.strip().lower() == "usage":
+            await ack()
+            admin = await is_admin(client, user, extra=deps.admins)
+            report = await deps.service.usage("slack", team, user)
+            await respond(text=usage_text(report, admin=admin, bold="*"), response_type="ephemeral")
+            return
         try:
-            clean_prompt(command.get("text") or "")
+            prompt, size, quality = parse_draw_text(text)
+            request = DrawRequest(
+                platform="slack",
+                workspace=team,
+                channel=command["channel_id"],
+                user_id=user,
+                prompt=prompt,
+                size=size,
+                quality=quality,
+            )
+            admission = await deps.service.admit(request)
         except BadInput as exc:
+            log.info("refused /draw from %s in %s: %s", user, team, exc.code)
             await ack(text=exc.user_message)
             return
         await ack()
-        request = DrawRequest(
-            platform="slack",
-            workspace=command["team_id"],
-            channel=command["channel_id"],
-            user_id=command["user_id"],
-            prompt=command["text"],
-        )
 
         async def notify(text: str) -> None:
             await respond(text=text, response_type="ephemeral", replace_original=False)
 
-        deps.service.submit(request, deps.surface(request, notify=notify))
+        deps.service.submit(admission, deps.surface(request, notify=notify))
 
     @app.event("message")
     async def reply(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -112,16 +166,50 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=text)
 
         try:
-            deps.service.submit(
+            await deps.service.draw(
                 request, deps.surface(request, attached=event.get("files") or [], notify=notify)
             )
         except BadInput as exc:
             await notify(exc.user_message)
 
+    async def publish_home(client: AsyncWebClient, team: str, user: str) -> None:
+        admin = await is_admin(client, user, extra=deps.admins)
+        settings = await deps.service.settings("slack", team)
+        report = await deps.service.usage("slack", team, user)
+        await client.views_publish(user_id=user, view=home_view(settings, report, admin=admin))
+
     @app.event("app_home_opened")
-    async def home(event: dict[str, Any], client: AsyncWebClient) -> None:
+    async def home(event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab") == "home":
-            await client.views_publish(user_id=event["user"], view=home_view(deps.defaults))
+            await publish_home(client, body.get("team_id") or "", event["user"])
+
+    @app.action(EDIT_ACTION)
+    async def edit_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        team, user = _team(body), body["user"]["id"]
+        if not await is_admin(client, user, extra=deps.admins):
+            log.warning("settings button pressed by non-admin %s in %s", user, team)
+            return
+        settings = await deps.service.settings("slack", team)
+        await client.views_open(trigger_id=body["trigger_id"], view=settings_modal(settings))
+
+    @app.view(MODAL_ID)
+    async def save_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        team, user = _team(body), body["user"]["id"]
+        texts = submitted_texts(body["view"])
+        # Checked here, on submission: a crafted payload gets no further than a hidden button.
+        if not await is_admin(client, user, extra=deps.admins):
+            log.warning("refused a settings submission from non-admin %s in %s", user, team)
+            first = next(iter(texts), "enabled")
+            await ack(response_action="errors", errors={first: ONLY_ADMINS})
+            return
+        try:
+            await deps.service.change_settings("slack", team, user_id=user, texts=texts)
+        except SettingsInvalid as exc:
+            await ack(response_action="errors", errors=exc.problems)
+            return
+        await ack()
+        await publish_home(client, team, user)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

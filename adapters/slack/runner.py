@@ -124,9 +124,9 @@ async def slack_runner(
             service=service,
             store=store,
             downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),
-            defaults=config.defaults,
             preview_host=host,
             preview_interval=config.preview_interval,
+            admins=slack.admins,
         )
         app = build_app(deps=deps, signing_secret=slack.signing_secret)
         yield SlackRunner(app=app, slack=slack, preview_host=host)

@@ -131,7 +131,7 @@ class Playground:
             hub=self.hub, request=draw, attached=files, preview_interval=self._interval
         )
         try:
-            self._service.submit(draw, surface)
+            await self._service.draw(draw, surface)
         except BadInput as exc:
             return web.json_response({"error": exc.user_message}, status=400)
         if thread is not None:

@@ -28,6 +28,9 @@ CHANNEL_ID = 1400
 USER_ID = 1500
 COMMAND_ID = 1600
 MESSAGE_CONTENT_LIMITED = 1 << 19
+MANAGE_GUILD = 1 << 5
+# What an ordinary member may do (send messages, attach files, use commands...): not Manage Server.
+MEMBER_PERMISSIONS = 1071698660929 & ~MANAGE_GUILD
 
 
 @dataclass
@@ -222,7 +225,6 @@ class FakeDiscord:
         quality: str | None = None,
         limit: int = 10 * 1024 * 1024,
     ) -> _Json:
-        iid = self.new_id()
         options: list[_Json] = [{"name": "prompt", "type": 3, "value": prompt}]
         resolved: _Json = {}
         if attachment is not None:
@@ -231,6 +233,43 @@ class FakeDiscord:
         for name, value in (("size", size), ("quality", quality)):
             if value is not None:
                 options.append({"name": name, "type": 3, "value": value})
+        data = {
+            "id": str(COMMAND_ID),
+            "name": "draw",
+            "type": 1,
+            "options": options,
+            "resolved": resolved,
+        }
+        return self._interaction(data, limit=limit)
+
+    def command(
+        self,
+        name: str,
+        subcommand: str,
+        *,
+        permissions: int = MEMBER_PERMISSIONS,
+        member: int = USER_ID,
+        **values: str,
+    ) -> _Json:
+        """A `/name subcommand key:value ...` interaction from a member with `permissions`."""
+        options = [{"name": k, "type": 3, "value": v} for k, v in values.items()]
+        data = {
+            "id": str(COMMAND_ID + 1),
+            "name": name,
+            "type": 1,
+            "options": [{"name": subcommand, "type": 1, "options": options}],
+        }
+        return self._interaction(data, permissions=permissions, member=member)
+
+    def _interaction(
+        self,
+        data: _Json,
+        *,
+        permissions: int = MEMBER_PERMISSIONS,
+        member: int = USER_ID,
+        limit: int = 10 * 1024 * 1024,
+    ) -> _Json:
+        iid = self.new_id()
         return {
             "id": str(iid),
             "application_id": str(APP_ID),
@@ -248,21 +287,15 @@ class FakeDiscord:
                 "permission_overwrites": [],
             },
             "member": {
-                "user": user(USER_ID, "painter"),
+                "user": user(member, "painter" if member == USER_ID else f"member{member}"),
                 "roles": [],
                 "joined_at": now_iso(),
-                "permissions": "1071698660929",
+                "permissions": str(permissions),
                 "deaf": False,
                 "mute": False,
                 "flags": 0,
             },
-            "data": {
-                "id": str(COMMAND_ID),
-                "name": "draw",
-                "type": 1,
-                "options": options,
-                "resolved": resolved,
-            },
+            "data": data,
             "locale": "en-US",
             "guild_locale": "en-US",
             "app_permissions": "1071698660929",

@@ -55,6 +55,7 @@ class FakeSlack:
         self.violations: list[str] = []
         self.responses: list[_Json] = []  # what was posted to a slash command's response_url
         self.views: dict[str, _Json] = {}  # user id -> the App Home view last published
+        self.modals: list[_Json] = []  # every modal opened with views.open
         self.downloads: list[str] = []
         self.latency: dict[str, float] = {}
         self.processing_polls = 1
@@ -76,6 +77,7 @@ class FakeSlack:
             "files.delete": self._files_delete,
             "users.info": self._users_info,
             "views.publish": self._views_publish,
+            "views.open": self._views_open,
         }
 
     # ---- lifecycle and test controls
@@ -413,6 +415,18 @@ class FakeSlack:
         user = default_user(user_id, self.team_id)
         user.update(self.users.get(user_id, {}))
         return {"user": user}
+
+    def _views_open(self, args: _Json) -> _Json:
+        self._require(args, "trigger_id", "invalid_trigger_id")
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        if len(view.get("blocks", [])) > 100 or len(view["title"]["text"]) > 24:
+            raise SlackError("invalid_arguments")
+        self.modals.append(view)
+        return {"view": {"id": f"VM{len(self.modals):09d}", **view}}
 
     def _views_publish(self, args: _Json) -> _Json:
         user_id = self._require(args, "user_id", "user_not_found")

@@ -1,0 +1,52 @@
+"""Settings and usage as chat text, for both platforms (both write mentions as <@id>, <#id>)."""
+
+from __future__ import annotations
+
+from bot.quotas import Spend, UsageReport
+from bot.settings import FIELDS, SHAPES, Field, WorkspaceSettings
+
+
+def settings_lines(settings: WorkspaceSettings, *, bold: str) -> str:
+    """Every setting on its own line; `bold` is the platform's marker (Slack * / Discord **)."""
+    b = bold
+    return "\n".join(f"{b}{f.label}:{b} {_shown(f, settings)}" for f in FIELDS.values())
+
+
+def _shown(field: Field, settings: WorkspaceSettings) -> str:
+    value = getattr(settings, field.name)
+    if field.kind == "channels" and value:
+        return ", ".join(f"<#{c}>" for c in value)
+    if field.name in ("size", "allowed_sizes"):
+        sizes = value if isinstance(value, tuple) else (value,)
+        return ", ".join(f"{SHAPES.get(s, s)}" for s in sizes)
+    return field.show(value)
+
+
+def usage_text(report: UsageReport, *, admin: bool, bold: str) -> str:
+    b = bold
+    limit = f" of {report.daily_limit}" if report.daily_limit is not None else ""
+    lines = [
+        f"{b}Your drawings:{b} {report.today}{limit} today (resets in {report.day_resets_in}), "
+        f"{report.month} this month."
+    ]
+    if admin:
+        cap = (
+            f" of the ${report.monthly_cap_usd:,.2f} cap"
+            if report.monthly_cap_usd is not None
+            else ""
+        )
+        spend = report.month_spend
+        lines.append(
+            f"{b}Workspace this month:{b} {spend.drawings} drawings, about ${spend.usd:,.2f}{cap} "
+            f"(resets {report.month_resets_on}; prices as of {report.prices_as_of})."
+        )
+        people = [(f"<@{k}>", v) for k, v in report.by_user.items()]
+        channels = [(f"<#{k}>", v) for k, v in report.by_channel.items()]
+        lines.extend(_breakdown(f"{b}By person:{b}", people))
+        lines.extend(_breakdown(f"{b}By channel:{b}", channels))
+    return "\n".join(lines)
+
+
+def _breakdown(title: str, rows: list[tuple[str, Spend]]) -> list[str]:
+    shown = [f"• {who}: {s.drawings} drawings, ${s.usd:,.2f}" for who, s in rows[:20]]
+    return [title, *shown] if shown else []
