@@ -333,3 +333,24 @@ def test_size_aliases_are_accepted(alias: str, size: str) -> None:
 def test_whole_number_settings_refuse_fractions(name: str) -> None:
     env = _with(HTTP_ENV, **{name: "2.5"}, EASEL_OUTPUT_FORMAT="jpeg")
     assert "whole number" in _refused(env)
+
+
+def test_slack_admins_are_read_as_a_set_of_user_ids() -> None:
+    config = load_config({**HTTP_ENV, "EASEL_SLACK_ADMINS": "U1, U2  U3,"})
+    assert config.slack is not None
+    assert config.slack.admins == frozenset({"U1", "U2", "U3"})
+
+
+def test_a_price_table_of_ones_own_is_used(tmp_path: Path) -> None:
+    table = tmp_path / "prices.toml"
+    table.write_text(
+        'as_of = "2030-01-01"\n[images."m"]\nlow = { "1024x1024" = 0.5 }\n', encoding="utf-8"
+    )
+    config = load_config({**HTTP_ENV, "EASEL_PRICES": str(table)})
+    assert config.prices.as_of == "2030-01-01"
+    assert config.prices.image_price("m", "low", "1024x1024") == 0.5
+
+
+def test_an_unreadable_price_table_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"EASEL_PRICES.*missing\.toml"):
+        load_config({**HTTP_ENV, "EASEL_PRICES": str(tmp_path / "missing.toml")})
