@@ -9,10 +9,11 @@ from bot.settings import FIELDS, SHAPES, Field, WorkspaceSettings
 def settings_lines(settings: WorkspaceSettings, *, bold: str) -> str:
     """Every setting on its own line; `bold` is the platform's marker (Slack * / Discord **)."""
     b = bold
-    return "\n".join(f"{b}{f.label}:{b} {_shown(f, settings)}" for f in FIELDS.values())
+    return "\n".join(f"{b}{f.label}:{b} {shown(f, settings)}" for f in FIELDS.values())
 
 
-def _shown(field: Field, settings: WorkspaceSettings) -> str:
+def shown(field: Field, settings: WorkspaceSettings) -> str:
+    """A setting's value as people name it (sizes by shape, channels as mentions)."""
     value = getattr(settings, field.name)
     if field.kind == "channels" and value:
         return ", ".join(f"<#{c}>" for c in value)
@@ -37,7 +38,8 @@ def usage_text(report: UsageReport, *, admin: bool, bold: str) -> str:
         )
         spend = report.month_spend
         lines.append(
-            f"{b}Workspace this month:{b} {spend.drawings} drawings, about ${spend.usd:,.2f}{cap} "
+            f"{b}Workspace this month:{b} {_drawings(spend.drawings)}, "
+            f"about ${spend.usd:,.2f}{cap} "
             f"(resets {report.month_resets_on}; prices as of {report.prices_as_of})."
         )
         people = [(f"<@{k}>", v) for k, v in report.by_user.items()]
@@ -48,5 +50,9 @@ def usage_text(report: UsageReport, *, admin: bool, bold: str) -> str:
 
 
 def _breakdown(title: str, rows: list[tuple[str, Spend]]) -> list[str]:
-    shown = [f"• {who}: {s.drawings} drawings, ${s.usd:,.2f}" for who, s in rows[:20]]
-    return [title, *shown] if shown else []
+    lines = [f"• {who}: {_drawings(s.drawings)}, ${s.usd:,.2f}" for who, s in rows[:20]]
+    return [title, *lines] if lines else []
+
+
+def _drawings(n: int) -> str:
+    return f"{n} drawing" if n == 1 else f"{n} drawings"

@@ -77,6 +77,8 @@ class Quotas:
     ) -> None:
         """NotAllowed, saying when it resets, if this person or workspace is at a limit."""
         now = utc(self._clock)
+        if settings.daily_limit == 0:
+            raise NotAllowed("Drawing is paused here: the admins set the daily limit to 0.")
         if settings.daily_limit is not None:
             done = await self._store.delivered_count(
                 platform, workspace, user_id, since=day_start(now).timestamp()

@@ -317,7 +317,7 @@ async def test_draw_usage_shows_people_their_own_and_admins_the_spend(
     mine, admin = slack_fake.responses[-2]["text"], slack_fake.responses[-1]["text"]
     assert "Your drawings:* 1 today" in mine and "1 this month" in mine
     assert "By person" not in mine
-    assert "Workspace this month:* 1 drawings" in admin
+    assert "Workspace this month:* 1 drawing," in admin
     assert f"<@{USER}>" in admin and f"<#{CHANNEL}>" in admin and "prices as of" in admin
 
 

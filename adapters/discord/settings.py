@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from adapters.reports import settings_lines, usage_text
+from adapters.reports import settings_lines, shown, usage_text
 from bot.settings import FIELDS, SettingsInvalid, label
 
 if TYPE_CHECKING:
@@ -63,11 +63,11 @@ class SettingsCommands(app_commands.Group):
                 "discord", guild, user_id=user, texts={field.value: value}
             )
         except SettingsInvalid as exc:
-            reasons = "; ".join(f"{label(k)} {v}" for k, v in exc.problems.items())
+            reasons = "; ".join(f"{label(k)}: {v}" for k, v in exc.problems.items())
             await interaction.response.send_message(f"Not changed: {reasons}.", ephemeral=True)
             return
         await interaction.response.send_message(
-            f"{label(field.value)} is now {settings.show(field.value)}.", ephemeral=True
+            f"{label(field.value)} is now {shown(FIELDS[field.value], settings)}.", ephemeral=True
         )
 
     @app_commands.command(name="usage", description="Your drawings; for managers, the spend")
