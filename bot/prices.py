@@ -34,7 +34,14 @@ class PriceTable:
                 text = Path(path).read_text("utf-8")
             data = tomllib.loads(text)
             return cls.from_data(data)
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (
+            OSError,
+            tomllib.TOMLDecodeError,
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as exc:  # a file of the wrong shape is as unreadable as a broken one
             where = path or "prices.toml"
             raise PriceTableError(f"cannot read the price table {where}: {exc}") from exc
 

@@ -157,15 +157,15 @@ class Field:
         if self.optional and text.lower() in _NONE_WORDS:
             return () if self.kind in ("choices", "channels") else None
         if self.kind == "choice":
-            value = SIZE_ALIASES.get(text.lower(), text.lower()) if self.name == "size" else text
+            value = SIZE_ALIASES.get(text.lower(), text.lower())
             if value not in self.choices:
                 raise ValueError(f"must be one of {', '.join(self.choices)}")
             return value
         if self.kind in ("choices", "channels"):
             items = tuple(dict.fromkeys(p for p in re.split(r"[\s,]+", text) if p))
             if self.kind == "channels":
-                return tuple(_channel_id(p) for p in items)
-            items = tuple(SIZE_ALIASES.get(p.lower(), p.lower()) for p in items)
+                return tuple(dict.fromkeys(_channel_id(p) for p in items))
+            items = tuple(dict.fromkeys(SIZE_ALIASES.get(p.lower(), p.lower()) for p in items))
             wrong = [p for p in items if p not in self.choices]
             if wrong or not items:
                 raise ValueError(f"must be some of {', '.join(self.choices)}")
@@ -198,6 +198,8 @@ class Field:
 
     def show(self, value: Any) -> str:
         if value is None or value == ():
+            if self.name == "compression":
+                return "default"
             return {"channels": "all channels", "money": "no cap", "int": "no limit"}.get(
                 self.kind, "not set"
             )
