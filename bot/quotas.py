@@ -120,7 +120,9 @@ class Quotas:
             today=today,
             month=month,
             daily_limit=settings.daily_limit,
-            month_spend=await self.month_spend(platform, workspace),
+            month_spend=Spend(
+                sum(n for n, _ in by_user.values()), sum(usd for _, usd in by_user.values())
+            ),
             monthly_cap_usd=settings.monthly_cap_usd,
             by_user={k: Spend(*v) for k, v in by_user.items()},
             by_channel={k: Spend(*v) for k, v in by_channel.items()},

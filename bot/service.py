@@ -111,8 +111,15 @@ class DrawService:
             )
         return updated
 
-    async def usage(self, platform: str, workspace: str, user_id: str) -> UsageReport:
-        settings = await self.settings(platform, workspace)
+    async def usage(
+        self,
+        platform: str,
+        workspace: str,
+        user_id: str,
+        *,
+        settings: WorkspaceSettings | None = None,
+    ) -> UsageReport:
+        settings = settings or await self.settings(platform, workspace)
         return await self.quotas.report(
             platform=platform, workspace=workspace, user_id=user_id, settings=settings
         )

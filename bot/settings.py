@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from bot.models import ImageOptions
@@ -40,13 +40,19 @@ def validate_options(options: ImageOptions) -> list[str]:
         one_of("input fidelity", options.input_fidelity, FIDELITIES)
     if not 0 <= options.partial_images <= 3:
         problems.append(f"partial images must be 0 to 3, not {options.partial_images}")
-    if options.compression is not None:
-        if not 0 <= options.compression <= 100:
-            problems.append(f"compression must be 0 to 100, not {options.compression}")
-        elif options.output_format == "png":
-            problems.append("compression applies only to jpeg and webp, not png")
+    if options.compression is not None and not 0 <= options.compression <= 100:
+        problems.append(f"compression must be 0 to 100, not {options.compression}")
+    problems.extend(combination_problems(options).values())
+    return problems
+
+
+def combination_problems(options: ImageOptions) -> dict[str, str]:
+    """Values that are fine alone but not together, keyed by the field to change."""
+    problems: dict[str, str] = {}
+    if options.compression is not None and options.output_format == "png":
+        problems["compression"] = "compression applies only to jpeg and webp, not png"
     if options.background == "transparent" and options.output_format == "jpeg":
-        problems.append("a transparent background needs png or webp, not jpeg")
+        problems["background"] = "a transparent background needs png or webp, not jpeg"
     return problems
 
 
@@ -81,18 +87,9 @@ class WorkspaceSettings:
     @classmethod
     def from_defaults(cls, options: ImageOptions) -> WorkspaceSettings:
         return cls(
-            image_model=options.image_model,
-            model=options.model,
-            size=options.size,
+            **{f.name: getattr(options, f.name) for f in fields(ImageOptions)},
             allowed_sizes=SIZES,
-            quality=options.quality,
             allowed_qualities=QUALITIES,
-            output_format=options.output_format,
-            compression=options.compression,
-            background=options.background,
-            moderation=options.moderation,
-            partial_images=options.partial_images,
-            input_fidelity=options.input_fidelity,
             channels=(),
             reply_policy="anyone",
             daily_limit=None,
@@ -113,18 +110,8 @@ class WorkspaceSettings:
         return replace(self, **changes)
 
     def image_options(self) -> ImageOptions:
-        return ImageOptions(
-            model=self.model,
-            image_model=self.image_model,
-            size=self.size,
-            quality=self.quality,
-            output_format=self.output_format,
-            compression=self.compression,
-            background=self.background,
-            moderation=self.moderation,
-            partial_images=self.partial_images,
-            input_fidelity=self.input_fidelity,
-        )
+        """The image options part (every ImageOptions field is a setting of the same name)."""
+        return ImageOptions(**{f.name: getattr(self, f.name) for f in fields(ImageOptions)})
 
     def show(self, name: str) -> str:
         return FIELDS[name].show(getattr(self, name))
@@ -350,10 +337,7 @@ def check_settings(settings: WorkspaceSettings) -> dict[str, str]:
         problems["allowed_qualities"] = "allow at least one quality"
     elif settings.quality not in settings.allowed_qualities:
         problems["quality"] = f"{settings.quality} is not among the allowed qualities"
-    if settings.compression is not None and settings.output_format == "png":
-        problems["compression"] = "compression applies only to jpeg and webp, not png"
-    if settings.background == "transparent" and settings.output_format == "jpeg":
-        problems["background"] = "a transparent background needs png or webp, not jpeg"
+    problems.update(combination_problems(settings.image_options()))
     return problems
 
 

@@ -175,7 +175,7 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
     async def publish_home(client: AsyncWebClient, team: str, user: str) -> None:
         admin = await is_admin(client, user, extra=deps.admins)
         settings = await deps.service.settings("slack", team)
-        report = await deps.service.usage("slack", team, user)
+        report = await deps.service.usage("slack", team, user, settings=settings)
         await client.views_publish(user_id=user, view=home_view(settings, report, admin=admin))
 
     @app.event("app_home_opened")
