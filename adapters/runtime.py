@@ -21,7 +21,7 @@ from bot.config import Config
 from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend
 from bot.openai_backend import OpenAIImageBackend
-from bot.ports import ImageBackend
+from bot.ports import ImageBackend, Reopen
 from bot.service import DrawService
 from bot.store import SqliteStore
 
@@ -117,6 +117,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
             defaults=config.defaults,
             prices=config.prices,
             clock=clock,
+            delivery_max_pause=config.delivery_max_pause,
         )
         slack = None
         if config.slack is not None:
@@ -155,6 +156,15 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
             stack.push_async_callback(discord.stop)
             await discord.start()
         stack.push_async_callback(service.aclose, grace=config.shutdown_grace)
+        reopen: dict[str, Reopen] = {}
+        if discord is not None and discord.client is not None:
+            reopen["discord"] = discord.client.reopen
+        if slack is not None:
+            reopen["slack"] = slack.reopen
+        if playground is not None:
+            reopen["web"] = playground.reopen
+        # What the last run left unfinished, before the first new turn can arrive.
+        await service.recover(reopen)
         if slack is not None:
             stack.push_async_callback(slack.stop)
             await slack.start()

@@ -55,6 +55,7 @@ class Config:
     log_level: str
     preview_interval: float
     shutdown_grace: float
+    delivery_max_pause: float = 60.0  # seconds between attempts while a platform is down
     defaults: ImageOptions = field(default_factory=ImageOptions)
     prices: PriceTable = field(default_factory=PriceTable.load)
 
@@ -217,6 +218,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         log_level=(_get(env, "EASEL_LOG_LEVEL") or "INFO").upper(),
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
+        delivery_max_pause=_number(env, "EASEL_DELIVERY_MAX_PAUSE", 60.0, low=0.01, high=3600),
         defaults=_defaults(env),
         prices=_prices(env),
     )

@@ -10,7 +10,9 @@ EaselError                    user_message: what the chat shows
 ├── ImageTooLarge             the image or an input is larger than the service accepts
 ├── GenerationFailed          any other refusal or failure from the image service
 │   └── ContextExpired        previous_response_id is gone; the service recovers from it
-└── DeliveryFailed            the chat platform would not take the finished image
+├── DeliveryFailed            the chat platform would not take the finished image
+│   └── DeliveryDelayed       the platform is down or busy for now: easel tries again
+└── Interrupted               easel stopped or restarted while drawing (the turn can be retried)
 """
 
 from __future__ import annotations
@@ -80,3 +82,16 @@ class ContextExpired(GenerationFailed):
 class DeliveryFailed(EaselError):
     code = "delivery_failed"
     default_message = "The image was drawn, but the chat app would not accept it."
+
+
+class DeliveryDelayed(DeliveryFailed):
+    """A delivery that failed for now (a 5xx, a rate limit past the SDK's retries, a network
+    error): the image stays in the outbox and easel tries again later."""
+
+    code = "delivery_delayed"
+    default_message = "The image is finished; the chat app is not taking it right now."
+
+
+class Interrupted(EaselError):
+    code = "interrupted"
+    default_message = "easel was restarted while drawing this. Press Retry or reply “retry”."

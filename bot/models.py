@@ -120,6 +120,43 @@ class ThreadState:
     last_file_ref: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredTurn:
+    """A turn as the ledger keeps it: enough to explain, deliver or retry it after a restart.
+
+    `message` and `inputs` are the adapter's own JSON: where the turn's one message is, and
+    which files the person attached.
+    """
+
+    id: int
+    status: str  # queued | drawing | delivering | delivered | failed | interrupted
+    key: ThreadKey
+    user_id: str
+    prompt: str
+    message: Mapping[str, Any]
+    inputs: tuple[Mapping[str, Any], ...] = ()
+    size: str | None = None
+    quality: str | None = None
+    max_upload_bytes: int | None = None
+    options: ImageOptions = field(default_factory=ImageOptions)  # what it was drawn with
+
+    def retried_by(self, user_id: str) -> DrawRequest:
+        """The same drawing asked again, by `user_id`, in the thread it belongs to."""
+        k = self.key
+        return DrawRequest(
+            platform=k.platform,
+            workspace=k.workspace,
+            channel=k.channel,
+            user_id=user_id,
+            prompt=self.prompt,
+            thread=k.thread,
+            dedupe_key=f"retry:{k.platform}:{self.id}",
+            size=self.size,
+            quality=self.quality,
+            max_upload_bytes=self.max_upload_bytes,
+        )
+
+
 MIME_TYPES: Mapping[str, str] = {
     "png": "image/png",
     "jpeg": "image/jpeg",

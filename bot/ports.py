@@ -12,6 +12,7 @@ from bot.models import (
     ImageOptions,
     InputImage,
     Preview,
+    StoredTurn,
     ThreadKey,
     ThreadState,
 )
@@ -25,12 +26,32 @@ class Surface(Protocol):
         """The least number of seconds between two preview edits of the one message."""
         ...
 
-    async def start(self) -> ThreadKey:
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
         """Post the ONE placeholder message of this turn; return the thread it belongs to.
 
-        For a new drawing the placeholder starts the thread; for a reply it is posted in it.
+        For a new drawing the placeholder starts the thread; for a reply it is posted in it;
+        for a retry the interrupted turn's message is reused. `waiting`: an earlier turn in
+        the thread is still drawing, and this one waits for it.
         """
         ...
+
+    def message_ref(self) -> Mapping[str, Any]:
+        """Where the placeholder is, as JSON the platform's adapter can reopen after a
+        restart (see `Reopen`). Valid after `start`."""
+        ...
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        """The attached files, as JSON the adapter can fetch again for a retry."""
+        ...
+
+    async def drawing(self) -> None:
+        """The turn that waited now draws."""
+
+    async def delivering(self) -> None:
+        """The image is finished but the platform did not take it yet: say so."""
+
+    async def interrupted(self, turn_id: int) -> None:
+        """Say the turn was interrupted, with a way to retry it (Retry button or reply)."""
 
     async def preview(self, preview: Preview) -> None:
         """Show a newer partial render in the placeholder message."""
@@ -52,6 +73,15 @@ class Surface(Protocol):
     async def fetch_image(self, file_ref: str) -> InputImage:
         """Fetch an earlier final image back from the platform by the reference `finish` gave."""
         ...
+
+
+class Reopen(Protocol):
+    """An adapter's way back to a stored turn's message (after a restart, or for a retry).
+
+    With `request` the surface draws that request in the message; without, it only delivers
+    or explains the stored turn."""
+
+    def __call__(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> Surface: ...
 
 
 class ImageBackend(Protocol):
@@ -91,8 +121,39 @@ class Store(Protocol):
     ) -> None: ...
 
     async def begin_turn(
-        self, request: DrawRequest, *, thread: ThreadKey, options: ImageOptions
+        self,
+        request: DrawRequest,
+        *,
+        thread: ThreadKey,
+        options: ImageOptions,
+        status: str = "drawing",
+        message: Mapping[str, Any] | None = None,
+        inputs: Sequence[Mapping[str, Any]] = (),
     ) -> int: ...
+
+    async def set_status(self, turn_id: int, status: str) -> None: ...
+
+    async def hold(self, turn_id: int, final: FinalImage) -> None:
+        """Persist the final image (outbox) and mark the turn delivering, in one step."""
+
+    async def held(self, turn_id: int) -> FinalImage | None: ...
+
+    async def complete_turn(
+        self,
+        turn_id: int,
+        *,
+        key: ThreadKey,
+        final: FinalImage,
+        file_ref: str,
+        cost_usd: float | None,
+    ) -> None:
+        """Advance the thread, mark the turn delivered and empty its outbox, in one step."""
+
+    async def stored_turn(self, turn_id: int) -> StoredTurn | None: ...
+
+    async def unfinished_turns(self) -> list[StoredTurn]: ...
+
+    async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None: ...
 
     async def end_turn(
         self,

@@ -1,68 +1,53 @@
 """The use case: one drawing turn, turns in a thread in arrival order, and task ownership.
 
-    admit (settings, quotas) -> placeholder -> stream -> previews -> final file -> store
+    admit (settings, quotas) -> placeholder -> stream -> previews -> outbox -> file -> store
 
-The thread's `previous_response_id` advances only after the final image is delivered, so a
-failed turn leaves the thread where it was.
+Every step is written to the turn ledger (bot.ledger). The thread's `previous_response_id`
+advances only after the final image is delivered, so a failed turn leaves the thread where it
+was; the final image is held in the outbox from the moment it exists until it is delivered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot import errors
-from bot.clock import Clock, SystemClock
-from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, ThreadKey
-from bot.ports import ImageBackend, Store, Surface
+from bot.admission import Admission, AdmissionDesk, clean_prompt
+from bot.clock import Clock
+from bot.delivery import DEFAULT_MAX_PAUSE, deliver, quietly
+from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, StoredTurn, ThreadKey
+from bot.ports import ImageBackend, Reopen, Store, Surface
 from bot.previews import PreviewEditor
 from bot.prices import PriceTable
-from bot.quotas import Quotas, UsageReport
-from bot.settings import SHAPES, SIZE_ALIASES, WorkspaceSettings, change, validate_options
-from bot.uploads import fit_upload_limit
 
 log = logging.getLogger(__name__)
 
-MAX_PROMPT_CHARS = 32_000
-USAGE_HINT = "Tell easel what to draw, for example: /draw a gray tabby cat hugging an otter"
-# C0 controls except tab and newline, DEL, and lone surrogates never belong in a prompt.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+NOT_RETRIABLE = {
+    "queued": "That drawing is already being drawn again.",
+    "drawing": "That drawing is already being drawn again.",
+    "delivering": "That drawing is finished and on its way.",
+    "delivered": "That drawing was delivered; reply in its thread to change it.",
+    "failed": "That drawing failed; ask again with /draw or a reply in its thread.",
+}
 
 
-def clean_prompt(prompt: str) -> str:
-    """The prompt as it will be sent, or BadInput with words that say what to change."""
-    cleaned = _UNPRINTABLE.sub("", prompt).strip()
-    if not cleaned:
-        raise errors.BadInput(USAGE_HINT)
-    if len(cleaned) > MAX_PROMPT_CHARS:
-        raise errors.BadInput(
-            f"That prompt is {len(cleaned):,} characters long; easel takes up to "
-            f"{MAX_PROMPT_CHARS:,}. Please shorten it."
-        )
-    return cleaned
+@dataclass(eq=False)
+class _Slot:
+    """A submitted turn's place in its thread: later turns post after it and draw after it."""
+
+    posted: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
 
 
-class Interrupted(errors.EaselError):
-    code = "interrupted"
-    default_message = "easel was restarted while drawing this. Please ask again."
-
-
-@dataclass(frozen=True, slots=True)
-class Admission:
-    """A request that passed every check, with the options its turn will draw with.
-
-    It holds a place in its person's daily limit until its turn ends (or it is released)."""
-
-    request: DrawRequest
-    options: ImageOptions
-    settings: WorkspaceSettings
-
-
-class DrawService:
+class DrawService(AdmissionDesk):
     """Owns every turn's task: keeps a reference, orders turns per thread, drains on close."""
 
     def __init__(
@@ -73,119 +58,13 @@ class DrawService:
         defaults: ImageOptions,
         prices: PriceTable | None = None,
         clock: Clock | None = None,
+        delivery_max_pause: float = DEFAULT_MAX_PAUSE,
     ) -> None:
-        self._store = store
+        super().__init__(store=store, defaults=defaults, prices=prices, clock=clock)
         self._backend = backend
-        self._defaults = WorkspaceSettings.from_defaults(defaults)
-        self.quotas = Quotas(
-            store=store, clock=clock or SystemClock(), prices=prices or PriceTable.load()
-        )
+        self._max_pause = delivery_max_pause
         self._tasks: set[asyncio.Task[None]] = set()
-        self._tails: dict[ThreadKey, asyncio.Task[None]] = {}
-        self._running: Counter[tuple[str, str, str]] = Counter()
-        self._admitting = asyncio.Lock()
-        self._closing = False
-
-    async def settings(self, platform: str, workspace: str) -> WorkspaceSettings:
-        """The workspace's settings: the process defaults with its admins' changes on top."""
-        overrides = await self._store.settings_overrides(platform, workspace)
-        return self._defaults.with_overrides(overrides)
-
-    async def change_settings(
-        self, platform: str, workspace: str, *, user_id: str, texts: Mapping[str, str]
-    ) -> WorkspaceSettings:
-        """Apply typed values (field -> text) after checking them all; record each change.
-
-        The caller has already made sure that `user_id` may change settings here."""
-        current = await self.settings(platform, workspace)
-        updated, changed = change(current, texts)
-        if changed:
-            await self._store.save_settings(
-                platform,
-                workspace,
-                user_id=user_id,
-                changes={k: (getattr(current, k), v) for k, v in changed.items()},
-            )
-            log.info(
-                "settings of %s:%s changed by %s: %s", platform, workspace, user_id, sorted(changed)
-            )
-        return updated
-
-    async def usage(
-        self,
-        platform: str,
-        workspace: str,
-        user_id: str,
-        *,
-        settings: WorkspaceSettings | None = None,
-    ) -> UsageReport:
-        settings = settings or await self.settings(platform, workspace)
-        return await self.quotas.report(
-            platform=platform, workspace=workspace, user_id=user_id, settings=settings
-        )
-
-    def options_for(self, request: DrawRequest, settings: WorkspaceSettings) -> ImageOptions:
-        """The workspace's options with this request's own choices (within what is allowed),
-        fitted to its platform's file limit."""
-        options = settings.image_options()
-        if request.size is not None:
-            size = SIZE_ALIASES.get(request.size, request.size)
-            if size not in settings.allowed_sizes:
-                allowed = ", ".join(SHAPES.get(s, s) for s in settings.allowed_sizes)
-                raise errors.NotAllowed(f"That size is not allowed here. Allowed sizes: {allowed}.")
-            options = replace(options, size=size)
-        if request.quality is not None:
-            if request.quality not in settings.allowed_qualities:
-                allowed = ", ".join(settings.allowed_qualities)
-                raise errors.NotAllowed(
-                    f"That quality is not allowed here. Allowed qualities: {allowed}."
-                )
-            options = replace(options, quality=request.quality)
-        # The settings were checked when they were set; only a request's own choices are new.
-        chose = request.size is not None or request.quality is not None
-        problems = validate_options(options) if chose else []
-        if problems:
-            raise errors.BadInput(f"That drawing cannot be made: {'; '.join(problems)}.")
-        return fit_upload_limit(options, request.max_upload_bytes)
-
-    async def admit(self, request: DrawRequest) -> Admission:
-        """Every check made before anything is posted or paid for; BadInput says why not."""
-        if self._closing:
-            raise errors.BadInput("easel is restarting. Please try again in a minute.")
-        clean_prompt(request.prompt)
-        settings = await self.settings(request.platform, request.workspace)
-        if not settings.enabled:
-            raise errors.NotAllowed("easel is turned off in this workspace by its admins.")
-        key = request.thread_key
-        if key is None and settings.channels and request.channel not in settings.channels:
-            raise errors.NotAllowed("/draw is not turned on in this channel. Ask an admin.")
-        if key is not None and settings.reply_policy == "starter":
-            starter = await self._store.thread_starter(key)
-            if starter is not None and starter != request.user_id:
-                raise errors.NotAllowed(
-                    "Only the person who started this drawing can edit it here. "
-                    "Start your own with /draw."
-                )
-        options = self.options_for(request, settings)
-        who = (request.platform, request.workspace, request.user_id)
-        async with self._admitting:  # one check at a time, so two cannot slip under a limit
-            await self.quotas.check(
-                platform=request.platform,
-                workspace=request.workspace,
-                user_id=request.user_id,
-                settings=settings,
-                running=self._running[who],
-            )
-            self._running[who] += 1
-        return Admission(request=request, options=options, settings=settings)
-
-    def release(self, admission: Admission) -> None:
-        """Give back an admission that will not be drawn (its turn ended, or never started)."""
-        r = admission.request
-        who = (r.platform, r.workspace, r.user_id)
-        self._running[who] -= 1
-        if self._running[who] <= 0:
-            del self._running[who]
+        self._tails: dict[ThreadKey, _Slot] = {}
 
     async def draw(self, request: DrawRequest, surface: Surface) -> asyncio.Task[None]:
         """Admit the request and start its turn. Raises BadInput for one not to be drawn."""
@@ -197,28 +76,35 @@ class DrawService:
         The turn is queued behind the thread's earlier turns synchronously, here, so turns
         run in the order they were submitted.
         """
-        request = admission.request
-        key = request.thread_key
+        key = admission.request.thread_key
         before = self._tails.get(key) if key is not None else None
-        task = asyncio.create_task(self._run(admission, surface, before), name="easel-turn")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        slot = _Slot()
+        task = self._spawn(self._run(admission, surface, slot, before), slot)
         task.add_done_callback(lambda _: self.release(admission))
         if key is not None:
-            self._follow(key, task)
+            self._follow(key, slot)
         return task
 
-    def _follow(self, key: ThreadKey, task: asyncio.Task[None]) -> None:
-        self._tails[key] = task
+    def _spawn(self, work: Coroutine[Any, Any, None], slot: _Slot) -> asyncio.Task[None]:
+        task = asyncio.create_task(work, name="easel-turn")
+        slot.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: slot.posted.set())
+        return task
 
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._tails.get(key) is done:
+    def _follow(self, key: ThreadKey, slot: _Slot) -> None:
+        self._tails[key] = slot
+
+        def forget(_: asyncio.Task[None]) -> None:
+            if self._tails.get(key) is slot:
                 del self._tails[key]
 
-        task.add_done_callback(forget)
+        assert slot.task is not None
+        slot.task.add_done_callback(forget)
 
     async def _run(
-        self, admission: Admission, surface: Surface, before: asyncio.Task[None] | None
+        self, admission: Admission, surface: Surface, slot: _Slot, before: _Slot | None
     ) -> None:
         request = admission.request
         if request.dedupe_key is not None and not await self._store.claim_delivery(
@@ -227,36 +113,55 @@ class DrawService:
             log.info("ignoring a repeated delivery %s", request.dedupe_key)
             return
         if before is not None:
-            await asyncio.wait([before])
+            await before.posted.wait()  # placeholders appear in arrival order too
         try:
-            await self.run_turn(admission, surface)
+            await self.run_turn(admission, surface, slot=slot, before=before)
         except Exception:
             # The outermost handler of a background turn: nothing above it would see this.
             log.exception("drawing turn crashed")
-            await _fail_quietly(surface, errors.EaselError())
+            await quietly(surface.fail(errors.EaselError()), "tell the user the turn failed")
 
-    async def run_turn(self, admission: Admission, surface: Surface) -> None:
+    async def run_turn(
+        self,
+        admission: Admission,
+        surface: Surface,
+        *,
+        slot: _Slot | None = None,
+        before: _Slot | None = None,
+    ) -> None:
         """One turn, start to end. Expected failures end in surface.fail() with clear words."""
         request, options = admission.request, admission.options
         prompt = clean_prompt(request.prompt)
+        waiting = before is not None and before.running
         try:
-            key = await surface.start()
+            key = await surface.start(waiting=waiting)
         except errors.EaselError as exc:
             log.warning("could not start a turn in %s: %s", request.channel, exc.detail)
             await surface.fail(exc)
             return
+        finally:
+            if slot is not None:
+                slot.posted.set()
         if request.thread_key is None:
-            current = asyncio.current_task()
-            if current is not None and key not in self._tails:
-                # Replies to this new thread queue behind the drawing that starts it.
-                self._follow(key, current)
+            if slot is not None and key not in self._tails:
+                self._follow(key, slot)  # replies to this new thread queue behind it
             await self._store.open_thread(key, started_by=request.user_id)
-        turn_id = await self._store.begin_turn(request, thread=key, options=options)
-        log.info("turn %d started in %s", turn_id, key)
+        turn_id = await self._store.begin_turn(
+            request,
+            thread=key,
+            options=options,
+            status="queued" if waiting else "drawing",
+            message=surface.message_ref(),
+            inputs=surface.inputs_ref(),
+        )
+        log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
         try:
+            if waiting and before is not None and before.task is not None:
+                await asyncio.wait([before.task])
+                await self._store.set_status(turn_id, "drawing")
+                await quietly(surface.drawing(), "show that the turn is drawing")
             images = await surface.attachments()
             final = await self._draw(key, prompt, images, options, surface, request.is_reply)
-            file_ref = await surface.finish(final)
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self._store.end_turn(turn_id, status="failed", error_code=exc.code)
@@ -265,25 +170,38 @@ class DrawService:
         except asyncio.CancelledError:
             await asyncio.shield(self._interrupt(turn_id, surface))
             raise
-        await self._store.advance_thread(
-            key,
-            response_id=final.response_id,
-            image_call_id=final.image_call_id,
-            file_ref=file_ref,
-        )
+        await self._store.hold(turn_id, final)
+        await self._deliver(turn_id, key, final, options, surface)
+
+    async def _deliver(
+        self,
+        turn_id: int,
+        key: ThreadKey,
+        final: FinalImage,
+        options: ImageOptions,
+        surface: Surface,
+    ) -> None:
+        """Deliver a held image; on success the thread advances and the outbox empties."""
+        try:
+            file_ref = await deliver(surface, final, max_pause=self._max_pause)
+        except errors.DeliveryFailed as exc:
+            log.warning("turn %d cannot be delivered: %s", turn_id, exc.detail)
+            await self._store.end_turn(turn_id, status="failed", error_code=exc.code)
+            await quietly(surface.fail(exc), "tell the user the image cannot be delivered")
+            return
+        except asyncio.CancelledError:
+            log.info("turn %d stays in the outbox; it is delivered at the next start", turn_id)
+            await asyncio.shield(quietly(surface.delivering(), "say the image is on its way"))
+            raise
         cost = self.quotas.prices.estimate(options, final)
-        await self._store.end_turn(
-            turn_id,
-            status="delivered",
-            response_id=final.response_id,
-            usage=final.usage,
-            cost_usd=cost,
+        await self._store.complete_turn(
+            turn_id, key=key, final=final, file_ref=file_ref, cost_usd=cost
         )
         log.info("turn %d delivered %s as %s", turn_id, final.image_call_id, file_ref)
 
     async def _interrupt(self, turn_id: int, surface: Surface) -> None:
         await self._store.end_turn(turn_id, status="interrupted", error_code="interrupted")
-        await _fail_quietly(surface, Interrupted())
+        await quietly(surface.interrupted(turn_id), "say the turn was interrupted")
 
     async def _draw(
         self,
@@ -329,6 +247,46 @@ class DrawService:
             editor.offer(item)
         raise errors.GenerationFailed(detail="the backend ended without a final image")
 
+    # -- after a restart, and retries -------------------------------------------------------
+
+    async def recover(self, reopen: Mapping[str, Reopen]) -> None:
+        """Settle what the last run left unfinished, oldest first: a turn that was queued or
+        drawing is marked interrupted (its message says so, with Retry); a turn that was
+        delivering is delivered from the outbox, ahead of any new turn in its thread."""
+        for turn in await self._store.unfinished_turns():
+            open_surface = reopen.get(turn.key.platform)
+            if open_surface is None:
+                log.warning(
+                    "turn %d is unfinished on %s, which is not configured now",
+                    turn.id,
+                    turn.key.platform,
+                )
+                continue
+            surface = open_surface(turn)
+            final = await self._store.held(turn.id) if turn.status == "delivering" else None
+            if final is None:
+                log.info("turn %d was %s when easel stopped: interrupted", turn.id, turn.status)
+                await self._interrupt(turn.id, surface)
+                continue
+            log.info("turn %d: delivering its finished image from the outbox", turn.id)
+            slot = _Slot()
+            self._spawn(self._deliver(turn.id, turn.key, final, turn.options, surface), slot)
+            self._follow(turn.key, slot)
+
+    async def retry(
+        self, turn_id: int, *, platform: str, workspace: str, user_id: str
+    ) -> tuple[Admission, StoredTurn]:
+        """Admit an interrupted turn again, asked by `user_id`; BadInput says why not."""
+        turn = await self._store.stored_turn(turn_id)
+        if turn is None or (turn.key.platform, turn.key.workspace) != (platform, workspace):
+            raise errors.BadInput("easel cannot find that drawing any more.")
+        if turn.status != "interrupted":
+            raise errors.BadInput(NOT_RETRIABLE.get(turn.status, "That cannot be retried."))
+        log.info("turn %d retried by %s", turn_id, user_id)
+        return await self.admit(turn.retried_by(user_id)), turn
+
+    # -- ownership ---------------------------------------------------------------------------
+
     @property
     def idle(self) -> bool:
         return not self._tasks
@@ -339,7 +297,8 @@ class DrawService:
             await asyncio.wait(set(self._tasks))
 
     async def aclose(self, *, grace: float) -> None:
-        """Stop taking turns, give running ones `grace` seconds, then interrupt the rest."""
+        """Stop taking turns, give running ones `grace` seconds, then interrupt the rest
+        (a turn already delivering stays in the outbox for the next start)."""
         self._closing = True
         pending = set(self._tasks)
         if pending:
@@ -349,11 +308,3 @@ class DrawService:
                 task.cancel()
             if still:
                 await asyncio.wait(still)
-
-
-async def _fail_quietly(surface: Surface, error: errors.EaselError) -> None:
-    try:
-        async with asyncio.timeout(10):
-            await surface.fail(error)
-    except Exception:
-        log.warning("could not tell the user that the turn failed", exc_info=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -14,7 +15,8 @@ from typing import Any, Self
 import aiosqlite
 
 from bot.clock import Clock, SystemClock
-from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
+from bot.ledger import Ledger
+from bot.models import ThreadKey, ThreadState
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +35,14 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-class SqliteStore:
+class SqliteStore(Ledger):
     """Implements bot.ports.Store. Open with `async with SqliteStore(path=...)`."""
 
     def __init__(self, *, path: str | Path, clock: Clock | None = None) -> None:
         self._path = str(path)
         self._clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
+        self._transactions = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
@@ -71,6 +74,19 @@ class SqliteStore:
         if self._db is None:
             raise RuntimeError("store is not open")
         return self._db
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One transaction at a time on the one connection: turns run concurrently, and two
+        BEGINs interleaved on a connection would collide."""
+        async with self._transactions:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     async def _migrate(self) -> None:
         async with self.db.execute("PRAGMA user_version") as cursor:
@@ -143,75 +159,6 @@ class SqliteStore:
             row = await cursor.fetchone()
         return str(row[0]) if row and row[0] is not None else None
 
-    async def advance_thread(
-        self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
-    ) -> None:
-        now = self._clock.time()
-        await self.db.execute(
-            "INSERT INTO threads (platform, workspace, channel, thread, last_response_id,"
-            " last_image_call_id, last_file_ref, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET"
-            " last_response_id=excluded.last_response_id,"
-            " last_image_call_id=excluded.last_image_call_id,"
-            " last_file_ref=excluded.last_file_ref, updated_at=excluded.updated_at",
-            (*_key(key), response_id, image_call_id, file_ref, now, now),
-        )
-
-    async def begin_turn(
-        self, request: DrawRequest, *, thread: ThreadKey, options: ImageOptions
-    ) -> int:
-        cursor = await self.db.execute(
-            "INSERT INTO turns (platform, workspace, channel, thread, user_id, prompt, options,"
-            " status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'drawing', ?)",
-            (
-                *_key(thread),
-                request.user_id,
-                request.prompt,
-                json.dumps(dataclasses.asdict(options)),
-                self._clock.time(),
-            ),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
-
-    async def end_turn(
-        self,
-        turn_id: int,
-        *,
-        status: str,
-        response_id: str | None = None,
-        error_code: str | None = None,
-        usage: Mapping[str, Any] | None = None,
-        cost_usd: float | None = None,
-    ) -> None:
-        await self.db.execute(
-            "UPDATE turns SET status=?, response_id=?, error_code=?, usage=?, cost_usd=?,"
-            " ended_at=? WHERE id=?",
-            (
-                status,
-                response_id,
-                error_code,
-                json.dumps(dict(usage)) if usage is not None else None,
-                cost_usd,
-                self._clock.time(),
-                turn_id,
-            ),
-        )
-
-    async def turns(self, key: ThreadKey) -> list[dict[str, Any]]:
-        """The thread's turns, oldest first (for operators and tests)."""
-        self.db.row_factory = aiosqlite.Row
-        try:
-            async with self.db.execute(
-                "SELECT * FROM turns WHERE platform=? AND workspace=? AND channel=? AND thread=?"
-                " ORDER BY id",
-                _key(key),
-            ) as cursor:
-                return [dict(row) for row in await cursor.fetchall()]
-        finally:
-            self.db.row_factory = None
-
     # -- workspace settings and their audit ---------------------------------------------
 
     async def settings_overrides(self, platform: str, workspace: str) -> dict[str, Any]:
@@ -231,8 +178,7 @@ class SqliteStore:
     ) -> None:
         """Store each field's new value and audit (old, new), all in one transaction."""
         now = self._clock.time()
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self.transaction():
             for field_name, (old, new) in changes.items():
                 await self.db.execute(
                     "INSERT INTO workspace_settings (platform, workspace, field, value,"
@@ -255,10 +201,6 @@ class SqliteStore:
                         now,
                     ),
                 )
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
 
     async def settings_audit(self, platform: str, workspace: str) -> list[dict[str, Any]]:
         """Every settings change in the workspace, oldest first."""

@@ -384,7 +384,7 @@ class RecordingSurface:
     def preview_interval(self) -> float:
         return 0.0
 
-    async def start(self) -> ThreadKey:
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
         request = self._request
         if request.thread is None:
             self._platform.threads += 1
@@ -412,6 +412,22 @@ class RecordingSurface:
 
     async def attachments(self) -> tuple[InputImage, ...]:
         return ()
+
+    def message_ref(self) -> dict[str, str]:
+        assert self.key is not None
+        return {"thread": self.key.thread}
+
+    def inputs_ref(self) -> list[dict[str, str]]:
+        return []
+
+    async def drawing(self) -> None:
+        self._platform.events.append(("drawing", ""))
+
+    async def delivering(self) -> None:
+        self._platform.events.append(("delivering", ""))
+
+    async def interrupted(self, turn_id: int) -> None:
+        self._platform.events.append(("interrupted", str(turn_id)))
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         self.fetched.append(file_ref)

@@ -204,3 +204,4 @@ async def test_shutdown_past_the_grace_interrupts_with_clear_words(
     assert service.idle
     shown = block_text(root_message(slack_fake)["blocks"])
     assert "restarted while drawing" in shown
+    assert "Retry" in shown

@@ -28,7 +28,8 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
         if block.get("type") == "section":
             parts.append(block["text"]["text"])
         for element in block.get("elements", []):
-            parts.append(element.get("text", ""))
+            text = element.get("text", "")
+            parts.append(text["text"] if isinstance(text, dict) else text)  # a button's label
     return "\n".join(parts)
 
 

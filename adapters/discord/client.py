@@ -11,17 +11,20 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
-from adapters.discord.files import DiscordFiles
+from adapters.discord.files import DiscordFiles, KeptAttachment
 from adapters.discord.settings import SettingsCommands, send_usage
 from adapters.discord.surface import (
     DEFAULT_FILESIZE_LIMIT,
     NO_MENTIONS,
     InteractionSurface,
+    RetryButton,
+    StoredMessageSurface,
     ThreadReplySurface,
 )
+from bot.admission import is_retry
 from bot.clock import Clock, SystemClock
 from bot.errors import BadInput
-from bot.models import DrawRequest, ThreadKey
+from bot.models import DrawRequest, StoredTurn, ThreadKey
 from bot.ports import Store
 from bot.service import DrawService
 
@@ -65,6 +68,44 @@ class EaselDiscord(discord.Client):
     async def setup_hook(self) -> None:
         self.tree.add_command(draw_command(self))
         self.tree.add_command(SettingsCommands(self))
+        self.add_dynamic_items(RetryButton)
+
+    def reopen(
+        self, turn: StoredTurn, *, request: DrawRequest | None = None
+    ) -> StoredMessageSurface:
+        """A surface on a stored turn's message: to deliver it, say it was interrupted, or
+        draw `request` (its retry) in it."""
+        return StoredMessageSurface(
+            key=turn.key,
+            message=turn.message,
+            client=self,
+            request=request or turn.retried_by(turn.user_id),
+            files=self.deps.files,
+            attached=[KeptAttachment(**a) for a in turn.inputs],
+            preview_interval=self.deps.preview_interval,
+        )
+
+    async def retry(self, turn_id: int, *, guild: str, user: str) -> str | None:
+        """Draw an interrupted turn again in its own message; the refusal's words, if any."""
+        try:
+            admission, turn = await self.deps.service.retry(
+                turn_id, platform="discord", workspace=guild, user_id=user
+            )
+        except BadInput as exc:
+            log.info("refused a retry of turn %d by %s: %s", turn_id, user, exc.code)
+            return exc.user_message
+        self.deps.service.submit(admission, self.reopen(turn, request=admission.request))
+        return None
+
+    async def on_easel_retry(self, interaction: discord.Interaction, turn_id: int) -> None:
+        """A press of an interrupted turn's Retry button (see RetryButton)."""
+        refused = await self.retry(
+            turn_id, guild=str(interaction.guild_id), user=str(interaction.user.id)
+        )
+        if refused is not None:
+            await interaction.response.send_message(refused, ephemeral=True)
+        else:
+            await interaction.response.defer()  # the drawing edits the button's own message
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or message.author.id == self.user.id:
@@ -81,6 +122,15 @@ class EaselDiscord(discord.Client):
                 self._told_about_intent.add(thread)
                 await message.channel.send(INTENT_NEEDED)
             return
+        if is_retry(message.content) and not message.attachments:
+            interrupted = await self.deps.store.last_interrupted(key)
+            if interrupted is not None:
+                refused = await self.retry(
+                    interrupted.id, guild=str(guild_id), user=str(message.author.id)
+                )
+                if refused is not None:
+                    await message.reply(refused, mention_author=False, allowed_mentions=NO_MENTIONS)
+                return
         request = DrawRequest(
             platform="discord",
             workspace=str(guild_id),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
-import discord
 import httpx2
 from PIL import Image
 
@@ -18,6 +19,35 @@ from bot.images import READABLE, verify_image
 from bot.models import InputImage
 
 log = logging.getLogger(__name__)
+
+
+class AttachmentLike(Protocol):
+    """What easel reads of an attachment: a discord.Attachment, or one kept for a retry."""
+
+    @property
+    def filename(self) -> str: ...
+    @property
+    def content_type(self) -> str | None: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAttachment:
+    """An attachment as the ledger keeps it, to fetch again when a turn is retried."""
+
+    filename: str
+    content_type: str | None
+    size: int
+    url: str
+
+    @classmethod
+    def of(cls, attachment: AttachmentLike) -> KeptAttachment:
+        a = attachment
+        return cls(filename=a.filename, content_type=a.content_type, size=a.size, url=a.url)
+
 
 DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 MAX_ATTACHMENTS = 8
@@ -30,7 +60,7 @@ class DiscordFiles:
         self._http = http
         self._hosts = FileHosts(DISCORD_CDN_HOSTS, api_url=api_url)
 
-    def check(self, attachment: discord.Attachment) -> str:
+    def check(self, attachment: AttachmentLike) -> str:
         """The URL to fetch, after every check that can be made before downloading."""
         name = attachment.filename
         if not (attachment.content_type or "").startswith("image/"):
@@ -44,13 +74,13 @@ class DiscordFiles:
             )
         return attachment.url
 
-    async def fetch(self, attachment: discord.Attachment) -> InputImage:
+    async def fetch(self, attachment: AttachmentLike) -> InputImage:
         url = self.check(attachment)
         name = attachment.filename
         data = await download(self._http, url, name=name, platform="Discord")
         return await verify_image(data, name=name)
 
-    async def fetch_all(self, attachments: list[discord.Attachment]) -> tuple[InputImage, ...]:
+    async def fetch_all(self, attachments: Sequence[AttachmentLike]) -> tuple[InputImage, ...]:
         if len(attachments) > MAX_ATTACHMENTS:
             raise AttachmentRejected(
                 f"That message has {len(attachments)} files; easel takes up to "

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 
-from adapters.discord.files import DiscordFiles, fit
-from bot.errors import DeliveryFailed, EaselError
+from adapters.discord.files import AttachmentLike, DiscordFiles, KeptAttachment, fit
+from bot.errors import DeliveryDelayed, DeliveryFailed, EaselError
 from bot.models import DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,54 @@ TOKEN_LIFETIME = 15 * 60.0
 TOKEN_MARGIN = 60.0  # switch to the bot token a minute before the interaction token dies
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_HINT = "Reply here to edit the image."
+WAITING = "waiting for the drawing above to finish…"
+DELIVERING = "finished, delivering…"
+INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “retry” in the thread."
+RETRY_ID = "easel:retry:{turn}"
+
+
+class RetryButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"easel:retry:(?P<turn>[0-9]+)"
+):
+    """The Retry button of an interrupted turn. Dynamic: it works for turns interrupted before
+    this process started, with no view kept in memory."""
+
+    def __init__(self, turn_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Retry",
+                style=discord.ButtonStyle.primary,
+                custom_id=RETRY_ID.format(turn=turn_id),
+            )
+        )
+        self.turn_id = turn_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> RetryButton:
+        return cls(int(match["turn"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        # Handled by the client's `on_easel_retry`, which has the service at hand.
+        interaction.client.dispatch("easel_retry", interaction, self.turn_id)
+
+
+def retry_view(turn_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RetryButton(turn_id))
+    return view
+
+
+def unavailable(exc: Exception) -> bool:
+    """True for a failure that says "not now" (5xx, 429, a dropped connection), not "no"."""
+    if isinstance(exc, discord.HTTPException):
+        return exc.status >= 500 or exc.status == 429
+    return isinstance(exc, aiohttp.ClientError | OSError)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -43,7 +93,7 @@ class _MessageSurface:
         client: discord.Client,
         request: DrawRequest,
         files: DiscordFiles,
-        attached: list[discord.Attachment],
+        attached: Sequence[AttachmentLike],
         preview_interval: float,
     ) -> None:
         self._client = client
@@ -68,6 +118,34 @@ class _MessageSurface:
 
     async def attachments(self) -> tuple[InputImage, ...]:
         return await self._files.fetch_all(self._attached)
+
+    def message_ref(self) -> Mapping[str, Any]:
+        return {
+            "channel": self._channel_id,
+            "message": self._message_id,
+            "opens_thread": self._opens_thread,
+        }
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        return [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
+            for a in map(KeptAttachment.of, self._attached)
+        ]
+
+    _opens_thread = False
+
+    async def drawing(self) -> None:
+        await self._edit(content=self._text("drawing…"))
+
+    async def delivering(self) -> None:
+        await self._edit(content=self._text(DELIVERING))
+
+    async def interrupted(self, turn_id: int) -> None:
+        await self._edit(
+            content=self._text(f":warning: {INTERRUPTED}"),
+            attachments=[],
+            view=retry_view(turn_id),
+        )
 
     async def preview(self, preview: Preview) -> None:
         name = f"preview-{preview.index + 1}.{preview.output_format}"
@@ -94,8 +172,9 @@ class _MessageSurface:
                 content=self._text("\n-# ".join(lines)),
                 attachments=[discord.File(io.BytesIO(fitted.data), filename=name)],
             )
-        except discord.HTTPException as exc:
-            raise DeliveryFailed(detail=f"final edit: {exc.status} {exc.code} {exc.text}") from exc
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            kind = DeliveryDelayed if unavailable(exc) else DeliveryFailed
+            raise kind(detail=f"final edit: {exc}") from exc
         await self._after_final()
         return f"{self._channel_id}/{self._message_id}"
 
@@ -148,8 +227,10 @@ class InteractionSurface(_MessageSurface):
         self._clock = clock
         self._token_until = clock() + TOKEN_LIFETIME - TOKEN_MARGIN
 
-    async def start(self) -> ThreadKey:
-        await self._edit(content=self._text("drawing…"))
+    _opens_thread = True
+
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
+        await self._edit(content=self._text(WAITING if waiting else "drawing…"))
         assert self._message_id is not None
         return self._key(self._message_id)
 
@@ -174,16 +255,7 @@ class InteractionSurface(_MessageSurface):
         )
 
     async def _after_final(self) -> None:
-        assert self._channel_id is not None and self._message_id is not None
-        message = self._channel(self._channel_id).get_partial_message(self._message_id)
-        try:
-            thread = await message.create_thread(
-                name=_clip(self._request.prompt, 90), auto_archive_duration=10080
-            )
-            await thread.send(THREAD_HINT)
-        except discord.HTTPException as exc:
-            # The drawing is delivered; only editing it by reply is unavailable.
-            log.warning("could not open a thread on %s: %s %s", message.id, exc.status, exc.text)
+        await _open_thread(self)
 
 
 class ThreadReplySurface(_MessageSurface):
@@ -194,10 +266,12 @@ class ThreadReplySurface(_MessageSurface):
         self._source = message
         self._reply: discord.Message | None = None
 
-    async def start(self) -> ThreadKey:
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
         try:
             self._reply = await self._source.reply(
-                self._text("drawing…"), mention_author=False, allowed_mentions=NO_MENTIONS
+                self._text(WAITING if waiting else "drawing…"),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as exc:
             raise DeliveryFailed(detail=f"reply: {exc.status} {exc.text}") from exc
@@ -210,3 +284,49 @@ class ThreadReplySurface(_MessageSurface):
 
     def _done_line(self) -> str:
         return "Reply again to keep editing."
+
+
+class StoredMessageSurface(_MessageSurface):
+    """A turn's message found again by its ids (after a restart, or for a retry): every
+    edit goes through the channel with the bot token."""
+
+    def __init__(self, *, key: ThreadKey, message: Mapping[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._thread_key = key
+        self._channel_id = int(message["channel"])
+        self._message_id = int(message["message"])
+        self._opens_thread = bool(message.get("opens_thread"))
+
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
+        try:
+            await self._edit(content=self._text(WAITING if waiting else "drawing…"), view=None)
+        except discord.HTTPException as exc:
+            raise DeliveryFailed(detail=f"edit: {exc.status} {exc.text}") from exc
+        return self._thread_key
+
+    async def _edit(self, **fields: Any) -> None:
+        assert self._channel_id is not None and self._message_id is not None
+        message = self._channel(self._channel_id).get_partial_message(self._message_id)
+        await message.edit(allowed_mentions=NO_MENTIONS, **fields)
+
+    def _done_line(self) -> str:
+        return THREAD_HINT if self._opens_thread else "Reply again to keep editing."
+
+    async def _after_final(self) -> None:
+        if self._opens_thread:
+            await _open_thread(self)
+
+
+async def _open_thread(surface: _MessageSurface) -> None:
+    """Open the drawing's thread on its message, where replies edit the image."""
+    assert surface._channel_id is not None and surface._message_id is not None
+    message = surface._channel(surface._channel_id).get_partial_message(surface._message_id)
+    try:
+        thread = await message.create_thread(
+            name=_clip(surface._request.prompt, 90), auto_archive_duration=10080
+        )
+        await thread.send(THREAD_HINT)
+    except discord.HTTPException as exc:
+        # The drawing is delivered; only editing it by reply is unavailable (or the thread
+        # exists already: a retried first drawing).
+        log.warning("could not open a thread on %s: %s %s", message.id, exc.status, exc.text)

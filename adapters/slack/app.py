@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.reports import usage_text
+from adapters.slack.blocks import RETRY_ACTION
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
 from adapters.slack.settings import (
@@ -23,8 +24,9 @@ from adapters.slack.settings import (
     submitted_texts,
 )
 from adapters.slack.surface import Notify, SlackSurface
+from bot.admission import is_retry
 from bot.errors import BadInput
-from bot.models import DrawRequest, ThreadKey
+from bot.models import DrawRequest, StoredTurn, ThreadKey
 from bot.ports import Store
 from bot.service import DrawService
 from bot.settings import SettingsInvalid
@@ -56,6 +58,40 @@ class SlackDeps:
             preview_interval=self.preview_interval,
             notify=notify,
         )
+
+    def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> SlackSurface:
+        """A surface on a stored turn's message: to deliver it, say it was interrupted, or
+        draw `request` (its retry) in it."""
+        drawn = request or turn.retried_by(turn.user_id)
+        key = turn.key
+
+        async def notify(text: str) -> None:
+            await self.client.chat_postEphemeral(
+                channel=key.channel, user=drawn.user_id, thread_ts=key.thread, text=text
+            )
+
+        return SlackSurface(
+            client=self.client,
+            request=drawn,
+            downloader=self.downloader,
+            attached=[dict(f) for f in turn.inputs],
+            preview_host=self.preview_host,
+            preview_interval=self.preview_interval,
+            notify=notify,
+            message=turn.message,
+        )
+
+    async def retry(self, turn_id: int, *, team: str, user: str, notify: Notify) -> None:
+        """Draw an interrupted turn again in its own message, asked by `user`."""
+        try:
+            admission, turn = await self.service.retry(
+                turn_id, platform="slack", workspace=team, user_id=user
+            )
+        except BadInput as exc:
+            log.info("refused a retry of turn %d by %s: %s", turn_id, user, exc.code)
+            await notify(exc.user_message)
+            return
+        self.service.submit(admission, self.reopen(turn, request=admission.request))
 
 
 def is_human_reply(event: dict[str, Any]) -> bool:
@@ -150,8 +186,18 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
             return
         team = body.get("team_id") or event.get("team") or ""
         channel, thread, user = event["channel"], event["thread_ts"], event["user"]
-        if not await deps.store.is_thread(ThreadKey("slack", team, channel, thread)):
+        key = ThreadKey("slack", team, channel, thread)
+        if not await deps.store.is_thread(key):
             return
+
+        async def notify(text: str) -> None:
+            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=text)
+
+        if is_retry(event.get("text")) and not event.get("files"):
+            interrupted = await deps.store.last_interrupted(key)
+            if interrupted is not None:
+                await deps.retry(interrupted.id, team=team, user=user, notify=notify)
+                return
         request = DrawRequest(
             platform="slack",
             workspace=team,
@@ -161,16 +207,29 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
             thread=thread,
             dedupe_key=f"slack:{team}:{channel}:{event['ts']}",
         )
-
-        async def notify(text: str) -> None:
-            await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=text)
-
         try:
             await deps.service.draw(
                 request, deps.surface(request, attached=event.get("files") or [], notify=notify)
             )
         except BadInput as exc:
             await notify(exc.user_message)
+
+    @app.action(RETRY_ACTION)
+    async def retry(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        team, user = _team(body), body["user"]["id"]
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+        value = str((body.get("actions") or [{}])[0].get("value") or "")
+
+        async def notify(text: str) -> None:
+            if channel:
+                await client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+        if not value.isdigit():
+            log.warning("a Retry press from %s in %s carried no turn id", user, team)
+            return
+        await deps.retry(int(value), team=team, user=user, notify=notify)
 
     async def publish_home(client: AsyncWebClient, team: str, user: str) -> None:
         admin = await is_admin(client, user, extra=deps.admins)

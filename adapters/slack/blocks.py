@@ -51,6 +51,25 @@ def progress(*, user_id: str, prompt: str, line: str) -> list[dict[str, Any]]:
     return [_asked(user_id, prompt), _context(line)]
 
 
+RETRY_ACTION = "easel_retry"
+
+
+def retry(turn_id: int) -> dict[str, Any]:
+    """The Retry button of an interrupted turn; its value is the turn's id in the ledger."""
+    return {
+        "type": "actions",
+        "block_id": f"retry-{turn_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": RETRY_ACTION,
+                "text": {"type": "plain_text", "text": "Retry"},
+                "value": str(turn_id),
+            }
+        ],
+    }
+
+
 def with_image(
     *, user_id: str, prompt: str, image: dict[str, Any], line: str
 ) -> list[dict[str, Any]]:

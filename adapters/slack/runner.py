@@ -50,9 +50,15 @@ class SlackRunner:
     """The Slack platform connection; `routes()` are mounted on the shared web server."""
 
     def __init__(
-        self, *, app: AsyncApp, slack: SlackConfig, preview_host: PreviewHost | None
+        self,
+        *,
+        app: AsyncApp,
+        deps: SlackDeps,
+        slack: SlackConfig,
+        preview_host: PreviewHost | None,
     ) -> None:
         self.app = app
+        self.reopen = deps.reopen
         self._slack = slack
         self._host = preview_host
         self._socket: AsyncSocketModeHandler | None = None
@@ -129,4 +135,4 @@ async def slack_runner(
             admins=slack.admins,
         )
         app = build_app(deps=deps, signing_secret=slack.signing_secret)
-        yield SlackRunner(app=app, slack=slack, preview_host=host)
+        yield SlackRunner(app=app, deps=deps, slack=slack, preview_host=host)

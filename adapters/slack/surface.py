@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, files
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
-from bot.errors import AttachmentRejected, DeliveryFailed, EaselError
+from bot.errors import AttachmentRejected, DeliveryDelayed, DeliveryFailed, EaselError
 from bot.images import verify_image
 from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
@@ -21,6 +22,23 @@ log = logging.getLogger(__name__)
 
 MAX_ATTACHMENTS = 8
 Notify = Callable[[str], Awaitable[None]]
+# What Slack says when it is down or busy rather than refusing: worth trying again later.
+SLACK_UNAVAILABLE = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
+)
+# The keys of a shared file that easel needs to fetch it again (for a retry).
+FILE_KEYS = ("id", "name", "mimetype", "filetype", "size", "url_private", "url_private_download")
+WAITING = "waiting for the drawing above to finish…"
+DELIVERING = "finished, delivering…"
+INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “retry”."
+
+
+def unavailable(exc: Exception) -> bool:
+    """True for a failure that says "not now" (5xx, 429, a dropped connection), not "no"."""
+    if isinstance(exc, SlackApiError):
+        status = getattr(exc.response, "status_code", 200)
+        return status >= 500 or status == 429 or exc.response.get("error") in SLACK_UNAVAILABLE
+    return isinstance(exc, aiohttp.ClientError | OSError)
 
 
 class SlackSurface:
@@ -36,6 +54,7 @@ class SlackSurface:
         preview_host: PreviewHost | None = None,
         preview_interval: float = 1.2,
         notify: Notify | None = None,
+        message: Mapping[str, Any] | None = None,
         processing_delays: Sequence[float] = files.PROCESSING_DELAYS,
         preview_delays: Sequence[float] = files.PREVIEW_PROCESSING_DELAYS,
     ) -> None:
@@ -48,9 +67,11 @@ class SlackSurface:
         self._notify = notify
         self._delays = processing_delays
         self._preview_delays = preview_delays
-        self._ts: str | None = None
-        self._thread_ts: str | None = request.thread
+        # An existing message (a retry, or a turn reopened after a restart) is edited, not posted.
+        self._ts: str | None = message["ts"] if message else None
+        self._thread_ts: str | None = message["thread_ts"] if message else request.thread
         self._preview_ref: str | None = None  # the preview file id (or URL) the message shows
+        self._final_file: str | None = None  # uploaded: a retried finish does not upload again
 
     @property
     def preview_interval(self) -> float:
@@ -60,8 +81,14 @@ class SlackSurface:
     def channel(self) -> str:
         return self._request.channel
 
-    async def start(self) -> ThreadKey:
-        line = "drawing…"
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
+        line = WAITING if waiting else "drawing…"
+        if self._ts is not None:
+            try:
+                await self._update(self._progress(line), line)
+            except SlackApiError as exc:
+                raise DeliveryFailed(detail=f"chat.update: {exc.response.get('error')}") from exc
+            return self._key()
         try:
             response = await self._client.chat_postMessage(
                 channel=self.channel,
@@ -80,8 +107,28 @@ class SlackSurface:
             raise DeliveryFailed(detail=f"chat.postMessage: {error}") from exc
         self._ts = str(response["ts"])
         self._thread_ts = self._request.thread or self._ts
+        return self._key()
+
+    def _key(self) -> ThreadKey:
         r = self._request
-        return ThreadKey(r.platform, r.workspace, r.channel, self._thread_ts)
+        return ThreadKey(r.platform, r.workspace, r.channel, self._thread())
+
+    def message_ref(self) -> Mapping[str, Any]:
+        return {"channel": self.channel, "ts": self._ts, "thread_ts": self._thread_ts}
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        return [{k: f[k] for k in FILE_KEYS if k in f} for f in self._attached]
+
+    async def drawing(self) -> None:
+        await self._update(self._progress("drawing…"), "drawing…")
+
+    async def delivering(self) -> None:
+        await self._update(self._progress(DELIVERING), DELIVERING)
+
+    async def interrupted(self, turn_id: int) -> None:
+        await self._drop_preview()
+        line = f":warning: {INTERRUPTED}"
+        await self._update([*self._progress(line), blocks.retry(turn_id)], line)
 
     async def attachments(self) -> tuple[InputImage, ...]:
         if len(self._attached) > MAX_ATTACHMENTS:
@@ -130,19 +177,12 @@ class SlackSurface:
             await files.delete_quietly(self._client, superseded)
 
     async def finish(self, final: FinalImage) -> str:
-        comment = f"Revised prompt: {final.revised_prompt}" if final.revised_prompt else None
         try:
-            file_id = await files.upload(
-                self._client,
-                data=final.data,
-                filename=final.filename,
-                title=_clip_title(self._request.prompt),
-                channel=self.channel,
-                thread_ts=self._thread(),
-                comment=comment,
-            )
-        except SlackApiError as exc:
-            raise DeliveryFailed(detail=f"upload: {exc.response.get('error')}") from exc
+            file_id = await self._upload_final(final)
+        except (SlackApiError, aiohttp.ClientError, OSError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
+            kind = DeliveryDelayed if unavailable(exc) else DeliveryFailed
+            raise kind(detail=f"upload: {error}") from exc
         line = "Reply in this thread to edit the image."
         processed = await files.wait_processed(
             self._client, file_id=file_id, channel=self.channel, delays=self._delays
@@ -157,6 +197,20 @@ class SlackSurface:
                 log.warning("final message not updated: %s", exc.response.get("error"))
         await self._drop_preview()
         return file_id
+
+    async def _upload_final(self, final: FinalImage) -> str:
+        if self._final_file is None:
+            comment = f"Revised prompt: {final.revised_prompt}" if final.revised_prompt else None
+            self._final_file = await files.upload(
+                self._client,
+                data=final.data,
+                filename=final.filename,
+                title=_clip_title(self._request.prompt),
+                channel=self.channel,
+                thread_ts=self._thread(),
+                comment=comment,
+            )
+        return self._final_file
 
     async def fail(self, error: EaselError) -> None:
         message = f":warning: {error.user_message}"

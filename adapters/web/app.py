@@ -17,7 +17,7 @@ from adapters.web.hub import Hub, Message
 from adapters.web.surface import WebSurface
 from bot.errors import BadInput
 from bot.images import MAX_INPUT_BYTES
-from bot.models import DrawRequest
+from bot.models import DrawRequest, StoredTurn
 from bot.ports import Store
 from bot.service import DrawService
 
@@ -51,6 +51,11 @@ class Playground:
         self._service = service
         self._store = store
         self._interval = preview_interval
+
+    def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> WebSurface:
+        """A surface for a turn of an earlier run (whose page is gone): says how it ended."""
+        drawn = request or turn.retried_by(turn.user_id)
+        return WebSurface(hub=self.hub, request=drawn, preview_interval=self._interval)
 
     def routes(self) -> list[web.RouteDef]:
         return [

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from adapters.web.hub import Hub, Message
-from bot.errors import AttachmentRejected, EaselError
+from bot.errors import AttachmentRejected, EaselError, Interrupted
 from bot.images import verify_image
 from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
@@ -38,7 +39,7 @@ class WebSurface:
     def preview_interval(self) -> float:
         return self._interval
 
-    async def start(self) -> ThreadKey:
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
         message_id = self._hub.new_id()
         thread = self._request.thread or message_id
         self._message = Message(
@@ -46,11 +47,26 @@ class WebSurface:
             thread=thread,
             author="easel",
             text=self._request.prompt,
-            line="drawing…",
+            line="waiting for the drawing above to finish…" if waiting else "drawing…",
         )
         self._hub.add(self._message)
         r = self._request
         return ThreadKey(r.platform, r.workspace, r.channel, thread)
+
+    def message_ref(self) -> Mapping[str, Any]:
+        return {"id": self._message.id if self._message else None}
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        return ()  # the playground keeps no uploads: a retry there draws from the words
+
+    async def drawing(self) -> None:
+        self._update(line="drawing…")
+
+    async def delivering(self) -> None:
+        self._update(line="finished, delivering…")
+
+    async def interrupted(self, turn_id: int) -> None:
+        await self.fail(Interrupted("easel was restarted while drawing this. Please ask again."))
 
     async def attachments(self) -> tuple[InputImage, ...]:
         if len(self._attached) > MAX_ATTACHMENTS:
@@ -82,14 +98,6 @@ class WebSurface:
 
     async def fail(self, error: EaselError) -> None:
         self._drop_preview()
-        if self._message is None:
-            self._message = Message(
-                id=self._hub.new_id(),
-                thread=self._request.thread or "",
-                author="easel",
-                text=self._request.prompt,
-            )
-            self._hub.add(self._message)
         self._update(image=None, line="", note=error.user_message, state="failed")
 
     async def fetch_image(self, file_ref: str) -> InputImage:
@@ -105,7 +113,14 @@ class WebSurface:
             self._preview = None
 
     def _update(self, **changes: str | None) -> None:
-        assert self._message is not None, "start() adds the message first"
+        if self._message is None:  # a failure before start(), or a turn from before a restart
+            self._message = Message(
+                id=self._hub.new_id(),
+                thread=self._request.thread or "",
+                author="easel",
+                text=self._request.prompt,
+            )
+            self._hub.add(self._message)
         for name, value in changes.items():
             setattr(self._message, name, value)
         self._hub.publish(self._message)

@@ -1,0 +1,264 @@
+"""The turn ledger: each drawing turn's steps, and the outbox of finished images.
+
+    queued -> drawing -> delivering -> delivered | failed | interrupted
+
+A turn is `delivering` exactly while its image is in the outbox: both change in one
+transaction, so a crash at any point leaves either an image to deliver or nothing owed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import aiosqlite
+
+from bot.clock import Clock
+from bot.models import DrawRequest, FinalImage, ImageOptions, StoredTurn, ThreadKey
+
+UNFINISHED = ("queued", "drawing", "delivering")
+_TURN_COLUMNS = (
+    "id, status, platform, workspace, channel, thread, user_id, prompt, message, request, options"
+)
+
+
+class Ledger:
+    """Turn methods of SqliteStore (bot.store), over its connection and clock."""
+
+    _clock: Clock
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def begin_turn(
+        self,
+        request: DrawRequest,
+        *,
+        thread: ThreadKey,
+        options: ImageOptions,
+        status: str = "drawing",
+        message: Mapping[str, Any] | None = None,
+        inputs: Sequence[Mapping[str, Any]] = (),
+    ) -> int:
+        wanted = {
+            "size": request.size,
+            "quality": request.quality,
+            "max_upload_bytes": request.max_upload_bytes,
+            "inputs": list(inputs),
+        }
+        cursor = await self.db.execute(
+            "INSERT INTO turns (platform, workspace, channel, thread, user_id, prompt, options,"
+            " status, message, request, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                thread.platform,
+                thread.workspace,
+                thread.channel,
+                thread.thread,
+                request.user_id,
+                request.prompt,
+                json.dumps(dataclasses.asdict(options)),
+                status,
+                json.dumps(dict(message or {})),
+                json.dumps(wanted),
+                self._clock.time(),
+            ),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def set_status(self, turn_id: int, status: str) -> None:
+        await self.db.execute("UPDATE turns SET status=? WHERE id=?", (status, turn_id))
+
+    async def end_turn(
+        self,
+        turn_id: int,
+        *,
+        status: str,
+        response_id: str | None = None,
+        error_code: str | None = None,
+        usage: Mapping[str, Any] | None = None,
+        cost_usd: float | None = None,
+    ) -> None:
+        """End a turn that delivered nothing (failed, interrupted), dropping any held image."""
+        async with self.transaction():
+            await self._end(
+                turn_id,
+                status=status,
+                response_id=response_id,
+                error_code=error_code,
+                usage=usage,
+                cost_usd=cost_usd,
+            )
+            await self.db.execute("DELETE FROM outbox WHERE turn_id=?", (turn_id,))
+
+    async def _end(
+        self,
+        turn_id: int,
+        *,
+        status: str,
+        response_id: str | None,
+        error_code: str | None,
+        usage: Mapping[str, Any] | None,
+        cost_usd: float | None,
+    ) -> None:
+        await self.db.execute(
+            "UPDATE turns SET status=?, response_id=?, error_code=?, usage=?, cost_usd=?,"
+            " ended_at=? WHERE id=?",
+            (
+                status,
+                response_id,
+                error_code,
+                json.dumps(dict(usage)) if usage is not None else None,
+                cost_usd,
+                self._clock.time(),
+                turn_id,
+            ),
+        )
+
+    async def hold(self, turn_id: int, final: FinalImage) -> None:
+        """Keep the finished image (outbox) and mark the turn `delivering`, together."""
+        meta = dataclasses.asdict(final)
+        del meta["data"]  # the bytes go in the blob column, not through JSON
+        meta["usage"] = dict(final.usage) if final.usage is not None else None
+        async with self.transaction():
+            await self.db.execute(
+                "INSERT OR REPLACE INTO outbox (turn_id, final, data, held_at) VALUES (?, ?, ?, ?)",
+                (turn_id, json.dumps(meta), final.data, self._clock.time()),
+            )
+            await self.db.execute(
+                "UPDATE turns SET status='delivering', response_id=? WHERE id=?",
+                (final.response_id, turn_id),
+            )
+
+    async def held(self, turn_id: int) -> FinalImage | None:
+        """The finished image a turn still owes, if it owes one."""
+        async with self.db.execute(
+            "SELECT final, data FROM outbox WHERE turn_id=?", (turn_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return FinalImage(data=bytes(row[1]), **json.loads(row[0]))
+
+    async def outbox_size(self) -> int:
+        async with self.db.execute("SELECT count(*) FROM outbox") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def complete_turn(
+        self,
+        turn_id: int,
+        *,
+        key: ThreadKey,
+        final: FinalImage,
+        file_ref: str,
+        cost_usd: float | None,
+    ) -> None:
+        """The image is delivered: advance the thread, end the turn, empty its outbox."""
+        async with self.transaction():
+            await self.advance_thread(
+                key,
+                response_id=final.response_id,
+                image_call_id=final.image_call_id,
+                file_ref=file_ref,
+            )
+            await self._end(
+                turn_id,
+                status="delivered",
+                response_id=final.response_id,
+                error_code=None,
+                usage=final.usage,
+                cost_usd=cost_usd,
+            )
+            await self.db.execute("DELETE FROM outbox WHERE turn_id=?", (turn_id,))
+
+    async def advance_thread(
+        self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
+    ) -> None:
+        now = self._clock.time()
+        await self.db.execute(
+            "INSERT INTO threads (platform, workspace, channel, thread, last_response_id,"
+            " last_image_call_id, last_file_ref, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (platform, workspace, channel, thread) DO UPDATE SET"
+            " last_response_id=excluded.last_response_id,"
+            " last_image_call_id=excluded.last_image_call_id,"
+            " last_file_ref=excluded.last_file_ref, updated_at=excluded.updated_at",
+            (
+                key.platform,
+                key.workspace,
+                key.channel,
+                key.thread,
+                response_id,
+                image_call_id,
+                file_ref,
+                now,
+                now,
+            ),
+        )
+
+    async def stored_turn(self, turn_id: int) -> StoredTurn | None:
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE id=?", (turn_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _stored(row) if row is not None else None
+
+    async def unfinished_turns(self) -> list[StoredTurn]:
+        """Turns a previous run left queued, drawing or delivering, oldest first."""
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns"
+            " WHERE status IN ('queued', 'drawing', 'delivering') ORDER BY id"
+        ) as cursor:
+            return [_stored(row) for row in await cursor.fetchall()]
+
+    async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
+        """The thread's latest turn, when it was interrupted (what "retry" retries)."""
+        async with self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE platform=? AND workspace=? AND channel=?"
+            " AND thread=? ORDER BY id DESC LIMIT 1",
+            (key.platform, key.workspace, key.channel, key.thread),
+        ) as cursor:
+            row = await cursor.fetchone()
+        turn = _stored(row) if row is not None else None
+        return turn if turn is not None and turn.status == "interrupted" else None
+
+    async def turns(self, key: ThreadKey) -> list[dict[str, Any]]:
+        """The thread's turns, oldest first (for operators and tests)."""
+        self.db.row_factory = aiosqlite.Row
+        try:
+            async with self.db.execute(
+                "SELECT * FROM turns WHERE platform=? AND workspace=? AND channel=? AND thread=?"
+                " ORDER BY id",
+                (key.platform, key.workspace, key.channel, key.thread),
+            ) as cursor:
+                return [dict(row) for row in await cursor.fetchall()]
+        finally:
+            self.db.row_factory = None
+
+
+def _stored(row: Any) -> StoredTurn:
+    turn_id, status, platform, workspace, channel, thread, user_id, prompt, message, request = row[
+        :10
+    ]
+    wanted = json.loads(request) if request else {}
+    return StoredTurn(
+        id=int(turn_id),
+        status=str(status),
+        key=ThreadKey(platform, workspace, channel, thread),
+        user_id=str(user_id),
+        prompt=str(prompt),
+        message=json.loads(message) if message else {},
+        inputs=tuple(wanted.get("inputs") or ()),
+        size=wanted.get("size"),
+        quality=wanted.get("quality"),
+        max_upload_bytes=wanted.get("max_upload_bytes"),
+        options=ImageOptions(**json.loads(row[10])),
+    )
