@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, files
@@ -38,6 +39,10 @@ def unavailable(exc: Exception) -> bool:
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 200)
         return status >= 500 or status == 429 or exc.response.get("error") in SLACK_UNAVAILABLE
+    if isinstance(exc, SlackRequestError):
+        # files_upload_v2 says a refused upload only in words: "... (status: 503, ...".
+        status = re.search(r"status: (\d+)", str(exc))
+        return status is not None and (int(status[1]) >= 500 or status[1] == "429")
     return isinstance(exc, aiohttp.ClientError | OSError)
 
 
@@ -179,7 +184,7 @@ class SlackSurface:
     async def finish(self, final: FinalImage) -> str:
         try:
             file_id = await self._upload_final(final)
-        except (SlackApiError, aiohttp.ClientError, OSError) as exc:
+        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as exc:
             error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
             kind = DeliveryDelayed if unavailable(exc) else DeliveryFailed
             raise kind(detail=f"upload: {error}") from exc

@@ -73,6 +73,8 @@ class FakeDiscord:
         self.expired: set[str] = set()
         self.identified: list[_Json] = []
         self._limits: dict[str, int] = {}
+        self._outages: dict[tuple[str, str], int] = {}  # (method, path prefix) -> 503s left
+        self._pressed: dict[int, int] = {}  # component interaction id -> its message id
         self._ids = itertools.count(10_000)
         self._seq = itertools.count(1)
         self._sockets: set[web.WebSocketResponse] = set()
@@ -111,6 +113,11 @@ class FakeDiscord:
 
     def rate_limit(self, path_prefix: str, times: int = 1) -> None:
         self._limits[path_prefix] = times
+
+    def unavailable(self, method: str, path_prefix: str, times: int = 1_000_000) -> None:
+        """The next `times` `method` calls under `path_prefix` answer 503, as during an
+        outage (discord.py does not retry a 503 itself); `times=0` ends it."""
+        self._outages[(method, path_prefix)] = times
 
     def expire(self, token: str) -> None:
         self.expired.add(token)
@@ -260,6 +267,17 @@ class FakeDiscord:
             "options": [{"name": subcommand, "type": 1, "options": options}],
         }
         return self._interaction(data, permissions=permissions, member=member)
+
+    def press(self, message_id: int, custom_id: str, *, member: int = USER_ID) -> _Json:
+        """A person pressing the button `custom_id` on a bot message."""
+        message = self.messages[message_id]
+        data = {"custom_id": custom_id, "component_type": 2}
+        interaction = self._interaction(data, member=member)
+        interaction["type"] = 3
+        interaction["channel_id"] = message["channel_id"]
+        interaction["message"] = {**message, "guild_id": str(GUILD_ID)}
+        self._pressed[int(interaction["id"])] = message_id
+        return interaction
 
     def _interaction(
         self,
@@ -413,6 +431,11 @@ class FakeDiscord:
                         "X-RateLimit-Scope": "user",
                     },
                 )
+        for (method, prefix), left in list(self._outages.items()):
+            if left > 0 and request.method == method and path.startswith(prefix):
+                self._outages[(method, prefix)] = left - 1
+                call.status = 503
+                return web.Response(status=503, text="upstream connect error")
         needs_bot_token = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_bot_token and request.headers.get("Authorization") != f"Bot {self.token}":
             call.status = 401
@@ -476,6 +499,13 @@ class FakeDiscord:
         if parts[0] == "interactions" and parts[-1] == "callback":
             iid, token = int(parts[1]), parts[2]
             self.callbacks.append({"id": iid, "token": token, **payload})
+            if payload["type"] in (6, 7) and iid in self._pressed:  # (deferred) update
+                mid = self._pressed[iid]
+                self.originals[token] = mid
+                return 200, {
+                    "interaction": {"id": str(iid), "type": 3, "response_message_id": str(mid)},
+                    "resource": {"type": payload["type"], "message": self.messages[mid]},
+                }
             mid = self.new_id()
             self.originals[token] = mid
             data = payload.get("data") or {}
@@ -548,6 +578,8 @@ class FakeDiscord:
     def _edit(self, message: _Json, payload: _Json, files: list[tuple[str, bytes]]) -> None:
         if "content" in payload:
             message["content"] = payload["content"]
+        if "components" in payload:
+            message["components"] = payload["components"] or []
         if "attachments" in payload or files:
             kept = {a["id"]: a for a in message["attachments"]}
             new: list[_Json] = []

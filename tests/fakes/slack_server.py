@@ -62,6 +62,7 @@ class FakeSlack:
         self.processing_seconds: float | None = None
         self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
         self._failures: dict[str, list[tuple[int, str]]] = {}
+        self._outages: dict[str, int] = {}  # method -> calls left that answer 503
         self._ts_counter = 0
         self._rng = random.Random()
         self._closing = asyncio.Event()
@@ -122,6 +123,19 @@ class FakeSlack:
         """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
         self._failures.setdefault(method, []).append((times, error))
 
+    def unavailable(self, method: str, times: int = 1_000_000) -> None:
+        """The next `times` calls to `method` ("upload": the upload URL) answer HTTP 503, as
+        Slack does during an outage; `times=0` ends the outage."""
+        self._outages[method] = times
+
+    def _down(self, method: str, call: Call) -> web.Response | None:
+        left = self._outages.get(method, 0)
+        if left <= 0:
+            return None
+        self._outages[method] = left - 1
+        call.status = 503
+        return web.Response(status=503, text="Service Unavailable")
+
     def response_url(self, hook: str = "hook") -> str:
         """A slash command's response_url that lands here (recorded in `responses`)."""
         return f"{self.base_url}/respond/{hook}"
@@ -170,6 +184,8 @@ class FakeSlack:
         except ValueError:
             return web.json_response({"ok": False, "error": "invalid_json"})
         await self._pause(self.latency.get(method, 0.0))
+        if (down := self._down(method, call)) is not None:
+            return down
         auth_error = self._authorized(request, call.args)
         if auth_error is not None:
             return web.json_response({"ok": False, "error": auth_error})
@@ -202,6 +218,8 @@ class FakeSlack:
         call = Call(method="upload", args={"file_id": file_id}, at=time.monotonic())
         self.calls.append(call)
         await self._pause(self.latency.get("upload", 0.0))
+        if (down := self._down("upload", call)) is not None:
+            return down
         f = self.files.get(file_id)
         if f is None or f.completed or f.deleted:
             call.status = 404
