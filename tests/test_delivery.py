@@ -1,0 +1,125 @@
+"""Delivery while a platform or the image service is down: a finished image is tried again
+until the platform takes it (saying "finished, delivering…" meanwhile), a preview never is,
+and a drawing the image service never finished costs nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from adapters.runtime import Runtime, running
+from bot.config import load_config
+from bot.models import ThreadKey
+from tests.conftest import CHANNEL, TEAM, USER, SlackSender, eventually, settle
+from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
+from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.fakes.slack_server import FakeSlack
+from tests.test_discord import discord_env, discord_fake  # noqa: F401 - fixtures
+from tests.test_slack_draw import block_text, root_message
+
+PATIENT = {"EASEL_DELIVERY_MAX_PAUSE": "0.05"}
+
+
+@pytest.fixture
+async def easel(env: dict[str, str]) -> AsyncIterator[Runtime]:
+    async with running(load_config({**env, **PATIENT})) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def slack(easel: Runtime) -> AsyncIterator[SlackSender]:
+    sender = SlackSender(port=easel.port)
+    yield sender
+    await sender.aclose()
+
+
+def shown_lines(slack_fake: FakeSlack) -> list[str]:
+    return [block_text(c.args.get("blocks") or []) for c in slack_fake.calls_to("chat.update")]
+
+
+async def test_slack_503s_on_the_final_upload_are_waited_out(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(partials=0))
+    slack_fake.unavailable("upload", 3)
+    await slack.command("a kettle on a stove")
+    await settle(easel)
+    uploads = slack_fake.calls_to("upload")
+    assert [c.status for c in uploads] == [503, 503, 503, 200]
+    assert any("finished, delivering" in line for line in shown_lines(slack_fake))
+    root = root_message(slack_fake)
+    assert "Reply in this thread" in block_text(root["blocks"])
+    finals = [f for f in slack_fake.files.values() if f.completed]
+    assert len(finals) == 1
+    turns = await easel.store.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
+    assert [t["status"] for t in turns] == ["delivered"]
+    assert await easel.store.outbox_size() == 0
+
+
+async def test_a_preview_slack_refuses_is_never_tried_again(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(partials=2, delay=0.4))
+    slack_fake.unavailable("upload", 1)  # the first upload is the first preview's
+    await slack.command("a snail on a leaf")
+    await settle(easel)
+    names = [c.args.get("filename") for c in slack_fake.calls_to("files.getUploadURLExternal")]
+    assert names[0] == "preview-1.png"
+    assert names.count("preview-1.png") == 1  # refused once, never asked again
+    assert "preview-2.png" in names
+    assert "Reply in this thread" in block_text(root_message(slack_fake)["blocks"])
+
+
+async def test_an_openai_outage_past_the_sdks_retries_fails_clearly_and_costs_nothing(
+    env: dict[str, str], openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    busy = Script(http_error=(503, None, "The server is overloaded."), retry_after=0)
+    openai_fake.push(busy, busy, busy)
+    config = load_config({**env, "EASEL_OPENAI_MAX_RETRIES": "2"})
+    async with running(config) as easel:
+        slack = SlackSender(port=easel.port)
+        await slack.command("a busy beehive")
+        await settle(easel)
+        await slack.aclose()
+        root = root_message(slack_fake)
+        turns = await easel.store.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
+        report = await easel.service.usage("slack", TEAM, USER)
+    assert len(openai_fake.requests) == 3  # the first try and the SDK's two retries
+    assert "busy" in block_text(root["blocks"])
+    assert [(t["status"], t["cost_usd"]) for t in turns] == [("failed", None)]
+    assert (report.today, report.month_spend.drawings, report.month_spend.usd) == (0, 0, 0)
+
+
+async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
+    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    openai_fake: FakeOpenAI,
+    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+) -> None:
+    """Edits with the bot token (a reply's message) meet a 503 as it is: discord.py retries
+    5xx on interaction webhooks only, so easel's own patience is what delivers here."""
+    openai_fake.push(Script(partials=0), Script(partials=0, delay=0.5))
+    async with running(load_config({**discord_env, **PATIENT})) as easel:
+        await wait_ready(discord_fake)
+        interaction = discord_fake.interaction("a windmill at dusk")
+        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+        await eventually(lambda: interaction["token"] in discord_fake.originals)
+        await settle(easel)
+        thread = discord_fake.originals[interaction["token"]]
+        reply = discord_fake.person_message(thread, "now in a storm")
+        await discord_fake.dispatch("MESSAGE_CREATE", reply)
+        edits = f"/channels/{thread}/messages/"
+        await eventually(lambda: discord_fake.bot_messages_in(thread))
+        discord_fake.unavailable("PATCH", edits, 1)
+        await settle(easel)
+        answer = discord_fake.bot_messages_in(thread)[-1]
+        patches = discord_fake.rest("PATCH", edits)
+        assert [c.status for c in patches].count(503) == 1
+        assert patches[-1].status == 200
+        shown = [c.payload.get("content") or "" for c in patches if c.status == 200]
+        assert any("finished, delivering" in text for text in shown)
+        assert [a["filename"][:6] for a in answer["attachments"]] == ["easel-"]
+        assert "Reply again to keep editing." in answer["content"]
+        key = ThreadKey("discord", str(GUILD_ID), str(thread), str(thread))
+        assert [t["status"] for t in await easel.store.turns(key)] == ["delivered", "delivered"]
+        assert await easel.store.outbox_size() == 0
