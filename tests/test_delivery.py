@@ -4,12 +4,14 @@ and a drawing the image service never finished costs nothing."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
 
 from adapters.runtime import Runtime, running
 from bot.config import load_config
+from bot.delivery import pauses
 from bot.models import ThreadKey
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, eventually, settle
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
@@ -123,3 +125,52 @@ async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
         key = ThreadKey("discord", str(GUILD_ID), str(thread), str(thread))
         assert [t["status"] for t in await easel.store.turns(key)] == ["delivered", "delivered"]
         assert await easel.store.outbox_size() == 0
+
+
+async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_retry(
+    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    openai_fake: FakeOpenAI,
+    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+) -> None:
+    openai_fake.push(Script(partials=0), Script(partials=1, hang_after_partials=True))
+    config = load_config({**discord_env, "EASEL_SHUTDOWN_GRACE": "0"})
+    async with running(config) as easel:
+        await wait_ready(discord_fake)
+        interaction = discord_fake.interaction("a castle on a hill")
+        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+        await eventually(lambda: interaction["token"] in discord_fake.originals)
+        await settle(easel)
+        thread = discord_fake.originals[interaction["token"]]
+        await discord_fake.dispatch(
+            "MESSAGE_CREATE", discord_fake.person_message(thread, "at night")
+        )
+        await eventually(lambda: len(openai_fake.requests) == 2)
+    cut = discord_fake.bot_messages_in(thread)[-1]
+    assert "restarted while drawing" in cut["content"]
+    assert cut["components"][0]["components"][0]["custom_id"] == "easel:retry:2"
+
+    openai_fake.push(Script(partials=0))
+    identified = len(discord_fake.identified)
+    async with running(config) as easel:
+        await eventually(lambda: len(discord_fake.identified) > identified)
+        await eventually(lambda: easel.discord is not None and easel.discord.connected())
+        await discord_fake.dispatch("MESSAGE_CREATE", discord_fake.person_message(thread, "Retry"))
+        await eventually(lambda: len(openai_fake.requests) == 3)
+        await settle(easel)
+        key = ThreadKey("discord", str(GUILD_ID), str(thread), str(thread))
+        turns = await easel.store.turns(key)
+    assert [t["status"] for t in turns] == ["delivered", "interrupted", "delivered"]
+    assert openai_fake.requests[2]["previous_response_id"] == openai_fake.known_response_ids[0]
+    assert "at night" in str(openai_fake.requests[2]["input"])
+    answer = discord_fake.messages[int(cut["id"])]  # the same message, drawn again
+    assert [a["filename"][:6] for a in answer["attachments"]] == ["easel-"]
+    assert answer["components"] == []
+
+
+def test_delivery_keeps_trying_past_ten_minutes_at_most_the_pause_apart() -> None:
+    schedule = list(itertools.islice(pauses(60.0), 10_000))
+    assert schedule[:5] == [1.0, 2.0, 4.0, 8.0, 16.0]
+    assert max(schedule) == 60.0
+    assert len(schedule) == 10_000  # it never gives up on its own
+    elapsed = list(itertools.accumulate(schedule))
+    assert sum(1 for t in elapsed if t <= 600) < 20  # ten minutes pass within 20 attempts

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, eventually
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.process import BotProcess
+from tests.test_discord import discord_env, discord_fake  # noqa: F401 - fixtures
 from tests.test_slack_draw import block_text, root_message
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
@@ -221,5 +223,45 @@ async def test_queued_replies_are_all_interrupted_by_a_kill_never_run_out_of_ord
         assert third["previous_response_id"] == openai_fake.known_response_ids[0]
         assert "now add a string" in json.dumps(third["input"])
         await sender.aclose()
+        bot.terminate()
+        assert await bot.wait() == 0
+
+
+async def test_discord_killed_mid_stream_the_message_says_so_and_its_retry_button_draws_it(
+    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    tmp_path: Path,
+    openai_fake: FakeOpenAI,
+    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+) -> None:
+    openai_fake.push(Script(partials=1, hang_after_partials=True), Script(partials=0))
+    env = {**discord_env, "EASEL_DELIVERY_MAX_PAUSE": "0.2"}
+    async with BotProcess(env, log_path=tmp_path / "bot.log") as bot:
+        interaction = discord_fake.interaction("a fox in the snow")
+        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
+        token = interaction["token"]
+        await eventually(lambda: token in discord_fake.originals)
+        mid = discord_fake.originals[token]
+        await eventually(lambda: "preview 1" in discord_fake.messages[mid]["content"])
+        bot.kill()
+        await bot.wait()
+        await eventually(lambda: not discord_fake.connected)
+
+        await bot.start()  # healthy: the gateway is connected again
+        message = discord_fake.messages[mid]
+        assert "restarted while drawing" in message["content"]
+        assert message["attachments"] == []  # the stale preview is gone
+        buttons = [c for row in message["components"] for c in row["components"]]
+        assert [(b["label"], b["custom_id"]) for b in buttons] == [("Retry", "easel:retry:1")]
+        assert statuses(env) == ["interrupted"]
+
+        press = discord_fake.press(mid, "easel:retry:1")
+        await discord_fake.dispatch("INTERACTION_CREATE", press)
+        await eventually(lambda: statuses(env) == ["interrupted", "delivered"])
+        assert [c["type"] for c in discord_fake.callbacks if c["id"] == int(press["id"])] == [6]
+        message = discord_fake.messages[mid]
+        assert message["components"] == []
+        assert [a["filename"][:6] for a in message["attachments"]] == ["easel-"]
+        assert mid in discord_fake.threads  # the drawing's thread opens on delivery
+        assert len(openai_fake.requests) == 2
         bot.terminate()
         assert await bot.wait() == 0
