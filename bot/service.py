@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from bot import errors
 from bot.clock import Clock, SystemClock
+from bot.logs import bind_turn
 from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, ThreadKey
 from bot.ports import ImageBackend, Store, Surface
 from bot.previews import PreviewEditor
@@ -252,6 +253,12 @@ class DrawService:
                 self._follow(key, current)
             await self._store.open_thread(key, started_by=request.user_id)
         turn_id = await self._store.begin_turn(request, thread=key, options=options)
+        bind_turn(
+            turn_id,
+            platform=key.platform,
+            workspace=key.workspace,
+            thread=f"{key.channel}/{key.thread}",
+        )
         log.info("turn %d started in %s", turn_id, key)
         try:
             images = await surface.attachments()
