@@ -13,6 +13,7 @@ from adapters.discord.runner import sync_only
 from adapters.runtime import running
 from adapters.slack.runner import StartupError
 from bot.config import Config, ConfigError, load_config
+from bot.logs import configure
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,7 @@ def run(argv: list[str] | None = None) -> None:
     if args == ["sync-commands"]:
         _sync(config)
         return
-    logging.basicConfig(
-        level=config.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(level=config.log_level, fmt=config.log_format, secrets=config.secrets)
     try:
         asyncio.run(serve(config))
     except StartupError as exc:
@@ -69,7 +67,7 @@ def run(argv: list[str] | None = None) -> None:
 
 
 def _sync(config: Config) -> None:
-    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    configure(level=config.log_level, fmt=config.log_format, secrets=config.secrets)
     if config.discord is None:
         print("easel: sync-commands needs DISCORD_TOKEN", file=sys.stderr)
         raise SystemExit(2)

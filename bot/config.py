@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.logs import FORMATS as LOG_FORMATS
 from bot.models import ImageOptions
 from bot.prices import PriceTable, PriceTableError
 from bot.settings import SIZE_ALIASES, validate_options
@@ -53,11 +54,22 @@ class Config:
     public_url: str | None
     db_path: Path
     log_level: str
+    log_format: str  # "text" or "json", see bot.logs
     preview_interval: float
     shutdown_grace: float
     delivery_max_pause: float = 60.0  # seconds between attempts while a platform is down
     defaults: ImageOptions = field(default_factory=ImageOptions)
     prices: PriceTable = field(default_factory=PriceTable.load)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values no log line may show: the tokens, the signing secret, the API key."""
+        values = [self.openai_api_key]
+        if self.slack is not None:
+            values += [self.slack.bot_token, self.slack.app_token, self.slack.signing_secret]
+        if self.discord is not None:
+            values.append(self.discord.token)
+        return tuple(v for v in values if v)
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -188,6 +200,15 @@ def _backend(env: Mapping[str, str]) -> str:
     return backend or ("openai" if _get(env, "OPENAI_API_KEY") else "offline")
 
 
+def _log_format(env: Mapping[str, str]) -> str:
+    log_format = (_get(env, "EASEL_LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(
+            f"EASEL_LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, not {log_format!r}"
+        )
+    return log_format
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     """Build the configuration from `env` (default: the process environment).
 
@@ -216,6 +237,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
         log_level=(_get(env, "EASEL_LOG_LEVEL") or "INFO").upper(),
+        log_format=_log_format(env),
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
         delivery_max_pause=_number(env, "EASEL_DELIVERY_MAX_PAUSE", 60.0, low=0.01, high=3600),

@@ -19,6 +19,7 @@ from bot import errors
 from bot.admission import Admission, AdmissionDesk, clean_prompt
 from bot.clock import Clock
 from bot.delivery import DEFAULT_MAX_PAUSE, deliver, quietly
+from bot.logs import bind_turn
 from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, StoredTurn, ThreadKey
 from bot.ports import ImageBackend, Reopen, Store, Surface
 from bot.previews import PreviewEditor
@@ -154,6 +155,7 @@ class DrawService(AdmissionDesk):
             message=surface.message_ref(),
             inputs=surface.inputs_ref(),
         )
+        _bind(turn_id, key)
         log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
         try:
             if waiting and before is not None and before.task is not None:
@@ -265,13 +267,22 @@ class DrawService(AdmissionDesk):
             surface = open_surface(turn)
             final = await self._store.held(turn.id) if turn.status == "delivering" else None
             if final is None:
-                log.info("turn %d was %s when easel stopped: interrupted", turn.id, turn.status)
-                await self._interrupt(turn.id, surface)
+                # In a task of its own, so that its log lines (and only they) carry the turn.
+                await asyncio.create_task(self._interrupt_stored(turn, surface))
                 continue
-            log.info("turn %d: delivering its finished image from the outbox", turn.id)
             slot = _Slot()
-            self._spawn(self._deliver(turn.id, turn.key, final, turn.options, surface), slot)
+            self._spawn(self._redeliver(turn, final, surface), slot)
             self._follow(turn.key, slot)
+
+    async def _interrupt_stored(self, turn: StoredTurn, surface: Surface) -> None:
+        _bind(turn.id, turn.key)
+        log.info("turn %d was %s when easel stopped: interrupted", turn.id, turn.status)
+        await self._interrupt(turn.id, surface)
+
+    async def _redeliver(self, turn: StoredTurn, final: FinalImage, surface: Surface) -> None:
+        _bind(turn.id, turn.key)
+        log.info("turn %d: delivering its finished image from the outbox", turn.id)
+        await self._deliver(turn.id, turn.key, final, turn.options, surface)
 
     async def retry(
         self, turn_id: int, *, platform: str, workspace: str, user_id: str
@@ -308,3 +319,13 @@ class DrawService(AdmissionDesk):
                 task.cancel()
             if still:
                 await asyncio.wait(still)
+
+
+def _bind(turn_id: int, key: ThreadKey) -> None:
+    """Mark every later log line of this task with the turn it is about."""
+    bind_turn(
+        turn_id,
+        platform=key.platform,
+        workspace=key.workspace,
+        thread=f"{key.channel}/{key.thread}",
+    )

@@ -70,6 +70,7 @@ def test_defaults() -> None:
     assert config.openai_timeout == 300.0
     assert config.openai_max_retries == 2
     assert config.log_level == "INFO"
+    assert config.log_format == "text"
     assert config.preview_interval == 1.2
     assert config.shutdown_grace == 60.0
     assert config.slack is not None and config.slack.api_url is None
@@ -174,6 +175,24 @@ def test_the_offline_backend_can_be_asked_for_with_a_key() -> None:
 def test_asking_for_openai_without_a_key_names_the_key() -> None:
     message = _refused(_with(HTTP_ENV, OPENAI_API_KEY=None, EASEL_BACKEND="openai"))
     assert "OPENAI_API_KEY" in message
+
+
+@pytest.mark.parametrize(("raw", "fmt"), [("json", "json"), ("JSON", "json"), ("text", "text")])
+def test_log_format_is_read(raw: str, fmt: str) -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_LOG_FORMAT=raw)).log_format == fmt
+
+
+def test_an_unknown_log_format_is_refused_naming_the_variable() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_LOG_FORMAT="yaml"))
+    assert "EASEL_LOG_FORMAT" in message and "text or json" in message
+
+
+def test_secrets_are_every_token_key_and_secret_configured() -> None:
+    env = _with(SOCKET_ENV, SLACK_SIGNING_SECRET="signing-test", DISCORD_TOKEN="discord-test-token")
+    assert sorted(load_config(env).secrets) == sorted(
+        ["sk-test", "xoxb-test", "xapp-test", "signing-test", "discord-test-token"]
+    )
+    assert load_config({}).secrets == ()
 
 
 def test_an_unknown_backend_is_refused() -> None:

@@ -92,7 +92,13 @@ class DiscordRunner:
             log.exception("the Discord gateway connection ended")
 
     def connected(self) -> bool:
-        return self.client is not None and self.client.is_ready() and not self.client.is_closed()
+        """Ready, and its gateway WebSocket open now: discord.py keeps is_ready() true while it
+        reconnects, so readiness alone says nothing about a gateway that went away."""
+        client = self.client
+        if client is None or client.is_closed() or not client.is_ready():
+            return False
+        ws = client.ws
+        return ws is not None and ws.open
 
     async def stop(self) -> None:
         if self.client is not None:

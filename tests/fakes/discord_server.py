@@ -3,6 +3,8 @@
 discord.py is pointed at it (`Route.BASE` via DISCORD_API_URL) and dials its gateway, which
 `GET /gateway/bot` names: HELLO, IDENTIFY, READY and one GUILD_CREATE, heartbeats acked, and
 `dispatch()` pushes events (INTERACTION_CREATE, MESSAGE_CREATE) down the real WebSocket.
+`gateway_down()` closes the gateway's connections and refuses new ones until `gateway_up()`;
+a client that comes back RESUMEs its session, as against Discord.
 Every REST call is recorded; `rate_limit(path, times)` answers 429 with Discord's headers;
 `expire(token)` makes an interaction token answer 401 "Invalid Webhook Token" (50027).
 """
@@ -72,6 +74,8 @@ class FakeDiscord:
         self.callbacks: list[_Json] = []
         self.expired: set[str] = set()
         self.identified: list[_Json] = []
+        self.resumed: list[_Json] = []  # RESUME payloads, in order
+        self.accepting = True  # the gateway takes connections
         self._limits: dict[str, int] = {}
         self._outages: dict[tuple[str, str], int] = {}  # (method, path prefix) -> 503s left
         self._pressed: dict[int, int] = {}  # component interaction id -> its message id
@@ -136,7 +140,20 @@ class FakeDiscord:
         for ws in list(self._sockets):
             await ws.send_str(frame)
 
+    async def gateway_down(self) -> None:
+        """Close every gateway connection (as Discord does before a reconnect, code 4000) and
+        refuse new ones until gateway_up()."""
+        self.accepting = False
+        self.ready.clear()
+        for ws in list(self._sockets):
+            await ws.close(code=4000, message=b"gateway going down")
+
+    def gateway_up(self) -> None:
+        self.accepting = True
+
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        if not self.accepting:
+            raise web.HTTPServiceUnavailable()
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41_250}})
@@ -154,6 +171,11 @@ class FakeDiscord:
                 await ws.send_json(
                     {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild()}
                 )
+                self._sockets.add(ws)
+                self.ready.set()
+            elif frame["op"] == 6:
+                self.resumed.append(frame["d"])
+                await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
                 self._sockets.add(ws)
                 self.ready.set()
         self._sockets.discard(ws)
