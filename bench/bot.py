@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import resource
 import signal
@@ -28,6 +27,7 @@ from aiohttp import web
 from adapters.runtime import running
 from bench.common import Json, now, summary, write_ready
 from bot.config import load_config
+from bot.logs import configure
 
 TICK = 0.005
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -170,10 +170,7 @@ def main() -> None:
     parser.add_argument("--ready", required=True, help="file to write {port, control_port} to")
     parser.add_argument("--profile-dir", default=None, help="profile the window into this dir")
     args = parser.parse_args()
-    logging.basicConfig(
-        level=os.environ.get("EASEL_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(level=os.environ.get("EASEL_LOG_LEVEL", "INFO"))  # as `easel` logs
     asyncio.run(serve(args))
 
 

@@ -200,6 +200,16 @@ def _backend(env: Mapping[str, str]) -> str:
     return backend or ("openai" if _get(env, "OPENAI_API_KEY") else "offline")
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = (_get(env, "EASEL_LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"EASEL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return level
+
+
 def _log_format(env: Mapping[str, str]) -> str:
     log_format = (_get(env, "EASEL_LOG_FORMAT") or "text").lower()
     if log_format not in LOG_FORMATS:
@@ -236,7 +246,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         port=_whole(env, "EASEL_PORT", 3000, high=65535),
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
-        log_level=(_get(env, "EASEL_LOG_LEVEL") or "INFO").upper(),
+        log_level=_log_level(env),
         log_format=_log_format(env),
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),

@@ -187,6 +187,12 @@ def test_an_unknown_log_format_is_refused_naming_the_variable() -> None:
     assert "EASEL_LOG_FORMAT" in message and "text or json" in message
 
 
+def test_an_unknown_log_level_is_refused_naming_the_variable() -> None:
+    message = _refused(_with(HTTP_ENV, EASEL_LOG_LEVEL="verbose"))
+    assert "EASEL_LOG_LEVEL" in message and "DEBUG" in message
+    assert load_config(_with(HTTP_ENV, EASEL_LOG_LEVEL="debug")).log_level == "DEBUG"
+
+
 def test_secrets_are_every_token_key_and_secret_configured() -> None:
     env = _with(SOCKET_ENV, SLACK_SIGNING_SECRET="signing-test", DISCORD_TOKEN="discord-test-token")
     assert sorted(load_config(env).secrets) == sorted(
