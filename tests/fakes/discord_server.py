@@ -72,6 +72,7 @@ class FakeDiscord:
         self.callbacks: list[_Json] = []
         self.expired: set[str] = set()
         self.identified: list[_Json] = []
+        self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self._limits: dict[str, int] = {}
         self._ids = itertools.count(10_000)
         self._seq = itertools.count(1)
@@ -345,6 +346,30 @@ class FakeDiscord:
             "member": {"roles": [], "joined_at": now_iso(), "flags": 0},
         }
 
+    def person_thread(self, name: str, *, owner: int = USER_ID) -> _Json:
+        """A thread a person started on their own message in the channel (THREAD_CREATE's
+        payload): a thread in the server that easel did not open."""
+        starter = self.person_message(CHANNEL_ID, name, author=user(owner, "painter"))
+        thread = {
+            "id": starter["id"],
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(CHANNEL_ID),
+            "name": name,
+            "owner_id": str(owner),
+            "message_count": 0,
+            "member_count": 1,
+            "thread_metadata": {
+                "archived": False,
+                "locked": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+            },
+            "newly_created": True,
+        }
+        self.threads[int(starter["id"])] = thread
+        return thread
+
     # -- REST ----------------------------------------------------------------------------
 
     def _message(
@@ -571,9 +596,11 @@ class FakeDiscord:
         message["edited_timestamp"] = now_iso()
 
     async def _cdn(self, request: web.Request) -> web.Response:
-        data = self.blobs.get(int(request.match_info["id"]))
+        aid = int(request.match_info["id"])
+        data = self.blobs.get(aid)
         if data is None:
             raise web.HTTPNotFound()
+        self.downloads.append(aid)
         return web.Response(body=data, content_type=_content_type(request.match_info["name"]))
 
     # -- views for assertions ------------------------------------------------------------
