@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from bot.errors import AttachmentRejected
-from bot.images import MAX_INPUT_BYTES
+from bot.images import MAX_INPUT_BYTES, empty_file
 
 
 class FileHosts:
@@ -32,9 +32,22 @@ class FileHosts:
         return secure and host in self._hosts
 
 
-def check_size(name: str, size: int) -> None:
-    """Refuse a file whose declared size is over the cap, before downloading it."""
-    if size > MAX_INPUT_BYTES:
+MAX_ATTACHMENTS = 8
+
+
+def check_count(count: int) -> None:
+    """Refuse a message with more files than easel takes at a time."""
+    if count > MAX_ATTACHMENTS:
+        limit = f"easel takes up to {MAX_ATTACHMENTS} images at a time"
+        raise AttachmentRejected(f"That message has {count} files; {limit}.")
+
+
+def check_size(name: str, size: int | None) -> None:
+    """Refuse a file whose declared size is 0 or over the cap, before downloading it (a size
+    the platform does not declare is checked while downloading)."""
+    if size == 0:
+        raise empty_file(name)
+    if size is not None and size > MAX_INPUT_BYTES:
         raise AttachmentRejected(
             f"{name} is {size / 1_048_576:.0f} MB; easel takes images up to "
             f"{MAX_INPUT_BYTES // 1_048_576} MB."

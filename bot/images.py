@@ -30,9 +30,13 @@ def _too_many_pixels(name: str, size: str) -> AttachmentRejected:
     )
 
 
+def empty_file(name: str) -> AttachmentRejected:
+    return AttachmentRejected(f"{name} is empty, so easel cannot use it.")
+
+
 def _verify(data: bytes, name: str) -> InputImage:
     if not data:
-        raise AttachmentRejected(f"{name} is empty, so easel cannot use it.")
+        raise empty_file(name)
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = image.format or ""

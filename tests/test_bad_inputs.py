@@ -157,7 +157,6 @@ NOT_UTF8_BODY = open_bug(
 ECHOED = open_bug("the prompt is cleaned for OpenAI only: its message echoes control characters")
 SURROGATES = open_bug("a prompt with lone surrogates crashes its turn: the store cannot encode it")
 REPLACEMENT = open_bug("bytes that are not UTF-8 reach OpenAI as U+FFFD")
-LATE = open_bug("attachments are checked in the turn, after its placeholder and its stored turn")
 SO_MANY = open_bug("a decompression bomb is said to be 'so many pixels'")
 SAME_HOST = open_bug("a file at the platform host's name on another port is fetched")
 
@@ -227,7 +226,6 @@ CATALOGUE: list[Row] = [
         REPLIES,
         Attach(tuple(File(f"sketch-{n}.png", PNG) for n in range(50))),
         Refused(("That message has 50 files", "up to 8 images")),
-        LATE,
     ),
     Row(
         6,
@@ -235,7 +233,6 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("empty.png", b"", "image/png"),)),
         Refused(("empty.png is empty",)),
-        LATE,
     ),
     Row(
         7,
@@ -250,7 +247,6 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("notes.txt", b"just some notes\n", "text/plain"),)),
         Refused(("notes.txt is not an image",)),
-        LATE,
     ),
     Row(
         8,
@@ -258,7 +254,6 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("huge.png", sixty_mb),)),
         Refused(("huge.png is 60 MB", "up to 20 MB")),
-        LATE,
     ),
     Row(
         9,

@@ -100,6 +100,7 @@ class EaselDiscord(discord.Client):
             preview_interval=self.deps.preview_interval,
         )
         try:
+            self.deps.files.check_all(message.attachments)  # before anything is posted or stored
             await self.deps.service.draw(request, surface)
         except BadInput as exc:
             log.info("refused a reply from %s in %s: %s", message.author.id, guild_id, exc.code)
@@ -159,6 +160,8 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
         )
         try:
+            if image is not None:
+                deps.files.check(image)  # before anything is posted or stored
             admission = await deps.service.admit(request)
         except BadInput as exc:
             log.info("refused /draw from %s: %s", interaction.user.id, exc.code)

@@ -165,10 +165,10 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
         async def notify(text: str) -> None:
             await client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, text=text)
 
+        files = event.get("files") or []
         try:
-            await deps.service.draw(
-                request, deps.surface(request, attached=event.get("files") or [], notify=notify)
-            )
+            deps.downloader.check_all(files)  # before anything is posted or stored
+            await deps.service.draw(request, deps.surface(request, attached=files, notify=notify))
         except BadInput as exc:
             await notify(exc.user_message)
 
