@@ -158,7 +158,6 @@ ECHOED = open_bug("the prompt is cleaned for OpenAI only: its message echoes con
 SURROGATES = open_bug("a prompt with lone surrogates crashes its turn: the store cannot encode it")
 REPLACEMENT = open_bug("bytes that are not UTF-8 reach OpenAI as U+FFFD")
 SO_MANY = open_bug("a decompression bomb is said to be 'so many pixels'")
-SAME_HOST = open_bug("a file at the platform host's name on another port is fetched")
 
 CATALOGUE: list[Row] = [
     # 1-4: the prompt
@@ -276,7 +275,6 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("elsewhere.png", PNG, outside=True),)),
         Refused(("elsewhere.png is not stored on {platform}",)),
-        SAME_HOST,
     ),
     # 12-14: requests that are not Slack's
     Row(12, "bad-signature", ("slack-http",), Forged("bad-signature"), Status(401)),
