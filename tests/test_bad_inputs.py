@@ -157,7 +157,6 @@ NOT_UTF8_BODY = open_bug(
 ECHOED = open_bug("the prompt is cleaned for OpenAI only: its message echoes control characters")
 SURROGATES = open_bug("a prompt with lone surrogates crashes its turn: the store cannot encode it")
 REPLACEMENT = open_bug("bytes that are not UTF-8 reach OpenAI as U+FFFD")
-SO_MANY = open_bug("a decompression bomb is said to be 'so many pixels'")
 
 CATALOGUE: list[Row] = [
     # 1-4: the prompt
@@ -260,7 +259,6 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("bomb.png", bomb),)),
         Refused(("bomb.png is 1,600,000,000 pixels", "50 megapixels"), after_reading=True),
-        SO_MANY,
     ),
     Row(
         10,
