@@ -23,7 +23,7 @@ from bot.clock import Clock, SystemClock
 from bot.errors import BadInput
 from bot.models import DrawRequest, ThreadKey
 from bot.ports import Store
-from bot.service import DrawService
+from bot.service import DrawService, clean_prompt
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +81,26 @@ class EaselDiscord(discord.Client):
                 self._told_about_intent.add(thread)
                 await message.channel.send(INTENT_NEEDED)
             return
-        request = DrawRequest(
-            platform="discord",
-            workspace=str(guild_id),
-            channel=str(thread),
-            user_id=str(message.author.id),
-            prompt=message.content,
-            thread=str(thread),
-            dedupe_key=f"discord:message:{message.id}",
-            max_upload_bytes=message.guild.filesize_limit if message.guild else None,
-        )
-        surface = ThreadReplySurface(
-            message=message,
-            client=self,
-            request=request,
-            files=self.deps.files,
-            attached=list(message.attachments),
-            preview_interval=self.deps.preview_interval,
-        )
         try:
+            request = DrawRequest(
+                platform="discord",
+                workspace=str(guild_id),
+                channel=str(thread),
+                user_id=str(message.author.id),
+                prompt=clean_prompt(message.content),  # as it is shown, stored and sent
+                thread=str(thread),
+                dedupe_key=f"discord:message:{message.id}",
+                max_upload_bytes=message.guild.filesize_limit if message.guild else None,
+            )
             self.deps.files.check_all(message.attachments)  # before anything is posted or stored
+            surface = ThreadReplySurface(
+                message=message,
+                client=self,
+                request=request,
+                files=self.deps.files,
+                attached=list(message.attachments),
+                preview_interval=self.deps.preview_interval,
+            )
             await self.deps.service.draw(request, surface)
         except BadInput as exc:
             log.info("refused a reply from %s in %s: %s", message.author.id, guild_id, exc.code)
@@ -148,18 +148,18 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
         if prompt.strip().lower() == "usage":
             await send_usage(interaction, deps)
             return
-        request = DrawRequest(
-            platform="discord",
-            workspace=str(interaction.guild_id),
-            channel=str(interaction.channel_id),
-            user_id=str(interaction.user.id),
-            prompt=prompt,
-            dedupe_key=f"discord:interaction:{interaction.id}",
-            size=size.value if size else None,
-            quality=quality.value if quality else None,
-            max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
-        )
         try:
+            request = DrawRequest(
+                platform="discord",
+                workspace=str(interaction.guild_id),
+                channel=str(interaction.channel_id),
+                user_id=str(interaction.user.id),
+                prompt=clean_prompt(prompt),  # as it is shown, stored and sent
+                dedupe_key=f"discord:interaction:{interaction.id}",
+                size=size.value if size else None,
+                quality=quality.value if quality else None,
+                max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
+            )
             if image is not None:
                 deps.files.check(image)  # before anything is posted or stored
             admission = await deps.service.admit(request)
