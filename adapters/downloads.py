@@ -8,33 +8,57 @@ from urllib.parse import urlsplit
 import httpx2
 
 from bot.errors import AttachmentRejected
-from bot.images import MAX_INPUT_BYTES
+from bot.images import MAX_INPUT_BYTES, empty_file
+
+Origin = tuple[str, str, int]  # scheme, host, port
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin(url: str) -> Origin | None:
+    """(scheme, host, port) of an http(s) URL, the port filled in; None for anything else."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    if port is None or not parts.hostname:
+        return None
+    return scheme, parts.hostname, port
 
 
 class FileHosts:
-    """The hosts a platform serves its files from; `api_url`'s host too when it is overridden
-    (a compatible API elsewhere, such as GovSlack, a proxy or the tests, serves its files)."""
+    """Where a platform serves its files: its named hosts over HTTPS on the standard port, and
+    the exact origin of `api_url` when it is overridden (a compatible API elsewhere, such as
+    GovSlack, a proxy or the tests, serves its files). Another port on the same host is
+    another server, and is not trusted."""
 
     def __init__(self, hosts: frozenset[str], *, api_url: str | None) -> None:
-        allowed = set(hosts)
-        self._plain_http: frozenset[str] = frozenset()
-        if api_url:
-            parts = urlsplit(api_url)
-            allowed.add(parts.hostname or "")
-            if parts.scheme == "http":
-                self._plain_http = frozenset({parts.hostname or ""})
-        self._hosts = frozenset(allowed)
+        allowed = {("https", host, 443) for host in hosts}
+        if api_url and (api := origin(api_url)) is not None:
+            allowed.add(api)
+        self._origins = frozenset(allowed)
 
     def allows(self, url: str) -> bool:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        secure = parts.scheme == "https" or (parts.scheme == "http" and host in self._plain_http)
-        return secure and host in self._hosts
+        return origin(url) in self._origins
 
 
-def check_size(name: str, size: int) -> None:
-    """Refuse a file whose declared size is over the cap, before downloading it."""
-    if size > MAX_INPUT_BYTES:
+MAX_ATTACHMENTS = 8
+
+
+def check_count(count: int) -> None:
+    """Refuse a message with more files than easel takes at a time."""
+    if count > MAX_ATTACHMENTS:
+        limit = f"easel takes up to {MAX_ATTACHMENTS} images at a time"
+        raise AttachmentRejected(f"That message has {count} files; {limit}.")
+
+
+def check_size(name: str, size: int | None) -> None:
+    """Refuse a file whose declared size is 0 or over the cap, before downloading it (a size
+    the platform does not declare is checked while downloading)."""
+    if size == 0:
+        raise empty_file(name)
+    if size is not None and size > MAX_INPUT_BYTES:
         raise AttachmentRejected(
             f"{name} is {size / 1_048_576:.0f} MB; easel takes images up to "
             f"{MAX_INPUT_BYTES // 1_048_576} MB."

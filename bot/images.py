@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 
 from PIL import Image
 
@@ -21,6 +22,7 @@ ALLOWED_FORMATS = {
     "GIF": "image/gif",
 }
 READABLE = "PNG, JPEG, WebP or GIF"
+_BOMB_PIXELS = re.compile(r"\((\d+) pixels\)")  # in Pillow's DecompressionBombError
 
 
 def _too_many_pixels(name: str, size: str) -> AttachmentRejected:
@@ -30,9 +32,13 @@ def _too_many_pixels(name: str, size: str) -> AttachmentRejected:
     )
 
 
+def empty_file(name: str) -> AttachmentRejected:
+    return AttachmentRejected(f"{name} is empty, so easel cannot use it.")
+
+
 def _verify(data: bytes, name: str) -> InputImage:
     if not data:
-        raise AttachmentRejected(f"{name} is empty, so easel cannot use it.")
+        raise empty_file(name)
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = image.format or ""
@@ -46,7 +52,14 @@ def _verify(data: bytes, name: str) -> InputImage:
                 )
             image.load()  # decode every pixel once: a truncated or fake file fails here
     except Image.DecompressionBombError as exc:
-        raise _too_many_pixels(name, "so many") from exc
+        # Pillow will not open it at all, and says only how many pixels it would have.
+        found = _BOMB_PIXELS.search(str(exc))
+        if found is None:
+            raise AttachmentRejected(
+                f"{name} has more pixels than easel can open; easel takes images up to "
+                f"{MAX_INPUT_PIXELS // 1_000_000} megapixels."
+            ) from exc
+        raise _too_many_pixels(name, f"{int(found[1]):,}") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise AttachmentRejected(
             f"{name} is not an image easel can read ({READABLE}).", detail=str(exc)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot import errors
@@ -148,7 +148,7 @@ class DrawService(AdmissionDesk):
                 self._follow(key, slot)  # replies to this new thread queue behind it
             await self._store.open_thread(key, started_by=request.user_id)
         turn_id = await self._store.begin_turn(
-            request,
+            replace(request, prompt=prompt),  # stored as it is sent
             thread=key,
             options=options,
             status="queued" if waiting else "drawing",
@@ -282,7 +282,11 @@ class DrawService(AdmissionDesk):
     async def _redeliver(self, turn: StoredTurn, final: FinalImage, surface: Surface) -> None:
         _bind(turn.id, turn.key)
         log.info("turn %d: delivering its finished image from the outbox", turn.id)
-        await self._deliver(turn.id, turn.key, final, turn.options, surface)
+        try:
+            await self._deliver(turn.id, turn.key, final, turn.options, surface)
+        except Exception:
+            # The outermost handler of this task; the image stays in the outbox.
+            log.exception("delivering turn %d from the outbox crashed", turn.id)
 
     async def retry(
         self, turn_id: int, *, platform: str, workspace: str, user_id: str

@@ -67,22 +67,6 @@ async def test_show_lists_the_settings_to_an_ordinary_member(
     assert "**Allowed qualities:** auto, low, medium, high" in text
 
 
-async def test_set_from_a_member_without_manage_server_is_refused_and_changes_nothing(
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
-    openai_fake: FakeOpenAI,
-) -> None:
-    text = await set_setting(
-        discord_fake, "size", "landscape", permissions=MEMBER_PERMISSIONS, member=USER_ID
-    )
-    assert "Manage Server" in text
-    assert await easel_discord.store.settings_audit("discord", WORKSPACE) == []
-    assert await easel_discord.store.settings_overrides("discord", WORKSPACE) == {}
-
-    await draw(discord_fake, easel_discord, "a plain square")
-    assert openai_fake.requests[0]["tools"][0]["size"] == "auto"
-
-
 async def test_a_manager_sets_the_default_size_which_is_audited_and_drawn_with(
     easel_discord: Runtime,  # noqa: F811
     discord_fake: FakeDiscord,  # noqa: F811

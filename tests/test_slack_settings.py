@@ -154,25 +154,6 @@ async def test_an_admin_saves_the_modal_and_the_next_drawing_uses_it(
     assert (tool["output_compression"], tool["model"]) == (80, "gpt-image-1")
 
 
-async def test_a_forged_submission_from_someone_not_an_admin_changes_nothing(
-    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, openai_fake: FakeOpenAI, admins: None
-) -> None:
-    modal = await open_modal(slack, easel, slack_fake)
-    opened = len(slack_fake.modals)
-    await press_edit(slack, USER)  # the button is not shown to them; pressing it anyway
-    await settle(easel)
-    assert len(slack_fake.modals) == opened
-
-    response = await submit(slack, USER, modal, size="1536x1024", enabled="off")
-    body = response.json()
-    assert body["response_action"] == "errors"
-    assert "Only workspace admins" in next(iter(body["errors"].values()))
-    assert await easel.store.settings_audit("slack", TEAM) == []
-    await slack.command("still drawing")
-    await settle(easel)
-    assert openai_fake.requests[0]["tools"][0]["size"] == "auto"
-
-
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [

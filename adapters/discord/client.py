@@ -21,7 +21,7 @@ from adapters.discord.surface import (
     StoredMessageSurface,
     ThreadReplySurface,
 )
-from bot.admission import is_retry
+from bot.admission import clean_prompt, is_retry
 from bot.clock import Clock, SystemClock
 from bot.errors import BadInput
 from bot.models import DrawRequest, StoredTurn, ThreadKey
@@ -131,25 +131,26 @@ class EaselDiscord(discord.Client):
                 if refused is not None:
                     await message.reply(refused, mention_author=False, allowed_mentions=NO_MENTIONS)
                 return
-        request = DrawRequest(
-            platform="discord",
-            workspace=str(guild_id),
-            channel=str(thread),
-            user_id=str(message.author.id),
-            prompt=message.content,
-            thread=str(thread),
-            dedupe_key=f"discord:message:{message.id}",
-            max_upload_bytes=message.guild.filesize_limit if message.guild else None,
-        )
-        surface = ThreadReplySurface(
-            message=message,
-            client=self,
-            request=request,
-            files=self.deps.files,
-            attached=list(message.attachments),
-            preview_interval=self.deps.preview_interval,
-        )
         try:
+            request = DrawRequest(
+                platform="discord",
+                workspace=str(guild_id),
+                channel=str(thread),
+                user_id=str(message.author.id),
+                prompt=clean_prompt(message.content),  # as it is shown, stored and sent
+                thread=str(thread),
+                dedupe_key=f"discord:message:{message.id}",
+                max_upload_bytes=message.guild.filesize_limit if message.guild else None,
+            )
+            self.deps.files.check_all(message.attachments)  # before anything is posted or stored
+            surface = ThreadReplySurface(
+                message=message,
+                client=self,
+                request=request,
+                files=self.deps.files,
+                attached=list(message.attachments),
+                preview_interval=self.deps.preview_interval,
+            )
             await self.deps.service.draw(request, surface)
         except BadInput as exc:
             log.info("refused a reply from %s in %s: %s", message.author.id, guild_id, exc.code)
@@ -197,18 +198,20 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
         if prompt.strip().lower() == "usage":
             await send_usage(interaction, deps)
             return
-        request = DrawRequest(
-            platform="discord",
-            workspace=str(interaction.guild_id),
-            channel=str(interaction.channel_id),
-            user_id=str(interaction.user.id),
-            prompt=prompt,
-            dedupe_key=f"discord:interaction:{interaction.id}",
-            size=size.value if size else None,
-            quality=quality.value if quality else None,
-            max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
-        )
         try:
+            request = DrawRequest(
+                platform="discord",
+                workspace=str(interaction.guild_id),
+                channel=str(interaction.channel_id),
+                user_id=str(interaction.user.id),
+                prompt=clean_prompt(prompt),  # as it is shown, stored and sent
+                dedupe_key=f"discord:interaction:{interaction.id}",
+                size=size.value if size else None,
+                quality=quality.value if quality else None,
+                max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
+            )
+            if image is not None:
+                deps.files.check(image)  # before anything is posted or stored
             admission = await deps.service.admit(request)
         except BadInput as exc:
             log.info("refused /draw from %s: %s", interaction.user.id, exc.code)

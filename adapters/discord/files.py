@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx2
 from PIL import Image
 
-from adapters.downloads import FileHosts, check_size, download
+from adapters.downloads import FileHosts, check_count, check_size, download
 from bot.errors import AttachmentRejected
 from bot.images import READABLE, verify_image
 from bot.models import InputImage
@@ -50,7 +50,6 @@ class KeptAttachment:
 
 
 DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
-MAX_ATTACHMENTS = 8
 
 
 class DiscordFiles:
@@ -80,14 +79,14 @@ class DiscordFiles:
         data = await download(self._http, url, name=name, platform="Discord")
         return await verify_image(data, name=name)
 
-    async def fetch_all(self, attachments: Sequence[AttachmentLike]) -> tuple[InputImage, ...]:
-        if len(attachments) > MAX_ATTACHMENTS:
-            raise AttachmentRejected(
-                f"That message has {len(attachments)} files; easel takes up to "
-                f"{MAX_ATTACHMENTS} images at a time."
-            )
+    def check_all(self, attachments: Sequence[AttachmentLike]) -> None:
+        """Every check that can be made before anything is downloaded, or posted."""
+        check_count(len(attachments))
         for attachment in attachments:
-            self.check(attachment)  # refuse early, before downloading anything
+            self.check(attachment)
+
+    async def fetch_all(self, attachments: Sequence[AttachmentLike]) -> tuple[InputImage, ...]:
+        self.check_all(attachments)  # refuse early, before downloading anything
         return tuple([await self.fetch(a) for a in attachments])
 
 

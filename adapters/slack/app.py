@@ -24,7 +24,7 @@ from adapters.slack.settings import (
     submitted_texts,
 )
 from adapters.slack.surface import Notify, SlackSurface
-from bot.admission import is_retry
+from bot.admission import clean_prompt, is_retry
 from bot.errors import BadInput
 from bot.models import DrawRequest, StoredTurn, ThreadKey
 from bot.ports import Store
@@ -132,6 +132,12 @@ def parse_draw_text(text: str) -> tuple[str, str | None, str | None]:
     return rest, chosen.get("size"), chosen.get("quality")
 
 
+def command_text(command: dict[str, Any]) -> str:
+    """A slash command's text. Slack form-encodes it and Bolt decodes bytes that are not UTF-8
+    as U+FFFD, which no one types: those are dropped, as control characters are."""
+    return str(command.get("text") or "").replace("\ufffd", "")
+
+
 def _team(body: dict[str, Any]) -> str:
     team = body.get("team") or {}
     return str(team.get("id") or body.get("user", {}).get("team_id") or "")
@@ -149,7 +155,7 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
     async def draw(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        text = command.get("text") or ""
+        text = command_text(command)
         team, user = command["team_id"], command["user_id"]
         if text.strip().lower() == "usage":
             await ack()
@@ -164,7 +170,7 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
                 workspace=team,
                 channel=command["channel_id"],
                 user_id=user,
-                prompt=prompt,
+                prompt=clean_prompt(prompt),  # as it is shown, stored and sent
                 size=size,
                 quality=quality,
             )
@@ -198,19 +204,19 @@ def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
             if interrupted is not None:
                 await deps.retry(interrupted.id, team=team, user=user, notify=notify)
                 return
-        request = DrawRequest(
-            platform="slack",
-            workspace=team,
-            channel=channel,
-            user_id=user,
-            prompt=event.get("text") or "",
-            thread=thread,
-            dedupe_key=f"slack:{team}:{channel}:{event['ts']}",
-        )
+        files = event.get("files") or []
         try:
-            await deps.service.draw(
-                request, deps.surface(request, attached=event.get("files") or [], notify=notify)
+            request = DrawRequest(
+                platform="slack",
+                workspace=team,
+                channel=channel,
+                user_id=user,
+                prompt=clean_prompt(event.get("text") or ""),  # as it is shown, stored and sent
+                thread=thread,
+                dedupe_key=f"slack:{team}:{channel}:{event['ts']}",
             )
+            deps.downloader.check_all(files)  # before anything is posted or stored
+            await deps.service.draw(request, deps.surface(request, attached=files, notify=notify))
         except BadInput as exc:
             await notify(exc.user_message)
 

@@ -12,7 +12,7 @@ import httpx2
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.downloads import FileHosts, check_size, download
+from adapters.downloads import FileHosts, check_count, check_size, download
 from bot.errors import AttachmentRejected
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class SlackDownloader:
         name = str(file.get("name") or file.get("id") or "the attachment")
         if file.get("mimetype") not in IMAGE_TYPES:
             raise AttachmentRejected(f"{name} is not an image; easel takes PNG, JPEG, WebP or GIF.")
-        check_size(name, int(file.get("size") or 0))
+        size = file.get("size")
+        check_size(name, int(size) if size is not None else None)
         url = str(file.get("url_private_download") or file.get("url_private") or "")
         if not self._hosts.allows(url):
             log.warning(
@@ -106,6 +107,12 @@ class SlackDownloader:
             )
             raise AttachmentRejected(f"{name} is not stored on Slack, so easel will not fetch it.")
         return url
+
+    def check_all(self, files: Sequence[dict[str, Any]]) -> None:
+        """Every check that can be made before anything is downloaded, or posted."""
+        check_count(len(files))
+        for file in files:
+            self.check(file)
 
     async def fetch(self, file: dict[str, Any]) -> bytes:
         url = self.check(file)

@@ -75,7 +75,13 @@ class SlackRunner:
         return routes
 
     async def _handle(self, request: web.Request) -> web.Response:
-        bolt_response = await self.app.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = await to_bolt_request(request)
+        except UnicodeDecodeError:
+            # Slack sends UTF-8; such a body cannot even be checked for its signature.
+            log.warning("refused a request to /slack/events whose body is not UTF-8")
+            return web.Response(status=400, text="The request body is not UTF-8.")
+        bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def start(self) -> None:

@@ -76,6 +76,7 @@ class FakeDiscord:
         self.identified: list[_Json] = []
         self.resumed: list[_Json] = []  # RESUME payloads, in order
         self.accepting = True  # the gateway takes connections
+        self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self._limits: dict[str, int] = {}
         self._outages: dict[tuple[str, str], int] = {}  # (method, path prefix) -> 503s left
         self._pressed: dict[int, int] = {}  # component interaction id -> its message id
@@ -385,6 +386,30 @@ class FakeDiscord:
             "member": {"roles": [], "joined_at": now_iso(), "flags": 0},
         }
 
+    def person_thread(self, name: str, *, owner: int = USER_ID) -> _Json:
+        """A thread a person started on their own message in the channel (THREAD_CREATE's
+        payload): a thread in the server that easel did not open."""
+        starter = self.person_message(CHANNEL_ID, name, author=user(owner, "painter"))
+        thread = {
+            "id": starter["id"],
+            "type": 11,
+            "guild_id": str(GUILD_ID),
+            "parent_id": str(CHANNEL_ID),
+            "name": name,
+            "owner_id": str(owner),
+            "message_count": 0,
+            "member_count": 1,
+            "thread_metadata": {
+                "archived": False,
+                "locked": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now_iso(),
+            },
+            "newly_created": True,
+        }
+        self.threads[int(starter["id"])] = thread
+        return thread
+
     # -- REST ----------------------------------------------------------------------------
 
     def _message(
@@ -625,9 +650,11 @@ class FakeDiscord:
         message["edited_timestamp"] = now_iso()
 
     async def _cdn(self, request: web.Request) -> web.Response:
-        data = self.blobs.get(int(request.match_info["id"]))
+        aid = int(request.match_info["id"])
+        data = self.blobs.get(aid)
         if data is None:
             raise web.HTTPNotFound()
+        self.downloads.append(aid)
         return web.Response(body=data, content_type=_content_type(request.match_info["name"]))
 
     # -- views for assertions ------------------------------------------------------------
