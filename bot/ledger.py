@@ -2,14 +2,16 @@
 
     queued -> drawing -> delivering -> delivered | failed | interrupted
 
-A turn is `delivering` exactly while its image is in the outbox: both change in one
-transaction, so a crash at any point leaves either an image to deliver or nothing owed.
+A turn says `delivering` only once its image is in the outbox (bot.outbox), and its file is
+removed only after the turn says `delivered` (or failed): a crash at any point leaves either an
+image to deliver, or at most a stray file that the next start removes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -18,6 +20,9 @@ import aiosqlite
 
 from bot.clock import Clock
 from bot.models import DrawRequest, FinalImage, ImageOptions, StoredTurn, ThreadKey
+from bot.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 UNFINISHED = ("queued", "drawing", "delivering")
 _TURN_COLUMNS = (
@@ -29,6 +34,7 @@ class Ledger:
     """Turn methods of SqliteStore (bot.store), over its connection and clock."""
 
     _clock: Clock
+    outbox: Outbox
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -87,16 +93,15 @@ class Ledger:
         cost_usd: float | None = None,
     ) -> None:
         """End a turn that delivered nothing (failed, interrupted), dropping any held image."""
-        async with self.transaction():
-            await self._end(
-                turn_id,
-                status=status,
-                response_id=response_id,
-                error_code=error_code,
-                usage=usage,
-                cost_usd=cost_usd,
-            )
-            await self.db.execute("DELETE FROM outbox WHERE turn_id=?", (turn_id,))
+        await self._end(
+            turn_id,
+            status=status,
+            response_id=response_id,
+            error_code=error_code,
+            usage=usage,
+            cost_usd=cost_usd,
+        )
+        await self.outbox.drop(turn_id)
 
     async def _end(
         self,
@@ -123,34 +128,39 @@ class Ledger:
         )
 
     async def hold(self, turn_id: int, final: FinalImage) -> None:
-        """Keep the finished image (outbox) and mark the turn `delivering`, together."""
+        """Keep the finished image (outbox), then mark the turn `delivering`: a turn that
+        says so always has its image."""
         meta = dataclasses.asdict(final)
-        del meta["data"]  # the bytes go in the blob column, not through JSON
+        del meta["data"]  # the bytes go to the outbox file, not through JSON
         meta["usage"] = dict(final.usage) if final.usage is not None else None
-        async with self.transaction():
-            await self.db.execute(
-                "INSERT OR REPLACE INTO outbox (turn_id, final, data, held_at) VALUES (?, ?, ?, ?)",
-                (turn_id, json.dumps(meta), final.data, self._clock.time()),
-            )
-            await self.db.execute(
-                "UPDATE turns SET status='delivering', response_id=? WHERE id=?",
-                (final.response_id, turn_id),
-            )
+        await self.outbox.put(turn_id, final.data)
+        await self.db.execute(
+            "UPDATE turns SET status='delivering', response_id=?, final=? WHERE id=?",
+            (final.response_id, json.dumps(meta), turn_id),
+        )
 
     async def held(self, turn_id: int) -> FinalImage | None:
         """The finished image a turn still owes, if it owes one."""
         async with self.db.execute(
-            "SELECT final, data FROM outbox WHERE turn_id=?", (turn_id,)
+            "SELECT final FROM turns WHERE id=? AND status='delivering'", (turn_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        if row is None:
+        if row is None or row[0] is None:
             return None
-        return FinalImage(data=bytes(row[1]), **json.loads(row[0]))
+        data = await self.outbox.get(turn_id)
+        if data is None:
+            log.error("turn %d is delivering but its outbox file is gone", turn_id)
+            return None
+        return FinalImage(data=data, **json.loads(row[0]))
 
     async def outbox_size(self) -> int:
-        async with self.db.execute("SELECT count(*) FROM outbox") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return len(self.outbox.held())
+
+    async def tidy_outbox(self) -> None:
+        """Remove outbox files no delivering turn owns (a crash between two steps)."""
+        async with self.db.execute("SELECT id FROM turns WHERE status='delivering'") as cursor:
+            owed = [int(row[0]) for row in await cursor.fetchall()]
+        self.outbox.forget_all_but(owed)
 
     async def complete_turn(
         self,
@@ -177,7 +187,7 @@ class Ledger:
                 usage=final.usage,
                 cost_usd=cost_usd,
             )
-            await self.db.execute("DELETE FROM outbox WHERE turn_id=?", (turn_id,))
+        await self.outbox.drop(turn_id)
 
     async def advance_thread(
         self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str

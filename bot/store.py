@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -17,6 +18,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.ledger import Ledger
 from bot.models import ThreadKey, ThreadState
+from bot.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,11 @@ class SqliteStore(Ledger):
         self._clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._transactions = asyncio.Lock()
+        self.outbox = Outbox(
+            Path(tempfile.mkdtemp(prefix="easel-outbox-"))
+            if self._path == ":memory:"
+            else Path(self._path).with_name(Path(self._path).name + ".outbox")
+        )
 
     async def __aenter__(self) -> Self:
         self._db = await aiosqlite.connect(self._path, isolation_level=None)
@@ -53,6 +60,7 @@ class SqliteStore(Ledger):
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._migrate()
             await self._forget_old_deliveries()
+            await self.tidy_outbox()
         except BaseException:
             await self._db.close()
             self._db = None

@@ -25,6 +25,7 @@ from adapters.runtime import Runtime
 from bot.models import ThreadKey
 from bot.store import SqliteStore
 from tests.conftest import CHANNEL, SIGNING_SECRET, TEAM, USER, SlackSender, eventually, settle
+from tests.conftest import draw as discord_draw
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
@@ -35,7 +36,6 @@ from tests.fakes.discord_server import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
-from tests.test_discord import draw as discord_draw
 from tests.test_discord_settings import EPHEMERAL, set_setting
 from tests.test_slack_draw import block_text, root_message
 from tests.test_slack_settings import ADMIN, open_modal, press_edit, submit

@@ -16,8 +16,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from adapters.runtime import Runtime, running
 from bot.config import Config, load_config
+from tests.fakes.discord_server import FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
+from tests.specs import SPECS_DIR, assert_bodies_match_discords_spec
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -104,6 +106,30 @@ class SlackSender:
     async def post(self, body: str, content_type: str, **headers: str) -> httpx2.Response:
         all_headers = {"Content-Type": content_type, **self.signed_headers(body), **headers}
         return await self._http.post(self.url, content=body.encode(), headers=all_headers)
+
+    async def interactive(self, payload: dict[str, Any]) -> httpx2.Response:
+        """A signed interactivity request (a button press, a form submission)."""
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def press(
+        self, action_id: str, *, user: str = USER, value: str | None = None, **where: Any
+    ) -> httpx2.Response:
+        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
+        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.0"}
+        if value is not None:
+            action["value"] = value
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "unused",
+            "trigger_id": f"trigger-{time.monotonic_ns()}",
+            "actions": [action],
+            **where,
+        }
+        return await self.interactive(payload)
 
     async def command(
         self, text: str, *, user: str = USER, channel: str = CHANNEL, response_url: str = ""
@@ -197,3 +223,46 @@ async def eventually(predicate: Callable[[], T], within: float = 10) -> T:
         while not (result := predicate()):  # noqa: ASYNC110 - the fakes record, they do not signal
             await asyncio.sleep(0.02)
     return result
+
+
+# -- Discord ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        yield fake
+    if SPECS_DIR.is_dir():
+        assert_bodies_match_discords_spec(fake)
+
+
+@pytest.fixture
+def discord_env(tmp_path: Path, openai_fake: FakeOpenAI, discord_fake: FakeDiscord) -> dict:
+    return {
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": openai_fake.base_url,
+        "EASEL_OPENAI_MAX_RETRIES": "0",
+        "DISCORD_TOKEN": discord_fake.token,
+        "DISCORD_API_URL": discord_fake.api_url,
+        "EASEL_PORT": "0",
+        "EASEL_DB": str(tmp_path / "easel.db"),
+        "EASEL_PREVIEW_INTERVAL": "0",
+        "EASEL_SHUTDOWN_GRACE": "5",
+    }
+
+
+@pytest.fixture
+async def easel_discord(discord_env: dict, discord_fake: FakeDiscord) -> AsyncIterator[Runtime]:
+    async with running(load_config(discord_env)) as runtime:
+        await wait_ready(discord_fake)
+        await eventually(lambda: runtime.discord is not None and runtime.discord.connected())
+        yield runtime
+
+
+async def draw(fake: FakeDiscord, runtime: Runtime, prompt: str, **options: object) -> int:
+    """Send /draw through the gateway; return the id of its response message, once settled."""
+    interaction = fake.interaction(prompt, **options)  # type: ignore[arg-type]
+    await fake.dispatch("INTERACTION_CREATE", interaction)
+    await eventually(lambda: interaction["token"] in fake.originals)
+    await settle(runtime)
+    return fake.originals[interaction["token"]]

@@ -23,6 +23,8 @@ from jsonschema.exceptions import ValidationError, best_match, relevance
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
+from tests.fakes.discord_server import FakeDiscord
+
 SPECS_DIR = Path(__file__).resolve().parents[2] / "shared" / "specs"
 
 OPENAI_SPEC = "openai-openapi.yaml"
@@ -212,3 +214,31 @@ def assert_valid(validator: Validator, instance: object) -> None:
     lines = [f"{len(errors)} validation error(s); the most relevant:"]
     lines.extend(f"- {_describe(error)}" for error in errors[:_MAX_REPORTED_ERRORS])
     raise AssertionError("\n".join(lines))
+
+
+def assert_bodies_match_discords_spec(fake: FakeDiscord) -> None:
+    """Every JSON body easel sent (payload_json of multipart ones too) fits Discord's spec."""
+    for call in fake.calls:
+        if not call.payload:
+            continue
+        validator = discord_request_validator(call.method, call.path)
+        assert validator is not None, f"{call.method} {call.path} has no JSON body in the spec"
+        assert_valid(validator, _with_string_snowflakes(call.payload))
+
+
+def _with_string_snowflakes(node: Any, key: str = "") -> Any:
+    """discord.py sends ids as JSON numbers (a new upload's index in `attachments`, the ids in
+    `message_reference`), which the API accepts and Discord's own "Uploading Files" example
+    does (`{"id": 0}`); the OpenAPI document types every snowflake as a decimal string. Only
+    integers under `id` or `*_id` keys are written as strings; nothing else is touched."""
+    if isinstance(node, dict):
+        return {k: _with_string_snowflakes(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_string_snowflakes(v, key) for v in node]
+    if (
+        isinstance(node, int)
+        and not isinstance(node, bool)
+        and (key == "id" or key.endswith("_id"))
+    ):
+        return str(node)
+    return node

@@ -25,7 +25,6 @@ from bot.admission import USAGE_HINT
 from tests.chats import Chat, DiscordChat, File, OutsideHost, SlackChat, all_turns
 from tests.conftest import eventually, settle
 from tests.fakes.openai_server import FakeOpenAI, make_png
-from tests.test_discord import discord_env, discord_fake, easel_discord  # noqa: F401
 from tests.test_images import _blank_png
 
 SLACK_DRAW, SLACK_REPLY = "slack-draw", "slack-reply"

@@ -13,11 +13,10 @@ from adapters.runtime import Runtime, running
 from bot.config import load_config
 from bot.delivery import pauses
 from bot.models import ThreadKey
-from tests.conftest import CHANNEL, TEAM, USER, SlackSender, eventually, settle
+from tests.conftest import CHANNEL, TEAM, USER, SlackSender, draw, eventually, settle
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
-from tests.test_discord import discord_env, discord_fake  # noqa: F401 - fixtures
 from tests.test_slack_draw import block_text, root_message
 
 PATIENT = {"EASEL_DELIVERY_MAX_PAUSE": "0.05"}
@@ -94,20 +93,16 @@ async def test_an_openai_outage_past_the_sdks_retries_fails_clearly_and_costs_no
 
 
 async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
-    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    discord_env: dict[str, str],
     openai_fake: FakeOpenAI,
-    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+    discord_fake: FakeDiscord,
 ) -> None:
     """Edits with the bot token (a reply's message) meet a 503 as it is: discord.py retries
     5xx on interaction webhooks only, so easel's own patience is what delivers here."""
     openai_fake.push(Script(partials=0), Script(partials=0, delay=0.5))
     async with running(load_config({**discord_env, **PATIENT})) as easel:
         await wait_ready(discord_fake)
-        interaction = discord_fake.interaction("a windmill at dusk")
-        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
-        await eventually(lambda: interaction["token"] in discord_fake.originals)
-        await settle(easel)
-        thread = discord_fake.originals[interaction["token"]]
+        thread = await draw(discord_fake, easel, "a windmill at dusk")
         reply = discord_fake.person_message(thread, "now in a storm")
         await discord_fake.dispatch("MESSAGE_CREATE", reply)
         edits = f"/channels/{thread}/messages/"
@@ -128,19 +123,15 @@ async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
 
 
 async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_retry(
-    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    discord_env: dict[str, str],
     openai_fake: FakeOpenAI,
-    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+    discord_fake: FakeDiscord,
 ) -> None:
     openai_fake.push(Script(partials=0), Script(partials=1, hang_after_partials=True))
     config = load_config({**discord_env, "EASEL_SHUTDOWN_GRACE": "0"})
     async with running(config) as easel:
         await wait_ready(discord_fake)
-        interaction = discord_fake.interaction("a castle on a hill")
-        await discord_fake.dispatch("INTERACTION_CREATE", interaction)
-        await eventually(lambda: interaction["token"] in discord_fake.originals)
-        await settle(easel)
-        thread = discord_fake.originals[interaction["token"]]
+        thread = await draw(discord_fake, easel, "a castle on a hill")
         await discord_fake.dispatch(
             "MESSAGE_CREATE", discord_fake.person_message(thread, "at night")
         )

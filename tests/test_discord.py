@@ -4,9 +4,6 @@ by its `GET /gateway/bot`), and receives /draw interactions and thread replies o
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -17,7 +14,7 @@ from adapters.runtime import Runtime, running
 from bot.config import load_config
 from bot.models import ThreadKey
 from tests.clock import ManualClock
-from tests.conftest import OPENAI_KEY, SlackSender, eventually, settle
+from tests.conftest import SlackSender, draw, eventually, settle
 from tests.error_shapes import ERROR_SHAPES
 from tests.fakes.discord_server import (
     BOT_ID,
@@ -29,77 +26,8 @@ from tests.fakes.discord_server import (
 )
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
 from tests.fakes.slack_server import FakeSlack
-from tests.specs import SPECS_DIR, assert_valid, discord_request_validator
 
 MESSAGE_CONTENT = 1 << 15
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-    if SPECS_DIR.is_dir():
-        assert_bodies_match_discords_spec(fake)
-
-
-def assert_bodies_match_discords_spec(fake: FakeDiscord) -> None:
-    """Every JSON body easel sent (payload_json of multipart ones too) fits Discord's spec."""
-    for call in fake.calls:
-        if not call.payload:
-            continue
-        validator = discord_request_validator(call.method, call.path)
-        assert validator is not None, f"{call.method} {call.path} has no JSON body in the spec"
-        assert_valid(validator, _with_string_snowflakes(call.payload))
-
-
-def _with_string_snowflakes(node: Any, key: str = "") -> Any:
-    """discord.py sends ids as JSON numbers (a new upload's index in `attachments`, the ids in
-    `message_reference`), which the API accepts and Discord's own "Uploading Files" example
-    does (`{"id": 0}`); the OpenAPI document types every snowflake as a decimal string. Only
-    integers under `id` or `*_id` keys are written as strings; nothing else is touched."""
-    if isinstance(node, dict):
-        return {k: _with_string_snowflakes(v, k) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_with_string_snowflakes(v, key) for v in node]
-    if (
-        isinstance(node, int)
-        and not isinstance(node, bool)
-        and (key == "id" or key.endswith("_id"))
-    ):
-        return str(node)
-    return node
-
-
-@pytest.fixture
-def discord_env(tmp_path: Path, openai_fake: FakeOpenAI, discord_fake: FakeDiscord) -> dict:
-    return {
-        "OPENAI_API_KEY": OPENAI_KEY,
-        "OPENAI_BASE_URL": openai_fake.base_url,
-        "EASEL_OPENAI_MAX_RETRIES": "0",
-        "DISCORD_TOKEN": discord_fake.token,
-        "DISCORD_API_URL": discord_fake.api_url,
-        "EASEL_PORT": "0",
-        "EASEL_DB": str(tmp_path / "easel.db"),
-        "EASEL_PREVIEW_INTERVAL": "0",
-        "EASEL_SHUTDOWN_GRACE": "5",
-    }
-
-
-@pytest.fixture
-async def easel_discord(discord_env: dict, discord_fake: FakeDiscord) -> AsyncIterator[Runtime]:
-    async with running(load_config(discord_env)) as runtime:
-        await wait_ready(discord_fake)
-        await eventually(lambda: runtime.discord is not None and runtime.discord.connected())
-        yield runtime
-
-
-async def draw(fake: FakeDiscord, runtime: Runtime, prompt: str, **options: object) -> int:
-    """Send /draw through the gateway; return the id of its response message, once settled."""
-    interaction = fake.interaction(prompt, **options)  # type: ignore[arg-type]
-    await fake.dispatch("INTERACTION_CREATE", interaction)
-    await eventually(lambda: interaction["token"] in fake.originals)
-    await settle(runtime)
-    return fake.originals[interaction["token"]]
 
 
 async def test_draw_defers_edits_previews_in_place_then_the_final_and_opens_a_thread(

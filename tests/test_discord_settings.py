@@ -13,7 +13,7 @@ import pytest
 from adapters.runtime import Runtime, running
 from bot.config import load_config
 from tests.clock import ManualClock
-from tests.conftest import eventually, settle
+from tests.conftest import draw, eventually, settle
 from tests.fakes.discord_server import (
     GUILD_ID,
     MANAGE_GUILD,
@@ -23,7 +23,6 @@ from tests.fakes.discord_server import (
     wait_ready,
 )
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_discord import discord_env, discord_fake, draw, easel_discord  # noqa: F401
 
 MANAGER_ID = 1501
 MANAGER_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
@@ -58,8 +57,8 @@ async def set_setting(
 
 
 async def test_show_lists_the_settings_to_an_ordinary_member(
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
 ) -> None:
     text = await answer(discord_fake, discord_fake.command("draw-settings", "show"))
     assert "**Default size:** auto" in text
@@ -68,8 +67,8 @@ async def test_show_lists_the_settings_to_an_ordinary_member(
 
 
 async def test_a_manager_sets_the_default_size_which_is_audited_and_drawn_with(
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
     openai_fake: FakeOpenAI,
 ) -> None:
     text = await set_setting(discord_fake, "size", "landscape")
@@ -99,8 +98,8 @@ async def test_an_invalid_value_from_a_manager_is_not_changed_and_says_why(
     field: str,
     value: str,
     words: str,
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
 ) -> None:
     text = await set_setting(discord_fake, field, value)
     assert text.startswith("Not changed:"), text
@@ -109,8 +108,8 @@ async def test_an_invalid_value_from_a_manager_is_not_changed_and_says_why(
 
 
 async def test_a_quality_outside_the_allowed_ones_is_refused_before_anything_is_paid_for(
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
     openai_fake: FakeOpenAI,
 ) -> None:
     # The default quality (auto) must be among the allowed ones, so it is moved first.
@@ -133,8 +132,8 @@ async def test_a_quality_outside_the_allowed_ones_is_refused_before_anything_is_
 
 @pytest.fixture
 async def at_night(
-    discord_env: dict,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    discord_env: dict,
+    discord_fake: FakeDiscord,
 ) -> AsyncIterator[tuple[Runtime, ManualClock]]:
     """easel on a clock an hour before a UTC midnight (and the end of a month)."""
     clock = ManualClock(datetime(2026, 11, 30, 23, 0, tzinfo=UTC))
@@ -146,7 +145,7 @@ async def at_night(
 
 async def test_the_daily_limit_refuses_the_second_drawing_until_utc_midnight(
     at_night: tuple[Runtime, ManualClock],
-    discord_fake: FakeDiscord,  # noqa: F811
+    discord_fake: FakeDiscord,
     openai_fake: FakeOpenAI,
 ) -> None:
     runtime, clock = at_night
@@ -168,8 +167,8 @@ async def test_the_daily_limit_refuses_the_second_drawing_until_utc_midnight(
 
 
 async def test_usage_shows_members_their_own_and_managers_the_spend(
-    easel_discord: Runtime,  # noqa: F811
-    discord_fake: FakeDiscord,  # noqa: F811
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
     openai_fake: FakeOpenAI,
 ) -> None:
     await draw(discord_fake, easel_discord, "a counted drawing")

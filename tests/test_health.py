@@ -5,19 +5,14 @@ is down, 200 again once Discord is back. (Slack's Socket Mode connection: test_s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
-import pytest
 
-from adapters.runtime import Runtime, running
-from bot.config import load_config
-from tests.conftest import OPENAI_KEY, eventually, settle
-from tests.fakes.discord_server import FakeDiscord, wait_ready
+from adapters.runtime import Runtime
+from tests.conftest import draw, settle
+from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
-from tests.test_discord import draw
 
 
 async def health(runtime: Runtime) -> tuple[int, dict[str, Any]]:
@@ -40,33 +35,6 @@ async def test_the_store_going_away_turns_health_to_503_naming_the_store(easel: 
     assert await health(easel) == (200, {"ok": True, "store": True, "slack": True})
     await easel.store.db.close()  # the database connection is gone under a running easel
     assert await health(easel) == (503, {"ok": False, "store": False, "slack": True})
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-@pytest.fixture
-async def easel_discord(
-    tmp_path: Path, openai_fake: FakeOpenAI, discord_fake: FakeDiscord
-) -> AsyncIterator[Runtime]:
-    env = {
-        "OPENAI_API_KEY": OPENAI_KEY,
-        "OPENAI_BASE_URL": openai_fake.base_url,
-        "EASEL_OPENAI_MAX_RETRIES": "0",
-        "DISCORD_TOKEN": discord_fake.token,
-        "DISCORD_API_URL": discord_fake.api_url,
-        "EASEL_PORT": "0",
-        "EASEL_DB": str(tmp_path / "easel.db"),
-        "EASEL_PREVIEW_INTERVAL": "0",
-        "EASEL_SHUTDOWN_GRACE": "5",
-    }
-    async with running(load_config(env)) as runtime:
-        await wait_ready(discord_fake)
-        await eventually(lambda: runtime.discord is not None and runtime.discord.connected())
-        yield runtime
 
 
 async def test_discords_gateway_going_down_turns_health_to_503_and_back(

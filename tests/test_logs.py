@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from tests.conftest import (
     TEAM,
     USER,
     SlackSender,
+    draw,
     eventually,
     settle,
 )
@@ -38,6 +39,7 @@ from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
+from tests.test_slack_socket_mode import command
 
 APP_TOKEN = "xapp-test-logs"
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{200,}")
@@ -74,25 +76,6 @@ async def turn_of(runtime: Runtime, key: ThreadKey) -> dict[str, Any]:
     turns = await runtime.store.turns(key)
     assert len(turns) == 1, turns
     return turns[0]
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
-
-
-@pytest.fixture
-def discord_env(discord_fake: FakeDiscord) -> dict[str, str]:
-    return {"DISCORD_TOKEN": discord_fake.token, "DISCORD_API_URL": discord_fake.api_url}
-
-
-async def discord_draw(fake: FakeDiscord, runtime: Runtime, prompt: str, **options: Any) -> int:
-    interaction = fake.interaction(prompt, **options)
-    await fake.dispatch("INTERACTION_CREATE", interaction)
-    await eventually(lambda: interaction["token"] in fake.originals)
-    await settle(runtime)
-    return fake.originals[interaction["token"]]
 
 
 # --- the handler on its own -----------------------------------------------------------------
@@ -294,7 +277,7 @@ async def test_text_lines_end_with_the_turn(
             await settle(runtime)
         finally:
             await sender.aclose()
-        mid = await discord_draw(discord_fake, runtime, "a discord heron")
+        mid = await draw(discord_fake, runtime, "a discord heron")
         [message] = root_messages(slack_fake)
         ts = message["ts"]
         slack_turn = await turn_of(runtime, ThreadKey("slack", TEAM, CHANNEL, ts))
@@ -375,7 +358,7 @@ async def test_no_secret_and_no_image_data_reaches_any_line(
             await eventually(lambda: len(openai_fake.requests) == 2)
             await settle(runtime)
             attachment = discord_fake.upload(discord_photo, "ref.png")
-            mid = await discord_draw(discord_fake, runtime, discord_prompt, attachment=attachment)
+            mid = await draw(discord_fake, runtime, discord_prompt, attachment=attachment)
         finally:
             await sender.aclose()
         slack_key = ThreadKey("slack", TEAM, CHANNEL, message["ts"])
@@ -414,22 +397,7 @@ async def send_command(
     if mode == "http":
         assert (await sender.command(text)).status_code == 200
         return
-    payload = {
-        "token": "unused",
-        "team_id": TEAM,
-        "team_domain": "test",
-        "channel_id": CHANNEL,
-        "channel_name": "general",
-        "user_id": USER,
-        "user_name": "someone",
-        "command": "/draw",
-        "text": text,
-        "api_app_id": "A1",
-        "is_enterprise_install": "false",
-        "response_url": "",
-        "trigger_id": f"trigger-{time.monotonic_ns()}",
-    }
-    await socket_mode.send("slash_commands", payload, accepts_response_payload=True)
+    await socket_mode.send("slash_commands", command(text), accepts_response_payload=True)
 
 
 async def send_event(

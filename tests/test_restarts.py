@@ -7,18 +7,16 @@ import asyncio
 import json
 import sqlite3
 import sys
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import CHANNEL, TEAM, USER, SlackSender, eventually
+from tests.conftest import CHANNEL, SlackSender, eventually
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.process import BotProcess
-from tests.test_discord import discord_env, discord_fake  # noqa: F401 - fixtures
 from tests.test_slack_draw import block_text, root_message
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
@@ -30,8 +28,8 @@ def statuses(env: dict[str, str]) -> list[str]:
 
 
 def outbox(env: dict[str, str]) -> int:
-    with sqlite3.connect(env["EASEL_DB"]) as db:
-        return int(db.execute("SELECT count(*) FROM outbox").fetchone()[0])
+    """Finished images kept for delivery: files in the folder beside the database."""
+    return len(list(Path(env["EASEL_DB"] + ".outbox").glob("*.image")))
 
 
 def retry_value(blocks: list[dict[str, Any]]) -> str | None:
@@ -59,28 +57,11 @@ def finals(slack_fake: FakeSlack) -> list[Any]:
 
 
 async def press_retry(sender: SlackSender, message: dict[str, Any], value: str) -> None:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": USER, "team_id": TEAM},
-        "api_app_id": "A1",
-        "token": "unused",
-        "trigger_id": "trigger-retry",
-        "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
-        "channel": {"id": CHANNEL, "name": "general"},
-        "message": message,
-        "actions": [
-            {
-                "action_id": "easel_retry",
-                "block_id": f"retry-{value}",
-                "type": "button",
-                "value": value,
-                "action_ts": "1.0",
-            }
-        ],
-    }
-    body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-    response = await sender.post(body, "application/x-www-form-urlencoded")
+    container = {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL}
+    channel = {"id": CHANNEL, "name": "general"}
+    response = await sender.press(
+        "easel_retry", value=value, container=container, channel=channel, message=message
+    )
     assert response.status_code == 200
 
 
@@ -228,10 +209,10 @@ async def test_queued_replies_are_all_interrupted_by_a_kill_never_run_out_of_ord
 
 
 async def test_discord_killed_mid_stream_the_message_says_so_and_its_retry_button_draws_it(
-    discord_env: dict[str, str],  # noqa: F811 - the fixture
+    discord_env: dict[str, str],
     tmp_path: Path,
     openai_fake: FakeOpenAI,
-    discord_fake: FakeDiscord,  # noqa: F811 - the fixture
+    discord_fake: FakeDiscord,
 ) -> None:
     openai_fake.push(Script(partials=1, hang_after_partials=True), Script(partials=0))
     env = {**discord_env, "EASEL_DELIVERY_MAX_PAUSE": "0.2"}

@@ -4,7 +4,6 @@ modal (signed interactivity payloads through Bolt), /draw options and /draw usag
 from __future__ import annotations
 
 import json
-import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -30,25 +29,9 @@ def admins(slack_fake: FakeSlack) -> None:
     slack_fake.users[ADMIN] = {"is_admin": True}
 
 
-def interactive(payload: dict[str, Any]) -> str:
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
-
-
 async def press_edit(slack: SlackSender, user: str) -> httpx2.Response:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A1",
-        "token": "unused",
-        "trigger_id": "trigger-edit",
-        "container": {"type": "view", "view_id": "V1"},
-        "view": {"id": "V1", "type": "home"},
-        "actions": [
-            {"action_id": EDIT_ACTION, "block_id": "b", "type": "button", "action_ts": "1.0"}
-        ],
-    }
-    return await slack.post(interactive(payload), "application/x-www-form-urlencoded")
+    home = {"container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"}}
+    return await slack.press(EDIT_ACTION, user=user, **home)
 
 
 def state_of(modal: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -90,7 +73,7 @@ async def submit(
         "trigger_id": "trigger-submit",
         "view": {**modal, "id": "VM1", "state": state_of(modal, **changes)},
     }
-    return await slack.post(interactive(payload), "application/x-www-form-urlencoded")
+    return await slack.interactive(payload)
 
 
 async def open_modal(slack: SlackSender, easel: Runtime, slack_fake: FakeSlack) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import bot.sql
-from bot.models import DrawRequest, ImageOptions, ThreadKey, ThreadState
+from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey, ThreadState
 from bot.store import SchemaTooNew, SqliteStore
 
 KEY = ThreadKey(platform="slack", workspace="T1", channel="C1", thread="1700000000.000100")
@@ -322,3 +322,37 @@ async def test_turns_survive_reopen(db_path: Path) -> None:
         [turn] = await store.turns(KEY)
     assert turn["id"] == turn_id
     assert json.loads(turn["usage"]) == {"total_tokens": 5}
+
+
+async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(tmp_path: Path) -> None:
+    key = ThreadKey("slack", "T1", "C1", "1.0")
+    final = FinalImage(
+        data=b"\x89PNG final bytes",
+        output_format="png",
+        response_id="resp_1",
+        image_call_id="ig_1",
+        revised_prompt="a cat",
+        usage={"total_tokens": 3},
+    )
+    async with SqliteStore(path=tmp_path / "easel.db") as store:
+        turn = await store.begin_turn(_request(), thread=key, options=ImageOptions())
+        await store.hold(turn, final)
+        assert [t.status for t in await store.unfinished_turns()] == ["delivering"]
+    async with SqliteStore(path=tmp_path / "easel.db") as store:  # as after a crash
+        assert await store.held(turn) == final
+        await store.complete_turn(turn, key=key, final=final, file_ref="F1", cost_usd=0.04)
+        assert await store.held(turn) is None
+        assert await store.outbox_size() == 0
+        state = await store.get_thread(key)
+        assert state is not None and state.last_response_id == "resp_1"
+
+
+async def test_a_stray_outbox_file_is_removed_at_start(tmp_path: Path) -> None:
+    key = ThreadKey("slack", "T1", "C1", "1.0")
+    async with SqliteStore(path=tmp_path / "easel.db") as store:
+        turn = await store.begin_turn(_request(), thread=key, options=ImageOptions())
+        await store.outbox.put(turn, b"written, then the process died before the turn said so")
+        assert await store.outbox_size() == 1
+    async with SqliteStore(path=tmp_path / "easel.db") as store:
+        assert await store.outbox_size() == 0
+        assert [t.status for t in await store.unfinished_turns()] == ["drawing"]

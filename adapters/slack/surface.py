@@ -15,13 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import blocks, files
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
-from bot.errors import AttachmentRejected, DeliveryDelayed, DeliveryFailed, EaselError
+from bot.errors import DeliveryDelayed, DeliveryFailed, EaselError
 from bot.images import verify_image
 from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
 log = logging.getLogger(__name__)
 
-MAX_ATTACHMENTS = 8
 Notify = Callable[[str], Awaitable[None]]
 # What Slack says when it is down or busy rather than refusing: worth trying again later.
 SLACK_UNAVAILABLE = frozenset(
@@ -136,13 +135,7 @@ class SlackSurface:
         await self._update([*self._progress(line), blocks.retry(turn_id)], line)
 
     async def attachments(self) -> tuple[InputImage, ...]:
-        if len(self._attached) > MAX_ATTACHMENTS:
-            raise AttachmentRejected(
-                f"That message has {len(self._attached)} files; easel takes up to "
-                f"{MAX_ATTACHMENTS} images at a time."
-            )
-        for file in self._attached:
-            self._downloader.check(file)  # refuse early, before downloading anything
+        self._downloader.check_all(self._attached)  # again: a retry's files come from the store
         images = []
         for file in self._attached:
             data = await self._downloader.fetch(file)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from adapters.downloads import check_count
 from adapters.web.hub import Hub, Message
 from bot.errors import AttachmentRejected, EaselError, Interrupted
 from bot.images import verify_image
 from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
-
-MAX_ATTACHMENTS = 8
 
 
 def image_url(token: str) -> str:
@@ -69,8 +68,7 @@ class WebSurface:
         await self.fail(Interrupted("easel was restarted while drawing this. Please ask again."))
 
     async def attachments(self) -> tuple[InputImage, ...]:
-        if len(self._attached) > MAX_ATTACHMENTS:
-            raise AttachmentRejected(f"easel takes up to {MAX_ATTACHMENTS} images at a time.")
+        check_count(len(self._attached))
         return tuple([await verify_image(data, name=name) for name, data in self._attached])
 
     async def preview(self, preview: Preview) -> None:

@@ -3,13 +3,7 @@
 -- or say what happened.
 ALTER TABLE turns ADD COLUMN message TEXT;          -- JSON, the adapter's: where the message is
 ALTER TABLE turns ADD COLUMN request TEXT;          -- JSON: what a retry needs besides the prompt
+-- JSON of the finished FinalImage without its bytes, while the turn is delivering; the bytes
+-- are a file in the outbox folder beside the database, written before the turn says so.
+ALTER TABLE turns ADD COLUMN final TEXT;
 CREATE INDEX turns_unfinished ON turns (id) WHERE status IN ('queued', 'drawing', 'delivering');
-
--- A finished image kept until the chat platform has it: written before the first upload,
--- removed in the transaction that marks the turn delivered.
-CREATE TABLE outbox (
-    turn_id         INTEGER PRIMARY KEY REFERENCES turns (id),
-    final           TEXT NOT NULL,               -- JSON of the FinalImage without its bytes
-    data            BLOB NOT NULL,
-    held_at         REAL NOT NULL
-);
