@@ -11,13 +11,13 @@ import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from adapters.discord.buttons import RetryButton
 from adapters.discord.files import DiscordFiles, KeptAttachment
 from adapters.discord.settings import SettingsCommands, send_usage
 from adapters.discord.surface import (
     DEFAULT_FILESIZE_LIMIT,
     NO_MENTIONS,
     InteractionSurface,
-    RetryButton,
     StoredMessageSurface,
     ThreadReplySurface,
 )

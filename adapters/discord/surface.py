@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from adapters.discord.buttons import retry_view
 from adapters.discord.files import AttachmentLike, DiscordFiles, KeptAttachment, fit
 from bot.errors import DeliveryDelayed, DeliveryFailed, EaselError
 from bot.models import DrawRequest, FinalImage, InputImage, Preview, ThreadKey
@@ -33,44 +33,6 @@ THREAD_HINT = "Reply here to edit the image."
 WAITING = "waiting for the drawing above to finish…"
 DELIVERING = "finished, delivering…"
 INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “retry” in the thread."
-RETRY_ID = "easel:retry:{turn}"
-
-
-class RetryButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"easel:retry:(?P<turn>[0-9]+)"
-):
-    """The Retry button of an interrupted turn. Dynamic: it works for turns interrupted before
-    this process started, with no view kept in memory."""
-
-    def __init__(self, turn_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Retry",
-                style=discord.ButtonStyle.primary,
-                custom_id=RETRY_ID.format(turn=turn_id),
-            )
-        )
-        self.turn_id = turn_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> RetryButton:
-        return cls(int(match["turn"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        # Handled by the client's `on_easel_retry`, which has the service at hand.
-        interaction.client.dispatch("easel_retry", interaction, self.turn_id)
-
-
-def retry_view(turn_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(RetryButton(turn_id))
-    return view
 
 
 def unavailable(exc: Exception) -> bool:
