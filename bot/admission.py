@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from bot import errors
 from bot.clock import Clock, SystemClock
-from bot.models import DrawRequest, ImageOptions
+from bot.models import DrawRequest, ImageOptions, StoredTurn
 from bot.ports import Store
 from bot.prices import PriceTable
 from bot.quotas import Quotas, UsageReport
@@ -43,6 +43,15 @@ def clean_prompt(prompt: str) -> str:
 def is_retry(text: str | None) -> bool:
     """A reply that asks for its thread's interrupted drawing again."""
     return (text or "").strip().strip("!.").lower() == "retry"
+
+
+NOT_RETRIABLE = {
+    "queued": "That drawing is already being drawn again.",
+    "drawing": "That drawing is already being drawn again.",
+    "delivering": "That drawing is finished and on its way.",
+    "delivered": "That drawing was delivered; reply in its thread to change it.",
+    "failed": "That drawing failed; ask again with /draw or a reply in its thread.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +188,15 @@ class AdmissionDesk:
         self._running[who] -= 1
         if self._running[who] <= 0:
             del self._running[who]
+
+    async def retry(
+        self, turn_id: int, *, platform: str, workspace: str, user_id: str
+    ) -> tuple[Admission, StoredTurn]:
+        """Admit an interrupted turn again, asked by `user_id`; BadInput says why not."""
+        turn = await self._store.stored_turn(turn_id)
+        if turn is None or (turn.key.platform, turn.key.workspace) != (platform, workspace):
+            raise errors.BadInput("easel cannot find that drawing any more.")
+        if turn.status != "interrupted":
+            raise errors.BadInput(NOT_RETRIABLE.get(turn.status, "That cannot be retried."))
+        log.info("turn %d retried by %s", turn_id, user_id)
+        return await self.admit(turn.retried_by(user_id)), turn

@@ -27,14 +27,6 @@ from bot.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
-NOT_RETRIABLE = {
-    "queued": "That drawing is already being drawn again.",
-    "drawing": "That drawing is already being drawn again.",
-    "delivering": "That drawing is finished and on its way.",
-    "delivered": "That drawing was delivered; reply in its thread to change it.",
-    "failed": "That drawing failed; ask again with /draw or a reply in its thread.",
-}
-
 
 @dataclass(eq=False)
 class _Slot:
@@ -287,18 +279,6 @@ class DrawService(AdmissionDesk):
         except Exception:
             # The outermost handler of this task; the image stays in the outbox.
             log.exception("delivering turn %d from the outbox crashed", turn.id)
-
-    async def retry(
-        self, turn_id: int, *, platform: str, workspace: str, user_id: str
-    ) -> tuple[Admission, StoredTurn]:
-        """Admit an interrupted turn again, asked by `user_id`; BadInput says why not."""
-        turn = await self._store.stored_turn(turn_id)
-        if turn is None or (turn.key.platform, turn.key.workspace) != (platform, workspace):
-            raise errors.BadInput("easel cannot find that drawing any more.")
-        if turn.status != "interrupted":
-            raise errors.BadInput(NOT_RETRIABLE.get(turn.status, "That cannot be retried."))
-        log.info("turn %d retried by %s", turn_id, user_id)
-        return await self.admit(turn.retried_by(user_id)), turn
 
     # -- ownership ---------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ the id of the message it was started from, so a drawing's ThreadKey is (guild, t
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import time
@@ -89,10 +90,7 @@ class _MessageSurface:
         }
 
     def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
-        return [
-            {"filename": a.filename, "content_type": a.content_type, "size": a.size, "url": a.url}
-            for a in map(KeptAttachment.of, self._attached)
-        ]
+        return [dataclasses.asdict(KeptAttachment.of(a)) for a in self._attached]
 
     _opens_thread = False
 
