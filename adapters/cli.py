@@ -10,8 +10,8 @@ import sys
 from dotenv import load_dotenv
 
 from adapters.discord.runner import sync_only
+from adapters.errors import StartupError
 from adapters.runtime import running
-from adapters.slack.runner import StartupError
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure
 

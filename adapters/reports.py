@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from bot.quotas import Spend, UsageReport
-from bot.settings import FIELDS, SHAPES, Field, WorkspaceSettings
+from bot.workspace.fields import FIELDS, Field
+from bot.workspace.options import SHAPES
+from bot.workspace.quotas import Spend, UsageReport
+from bot.workspace.settings import WorkspaceSettings
 
 
 def settings_lines(settings: WorkspaceSettings, *, bold: str) -> str:

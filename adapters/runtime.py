@@ -1,4 +1,5 @@
-"""Builds every resource from the configuration, runs them, and shuts them down in order."""
+"""The composition root: builds every resource from the configuration, runs them, and shuts
+them down in order."""
 
 from __future__ import annotations
 
@@ -11,26 +12,27 @@ import httpx2
 import openai
 from aiohttp import web
 
-from adapters.discord.client import DiscordDeps
-from adapters.discord.files import DiscordFiles
-from adapters.discord.runner import DiscordRunner
+from adapters.discord.runner import DiscordRunner, discord_runner
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend
-from bot.openai_backend import OpenAIImageBackend
-from bot.ports import ImageBackend, Reopen
-from bot.service import DrawService
-from bot.store import SqliteStore
+from bot.openai.backend import OpenAIImageBackend
+from bot.ports import ImageBackend
+from bot.store.sqlite import SqliteStore
+from bot.turns.service import DrawService
+from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    service: DrawService
+    turns: DrawService
+    workspaces: Workspaces
     store: SqliteStore
     slack: SlackRunner | None
     discord: DiscordRunner | None
@@ -96,6 +98,75 @@ async def _store_ok(store: SqliteStore) -> bool:
         return False
 
 
+async def _serve(stack: AsyncExitStack, config: Config, app: web.Application) -> int:
+    """Start the web server (events in HTTP mode, /healthz, previews, the playground)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, config.host, config.port).start()
+    port = int(runner.addresses[0][1])
+    log.info("listening on %s:%d", config.host, port)
+    return port
+
+
+@dataclass(frozen=True, slots=True)
+class _Platforms:
+    slack: SlackRunner | None
+    discord: DiscordRunner | None
+    playground: Playground | None
+
+
+async def _platforms(
+    stack: AsyncExitStack,
+    config: Config,
+    *,
+    turns: DrawService,
+    workspaces: Workspaces,
+    http: httpx2.AsyncClient,
+    clock: Clock,
+) -> _Platforms:
+    """The configured chat platforms, built but not yet connected."""
+    slack = discord = playground = None
+    if config.slack is not None:
+        slack = await stack.enter_async_context(
+            slack_runner(
+                config=config, slack=config.slack, turns=turns, workspaces=workspaces, http=http
+            )
+        )
+    if config.discord is not None:
+        discord = discord_runner(
+            discord_config=config.discord,
+            turns=turns,
+            workspaces=workspaces,
+            http=http,
+            preview_interval=config.preview_interval,
+            clock=clock,
+        )
+    if config.playground:
+        playground = Playground(turns=turns, preview_interval=0.2)
+    return _Platforms(slack=slack, discord=discord, playground=playground)
+
+
+def _core(
+    config: Config, *, store: SqliteStore, http: httpx2.AsyncClient, clock: Clock
+) -> tuple[DrawService, Workspaces]:
+    workspaces = Workspaces(
+        settings=store.settings,
+        usage=store.usage,
+        defaults=WorkspaceSettings.from_defaults(config.defaults),
+        prices=config.prices,
+        clock=clock,
+    )
+    turns = DrawService(
+        store=store,
+        backend=backend(config, http=http),
+        workspaces=workspaces,
+        prices=config.prices,
+        delivery_max_pause=config.delivery_max_pause,
+    )
+    return turns, workspaces
+
+
 @asynccontextmanager
 async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
     """Everything easel runs, started; on exit: stop intake, drain turns, close resources."""
@@ -111,68 +182,30 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
             )
         )
         store = await stack.enter_async_context(SqliteStore(path=config.db_path, clock=clock))
-        service = DrawService(
-            store=store,
-            backend=backend(config, http=http),
-            defaults=config.defaults,
-            prices=config.prices,
-            clock=clock,
-            delivery_max_pause=config.delivery_max_pause,
+        turns, workspaces = _core(config, store=store, http=http, clock=clock)
+        on = await _platforms(
+            stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock
         )
-        slack = None
-        if config.slack is not None:
-            slack = await stack.enter_async_context(
-                slack_runner(
-                    config=config, slack=config.slack, service=service, store=store, http=http
-                )
-            )
-        discord = None
-        if config.discord is not None:
-            deps = DiscordDeps(
-                service=service,
-                store=store,
-                files=DiscordFiles(http=http, api_url=config.discord.api_url),
-                preview_interval=config.preview_interval,
-                clock=clock,
-            )
-            discord = DiscordRunner(discord_config=config.discord, deps=deps)
-        playground = None
-        if config.playground:
-            playground = Playground(service=service, store=store, preview_interval=0.2)
-        runner = web.AppRunner(
-            web_app(store=store, slack=slack, discord=discord, playground=playground),
-            access_log=None,
-        )
-        await runner.setup()
-        stack.push_async_callback(runner.cleanup)
-        if playground is not None:
-            stack.callback(playground.close)
-        site = web.TCPSite(runner, config.host, config.port)
-        await site.start()
-        port = int(runner.addresses[0][1])
-        log.info("listening on %s:%d", config.host, port)
-        if discord is not None:
+        app = web_app(store=store, slack=on.slack, discord=on.discord, playground=on.playground)
+        port = await _serve(stack, config, app)
+        if on.playground is not None:
+            stack.callback(on.playground.close)  # before the server's cleanup: open tabs end
+        if on.discord is not None:
             # Closed after the drain below: running turns still edit their messages.
-            stack.push_async_callback(discord.stop)
-            await discord.start()
-        stack.push_async_callback(service.aclose, grace=config.shutdown_grace)
-        reopen: dict[str, Reopen] = {}
-        if discord is not None and discord.client is not None:
-            reopen["discord"] = discord.client.reopen
-        if slack is not None:
-            reopen["slack"] = slack.reopen
-        if playground is not None:
-            reopen["web"] = playground.reopen
+            stack.push_async_callback(on.discord.stop)
+            await on.discord.start()
+        stack.push_async_callback(turns.aclose, grace=config.shutdown_grace)
         # What the last run left unfinished, before the first new turn can arrive.
-        await service.recover(reopen)
-        if slack is not None:
-            stack.push_async_callback(slack.stop)
-            await slack.start()
+        await turns.recover()
+        if on.slack is not None:
+            stack.push_async_callback(on.slack.stop)
+            await on.slack.start()
         yield Runtime(
-            service=service,
+            turns=turns,
+            workspaces=workspaces,
             store=store,
-            slack=slack,
-            discord=discord,
-            playground=playground,
+            slack=on.slack,
+            discord=on.discord,
+            playground=on.playground,
             port=port,
         )

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.models import ImageOptions
-from bot.prices import PriceTable, PriceTableError
-from bot.settings import SIZE_ALIASES, validate_options
+from bot.workspace.options import SIZE_ALIASES, validate_options
+from bot.workspace.prices import PriceTable, PriceTableError
 
 
 class ConfigError(ValueError):
@@ -37,6 +37,8 @@ class DiscordConfig:
     token: str
     guild_id: int | None  # set: commands sync to this server only (instant, for development)
     api_url: str | None  # another REST base (a rate-limit proxy, tests); gateway from it too
+    # Seconds discord.py waits after connecting for the servers' data before it says ready.
+    guild_ready_timeout: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,7 @@ def _discord(env: Mapping[str, str]) -> DiscordConfig | None:
         token=token,
         guild_id=int(guild) if guild else None,
         api_url=api_url.rstrip("/") if api_url else None,
+        guild_ready_timeout=_number(env, "DISCORD_READY_TIMEOUT", 2.0, high=60),
     )
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.turns.status import TurnStatus
+
 
 @dataclass(frozen=True, slots=True)
 class ThreadKey:
@@ -66,6 +68,8 @@ class DrawRequest:
     quality: str | None = None
     # The largest file the platform takes here; the output format is chosen to fit it.
     max_upload_bytes: int | None = None
+    # How many files the person attached (a reply of only "retry" with none retries).
+    attachment_count: int = 0
 
     @property
     def is_reply(self) -> bool:
@@ -129,7 +133,7 @@ class StoredTurn:
     """
 
     id: int
-    status: str  # queued | drawing | delivering | delivered | failed | interrupted
+    status: TurnStatus
     key: ThreadKey
     user_id: str
     prompt: str

@@ -1,8 +1,14 @@
-"""The narrow interfaces the core talks to. Adapters and the backend implement them."""
+"""The narrow interfaces the core talks to, one per role. Adapters and the backend implement
+them; each part of the core asks only for the roles it uses.
+
+A chat platform's side of one turn:   TurnMessage, PreviewSink, FinalSink, Inputs (= Surface)
+The image service:                    ImageBackend
+Durable state:                        Claims, Threads, Ledger, SettingsStore, Usage (= Store)
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.errors import EaselError
@@ -16,18 +22,16 @@ from bot.models import (
     ThreadKey,
     ThreadState,
 )
+from bot.turns.status import TurnStatus
+
+# -- one turn on a chat platform --------------------------------------------------------------
 
 
-class Surface(Protocol):
-    """One turn's message on a chat platform: a placeholder that previews, finishes or fails."""
-
-    @property
-    def preview_interval(self) -> float:
-        """The least number of seconds between two preview edits of the one message."""
-        ...
+class TurnMessage(Protocol):
+    """The ONE message of a turn: posted once, then edited as the turn moves on."""
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
-        """Post the ONE placeholder message of this turn; return the thread it belongs to.
+        """Post the placeholder; return the thread it belongs to.
 
         For a new drawing the placeholder starts the thread; for a reply it is posted in it;
         for a retry the interrupted turn's message is reused. `waiting`: an earlier turn in
@@ -36,12 +40,7 @@ class Surface(Protocol):
         ...
 
     def message_ref(self) -> Mapping[str, Any]:
-        """Where the placeholder is, as JSON the platform's adapter can reopen after a
-        restart (see `Reopen`). Valid after `start`."""
-        ...
-
-    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
-        """The attached files, as JSON the adapter can fetch again for a retry."""
+        """Where the message is, as JSON the adapter can reopen after a restart (`Reopen`)."""
         ...
 
     async def drawing(self) -> None:
@@ -53,26 +52,54 @@ class Surface(Protocol):
     async def interrupted(self, turn_id: int) -> None:
         """Say the turn was interrupted, with a way to retry it (Retry button or reply)."""
 
-    async def preview(self, preview: Preview) -> None:
-        """Show a newer partial render in the placeholder message."""
+    async def fail(self, error: EaselError) -> None:
+        """Replace the message's progress with the error's words."""
+
+
+class PreviewSink(Protocol):
+    """Where partial renders are shown, at most one edit every `preview_interval` seconds."""
+
+    @property
+    def preview_interval(self) -> float: ...
+
+    async def preview(self, preview: Preview) -> None: ...
+
+
+class FinalSink(Protocol):
+    """Where the finished image goes: a real file in the thread."""
 
     async def finish(self, final: FinalImage) -> str:
-        """Upload the final image as a file and edit the message; return the file's reference."""
+        """Upload the final image as a file and show it; return the file's reference."""
         ...
 
-    async def fail(self, error: EaselError) -> None:
-        """Replace the placeholder's progress with the error's user message."""
+
+class Inputs(Protocol):
+    """The images a turn draws from."""
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        """The attached files, as JSON the adapter can fetch again for a retry."""
+        ...
 
     async def attachments(self) -> tuple[InputImage, ...]:
-        """The verified images the person attached to this turn's message (may be none).
-
-        Raises AttachmentRejected naming the file that cannot be used.
-        """
+        """The verified images attached to this turn (may be none); AttachmentRejected names
+        a file that cannot be used."""
         ...
 
     async def fetch_image(self, file_ref: str) -> InputImage:
-        """Fetch an earlier final image back from the platform by the reference `finish` gave."""
+        """An earlier final image, fetched back by the reference `finish` gave."""
         ...
+
+
+class Delivery(FinalSink, TurnMessage, Protocol):
+    """What delivering a finished image needs: the file, and the message that tells of it."""
+
+
+class Surface(TurnMessage, PreviewSink, FinalSink, Inputs, Protocol):
+    """Every role of one turn on one platform: what an adapter builds per turn."""
+
+
+SurfaceFor = Callable[[DrawRequest], Surface]
+"""Builds a turn's surface from its admitted request (whose prompt is as it will be sent)."""
 
 
 class Reopen(Protocol):
@@ -82,6 +109,9 @@ class Reopen(Protocol):
     or explains the stored turn."""
 
     def __call__(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> Surface: ...
+
+
+# -- the image service ------------------------------------------------------------------------
 
 
 class ImageBackend(Protocol):
@@ -97,48 +127,57 @@ class ImageBackend(Protocol):
     ) -> AsyncIterator[Preview | FinalImage]: ...
 
 
-class Store(Protocol):
-    """Durable state: threads, turns, deliveries already seen, settings and their audit."""
+# -- durable state ----------------------------------------------------------------------------
 
-    async def claim_delivery(self, key: str) -> bool:
-        """Record a platform delivery; False when it was seen before (a retry)."""
+
+class Claims(Protocol):
+    async def claim(self, key: str) -> bool:
+        """Record a platform delivery (an event, a command, a press); False when it was seen
+        before, by this process or another."""
         ...
 
-    async def get_thread(self, key: ThreadKey) -> ThreadState | None: ...
 
-    async def is_thread(self, key: ThreadKey) -> bool:
+class Threads(Protocol):
+    async def get(self, key: ThreadKey) -> ThreadState | None:
+        """What the thread's next turn continues from (None before its first image)."""
+        ...
+
+    async def is_easels(self, key: ThreadKey) -> bool:
         """True when easel started this thread (a reply there is a turn)."""
         ...
 
-    async def open_thread(self, key: ThreadKey, *, started_by: str | None = None) -> None:
+    async def open(self, key: ThreadKey, *, started_by: str | None = None) -> None:
         """Mark a thread as easel's before its first image exists."""
 
-    async def thread_starter(self, key: ThreadKey) -> str | None:
+    async def starter(self, key: ThreadKey) -> str | None:
         """Who started the thread's drawing (None for threads from before this was kept)."""
+        ...
 
-    async def advance_thread(
-        self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
-    ) -> None: ...
 
-    async def begin_turn(
+class Ledger(Protocol):
+    """Every turn, step by step. Each write moves a turn only as TurnStatus's table allows."""
+
+    async def begin(
         self,
         request: DrawRequest,
         *,
         thread: ThreadKey,
         options: ImageOptions,
-        status: str = "drawing",
-        message: Mapping[str, Any] | None = None,
-        inputs: Sequence[Mapping[str, Any]] = (),
+        status: TurnStatus,
+        message: Mapping[str, Any],
+        inputs: Sequence[Mapping[str, Any]],
     ) -> int: ...
 
-    async def set_status(self, turn_id: int, status: str) -> None: ...
+    async def move(self, turn_id: int, status: TurnStatus) -> None: ...
 
     async def hold(self, turn_id: int, final: FinalImage) -> None:
-        """Persist the final image (outbox) and mark the turn delivering, in one step."""
+        """Keep the final image (outbox), then mark the turn delivering."""
 
-    async def held(self, turn_id: int) -> FinalImage | None: ...
+    async def held(self, turn_id: int) -> FinalImage | None:
+        """The finished image a delivering turn still owes."""
+        ...
 
-    async def complete_turn(
+    async def complete(
         self,
         turn_id: int,
         *,
@@ -149,28 +188,26 @@ class Store(Protocol):
     ) -> None:
         """Advance the thread, mark the turn delivered and empty its outbox, in one step."""
 
-    async def stored_turn(self, turn_id: int) -> StoredTurn | None: ...
+    async def end(self, turn_id: int, *, status: TurnStatus, error_code: str) -> None:
+        """End a turn that delivered nothing (failed, interrupted), dropping any held image."""
 
-    async def unfinished_turns(self) -> list[StoredTurn]: ...
+    async def get(self, turn_id: int) -> StoredTurn | None: ...
 
-    async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None: ...
+    async def unfinished(self) -> list[StoredTurn]:
+        """Turns left queued, drawing or delivering, oldest first."""
+        ...
 
-    async def end_turn(
-        self,
-        turn_id: int,
-        *,
-        status: str,
-        response_id: str | None = None,
-        error_code: str | None = None,
-        usage: Mapping[str, Any] | None = None,
-        cost_usd: float | None = None,
-    ) -> None: ...
+    async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
+        """The thread's latest turn, when it was interrupted (what "retry" retries)."""
+        ...
 
-    async def settings_overrides(self, platform: str, workspace: str) -> dict[str, Any]:
+
+class SettingsStore(Protocol):
+    async def overrides(self, platform: str, workspace: str) -> dict[str, Any]:
         """The settings a workspace's admins changed: field name -> stored (JSON) value."""
         ...
 
-    async def save_settings(
+    async def save(
         self,
         platform: str,
         workspace: str,
@@ -180,12 +217,32 @@ class Store(Protocol):
     ) -> None:
         """Store new values and audit each change (field -> (old, new)) in one transaction."""
 
-    async def settings_audit(self, platform: str, workspace: str) -> list[dict[str, Any]]: ...
 
+class Usage(Protocol):
     async def delivered_count(
         self, platform: str, workspace: str, user_id: str, *, since: float
     ) -> int: ...
 
     async def spend(
         self, platform: str, workspace: str, *, since: float, by: str | None = None
-    ) -> dict[str, tuple[int, float]]: ...
+    ) -> dict[str, tuple[int, float]]:
+        """Delivered drawings and their estimated cost since `since`: in all (key ""), or by
+        "user_id" or "channel"."""
+        ...
+
+
+class Store(Protocol):
+    """One database engine's parts, held together."""
+
+    @property
+    def claims(self) -> Claims: ...
+    @property
+    def threads(self) -> Threads: ...
+    @property
+    def ledger(self) -> Ledger: ...
+    @property
+    def settings(self) -> SettingsStore: ...
+    @property
+    def usage(self) -> Usage: ...
+
+    async def ping(self) -> bool: ...

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from adapters.runtime import Runtime
 from bot.models import ThreadKey
-from bot.store import SqliteStore
+from bot.store.sqlite import SqliteStore
 from tests.conftest import CHANNEL, SIGNING_SECRET, TEAM, USER, SlackSender, eventually, settle
 from tests.conftest import draw as discord_draw
 from tests.fakes.discord_server import (
@@ -36,9 +36,8 @@ from tests.fakes.discord_server import (
 )
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
+from tests.slack import ADMIN, block_text, open_modal, press_edit, root_message, submit
 from tests.test_discord_settings import EPHEMERAL, set_setting
-from tests.test_slack_draw import block_text, root_message
-from tests.test_slack_settings import ADMIN, open_modal, press_edit, submit
 
 PLACEHOLDER = "drawing…"
 
@@ -91,7 +90,7 @@ class OutsideHost:
 
 async def all_turns(store: SqliteStore) -> list[tuple[str, str | None]]:
     """Every turn in the store, in order, as (status, error code)."""
-    rows = await store.db.execute_fetchall("SELECT status, error_code FROM turns ORDER BY id")
+    rows = await store.db.all("SELECT status, error_code FROM turns ORDER BY id")
     return [(str(status), code) for status, code in rows]
 
 

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TypeVar
 
-import httpx2
 import pytest
-from slack_sdk.signature import SignatureVerifier
 
 from adapters.runtime import Runtime, running
 from bot.config import Config, load_config
 from tests.fakes.discord_server import FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
+from tests.slack import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, USER, SlackSender
 from tests.specs import SPECS_DIR, assert_bodies_match_discords_spec
+from tests.waiting import eventually, settle
 
-SIGNING_SECRET = "test-signing-secret"
-BOT_TOKEN = "xoxb-test"
+__all__ = [
+    "BOT_TOKEN",
+    "CHANNEL",
+    "OPENAI_KEY",
+    "SIGNING_SECRET",
+    "TEAM",
+    "USER",
+    "SlackSender",
+    "eventually",
+    "settle",
+]
+
 OPENAI_KEY = "sk-test-key"
-TEAM = "T1"
-CHANNEL = "C1"
-USER = "U1"
-T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -85,144 +86,11 @@ async def easel(config: Config) -> AsyncIterator[Runtime]:
         yield runtime
 
 
-class SlackSender:
-    """Sends what Slack sends: signed slash commands and Events API callbacks."""
-
-    def __init__(self, *, port: int, secret: str = SIGNING_SECRET) -> None:
-        self.url = f"http://127.0.0.1:{port}/slack/events"
-        self._signer = SignatureVerifier(secret)
-        self._http = httpx2.AsyncClient(timeout=10)
-        self._events = 0
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    def signed_headers(self, body: str, *, timestamp: int | None = None) -> dict[str, str]:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = self._signer.generate_signature(timestamp=ts, body=body)
-        assert signature is not None
-        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
-
-    async def post(self, body: str, content_type: str, **headers: str) -> httpx2.Response:
-        all_headers = {"Content-Type": content_type, **self.signed_headers(body), **headers}
-        return await self._http.post(self.url, content=body.encode(), headers=all_headers)
-
-    async def interactive(self, payload: dict[str, Any]) -> httpx2.Response:
-        """A signed interactivity request (a button press, a form submission)."""
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
-        return await self.post(body, "application/x-www-form-urlencoded")
-
-    async def press(
-        self, action_id: str, *, user: str = USER, value: str | None = None, **where: Any
-    ) -> httpx2.Response:
-        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
-        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.0"}
-        if value is not None:
-            action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A1",
-            "token": "unused",
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "actions": [action],
-            **where,
-        }
-        return await self.interactive(payload)
-
-    async def command(
-        self, text: str, *, user: str = USER, channel: str = CHANNEL, response_url: str = ""
-    ) -> httpx2.Response:
-        form = {
-            "token": "unused",
-            "team_id": TEAM,
-            "team_domain": "test",
-            "channel_id": channel,
-            "channel_name": "general",
-            "user_id": user,
-            "user_name": "someone",
-            "command": "/draw",
-            "text": text,
-            "api_app_id": "A1",
-            "response_url": response_url,
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-        }
-        body = urllib.parse.urlencode(form)
-        return await self.post(body, "application/x-www-form-urlencoded")
-
-    def reply_event(
-        self,
-        *,
-        thread_ts: str,
-        text: str,
-        ts: str | None = None,
-        user: str = USER,
-        channel: str = CHANNEL,
-        files: list[dict[str, Any]] | None = None,
-        **extra: Any,
-    ) -> dict[str, Any]:
-        self._events += 1
-        event: dict[str, Any] = {
-            "type": "message",
-            "channel": channel,
-            "user": user,
-            "text": text,
-            "ts": ts or f"{1800000000 + self._events}.000100",
-            "thread_ts": thread_ts,
-            "team": TEAM,
-            **extra,
-        }
-        if files:
-            event["subtype"] = "file_share"
-            event["files"] = files
-        return event
-
-    async def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, **headers: str
-    ) -> httpx2.Response:
-        self._events += 1
-        body = json.dumps(
-            {
-                "token": "unused",
-                "team_id": TEAM,
-                "api_app_id": "A1",
-                "type": "event_callback",
-                "event_id": event_id or f"Ev{self._events:08d}",
-                "event_time": int(time.time()),
-                "event": event,
-            }
-        )
-        return await self.post(body, "application/json", **headers)
-
-
 @pytest.fixture
 async def slack(easel: Runtime) -> AsyncIterator[SlackSender]:
     sender = SlackSender(port=easel.port)
     yield sender
     await sender.aclose()
-
-
-async def settle(runtime: Runtime, within: float = 20) -> None:
-    """Wait until every drawing turn has ended and no listener is about to start another.
-
-    Bolt answers Slack before its listener finishes, so a turn may be submitted a moment
-    after the HTTP response: wait until the service has stayed idle for a short while.
-    """
-    async with asyncio.timeout(within):
-        while True:
-            await runtime.service.join()
-            await asyncio.sleep(0.15)
-            if runtime.service.idle:
-                return
-
-
-async def eventually(predicate: Callable[[], T], within: float = 10) -> T:
-    """Poll `predicate` until it returns something truthy (what a fake recorded), and return it."""
-    async with asyncio.timeout(within):
-        while not (result := predicate()):  # noqa: ASYNC110 - the fakes record, they do not signal
-            await asyncio.sleep(0.02)
-    return result
 
 
 # -- Discord ----------------------------------------------------------------------------
@@ -244,6 +112,7 @@ def discord_env(tmp_path: Path, openai_fake: FakeOpenAI, discord_fake: FakeDisco
         "EASEL_OPENAI_MAX_RETRIES": "0",
         "DISCORD_TOKEN": discord_fake.token,
         "DISCORD_API_URL": discord_fake.api_url,
+        "DISCORD_READY_TIMEOUT": "0.05",  # the fake sends its one server at once
         "EASEL_PORT": "0",
         "EASEL_DB": str(tmp_path / "easel.db"),
         "EASEL_PREVIEW_INTERVAL": "0",

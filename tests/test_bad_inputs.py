@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.admission import USAGE_HINT
+from bot.workspace.admission import USAGE_HINT
 from tests.chats import Chat, DiscordChat, File, OutsideHost, SlackChat, all_turns
 from tests.conftest import eventually, settle
 from tests.fakes.openai_server import FakeOpenAI, make_png
@@ -394,11 +394,11 @@ async def nothing_lost(chat: Chat, *, asked: int, last: str | None) -> None:
     drawn as usual, in a thread from its last delivered image."""
     store, openai = chat.runtime.store, chat.openai
     if chat.thread is not None:
-        state = await store.get_thread(chat.thread)
+        state = await store.threads.get(chat.thread)
         assert state is not None and state.last_response_id == last
     platform = chat.platform.lower()
-    assert await store.settings_overrides(platform, chat.workspace) == {}
-    assert await store.settings_audit(platform, chat.workspace) == []
+    assert await store.settings.overrides(platform, chat.workspace) == {}
+    assert await store.settings.audit(platform, chat.workspace) == []
     await chat.draw_again()
     assert len(openai.requests) == asked + 1
     assert openai.requests[-1].get("previous_response_id") == last

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,14 @@ def test_a_price_table_of_ones_own_is_used(tmp_path: Path) -> None:
 def test_an_unreadable_price_table_is_refused_naming_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"EASEL_PRICES.*missing\.toml"):
         load_config({**HTTP_ENV, "EASEL_PRICES": str(tmp_path / "missing.toml")})
+
+
+def test_every_variable_easel_reads_is_in_the_readmes_configuration_table() -> None:
+    root = Path(__file__).parents[1]
+    source = (root / "bot" / "config.py").read_text(encoding="utf-8")
+    read = set(re.findall(r'\(env, "([A-Z][A-Z0-9_]+)"', source))
+    assert {"OPENAI_API_KEY", "EASEL_DB", "DISCORD_TOKEN"} <= read  # the pattern finds them
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.M))
+    assert read - table == set(), "variables easel reads that the README does not list"
+    assert table - read == set(), "variables the README lists that easel does not read"

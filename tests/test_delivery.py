@@ -11,13 +11,13 @@ import pytest
 
 from adapters.runtime import Runtime, running
 from bot.config import load_config
-from bot.delivery import pauses
 from bot.models import ThreadKey
+from bot.turns.delivery import pauses
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, draw, eventually, settle
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack_draw import block_text, root_message
+from tests.slack import block_text, root_message
 
 PATIENT = {"EASEL_DELIVERY_MAX_PAUSE": "0.05"}
 
@@ -53,9 +53,9 @@ async def test_slack_503s_on_the_final_upload_are_waited_out(
     assert "Reply in this thread" in block_text(root["blocks"])
     finals = [f for f in slack_fake.files.values() if f.completed]
     assert len(finals) == 1
-    turns = await easel.store.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
+    turns = await easel.store.ledger.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
     assert [t["status"] for t in turns] == ["delivered"]
-    assert await easel.store.outbox_size() == 0
+    assert easel.store.ledger.outbox.held() == []
 
 
 async def test_a_preview_slack_refuses_is_never_tried_again(
@@ -84,8 +84,8 @@ async def test_an_openai_outage_past_the_sdks_retries_fails_clearly_and_costs_no
         await settle(easel)
         await slack.aclose()
         root = root_message(slack_fake)
-        turns = await easel.store.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
-        report = await easel.service.usage("slack", TEAM, USER)
+        turns = await easel.store.ledger.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
+        report = await easel.workspaces.usage("slack", TEAM, USER)
     assert len(openai_fake.requests) == 3  # the first try and the SDK's two retries
     assert "busy" in block_text(root["blocks"])
     assert [(t["status"], t["cost_usd"]) for t in turns] == [("failed", None)]
@@ -118,8 +118,11 @@ async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
         assert [a["filename"][:6] for a in answer["attachments"]] == ["easel-"]
         assert "Reply again to keep editing." in answer["content"]
         key = ThreadKey("discord", str(GUILD_ID), str(thread), str(thread))
-        assert [t["status"] for t in await easel.store.turns(key)] == ["delivered", "delivered"]
-        assert await easel.store.outbox_size() == 0
+        assert [t["status"] for t in await easel.store.ledger.turns(key)] == [
+            "delivered",
+            "delivered",
+        ]
+        assert easel.store.ledger.outbox.held() == []
 
 
 async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_retry(
@@ -149,7 +152,7 @@ async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_re
         await eventually(lambda: len(openai_fake.requests) == 3)
         await settle(easel)
         key = ThreadKey("discord", str(GUILD_ID), str(thread), str(thread))
-        turns = await easel.store.turns(key)
+        turns = await easel.store.ledger.turns(key)
     assert [t["status"] for t in turns] == ["delivered", "interrupted", "delivered"]
     assert openai_fake.requests[2]["previous_response_id"] == openai_fake.known_response_ids[0]
     assert "at night" in str(openai_fake.requests[2]["input"])

@@ -191,9 +191,12 @@ async def test_every_openai_error_reads_the_same_as_on_slack_and_keeps_the_threa
     assert ":warning:" in answer["content"] and words in answer["content"], answer["content"]
     assert not answer["attachments"]
     key = ThreadKey("discord", str(GUILD_ID), str(mid), str(mid))
-    state = await easel_discord.store.get_thread(key)
+    state = await easel_discord.store.threads.get(key)
     assert state is not None and state.last_response_id == openai_fake.known_response_ids[0]
-    assert [t["status"] for t in await easel_discord.store.turns(key)] == ["delivered", "failed"]
+    assert [t["status"] for t in await easel_discord.store.ledger.turns(key)] == [
+        "delivered",
+        "failed",
+    ]
 
 
 async def test_bots_and_easel_itself_start_no_turns_in_its_threads(

@@ -74,7 +74,7 @@ async def test_a_manager_sets_the_default_size_which_is_audited_and_drawn_with(
     text = await set_setting(discord_fake, "size", "landscape")
     assert "Default size is now landscape" in text
 
-    audit = await easel_discord.store.settings_audit("discord", WORKSPACE)
+    audit = await easel_discord.store.settings.audit("discord", WORKSPACE)
     assert [(a["user_id"], a["field"], a["old"], a["new"]) for a in audit] == [
         (str(MANAGER_ID), "size", "auto", "1536x1024")
     ]
@@ -104,7 +104,7 @@ async def test_an_invalid_value_from_a_manager_is_not_changed_and_says_why(
     text = await set_setting(discord_fake, field, value)
     assert text.startswith("Not changed:"), text
     assert words in text, text
-    assert await easel_discord.store.settings_audit("discord", WORKSPACE) == []
+    assert await easel_discord.store.settings.audit("discord", WORKSPACE) == []
 
 
 async def test_a_quality_outside_the_allowed_ones_is_refused_before_anything_is_paid_for(

@@ -73,7 +73,7 @@ def root_messages(slack_fake: FakeSlack) -> list[dict[str, Any]]:
 
 
 async def turn_of(runtime: Runtime, key: ThreadKey) -> dict[str, Any]:
-    turns = await runtime.store.turns(key)
+    turns = await runtime.store.ledger.turns(key)
     assert len(turns) == 1, turns
     return turns[0]
 
@@ -239,7 +239,7 @@ async def test_json_lines_carry_the_turn_they_were_logged_in(
 
     for turn_id, (thread, prompt, response_id) in turns.items():
         mine = [line for line in marked if line["turn_id"] == turn_id]
-        said = [line["message"] for line in mine if line["logger"] == "bot.service"]
+        said = [line["message"] for line in mine if line["logger"] == "bot.turns.turn"]
         assert f"turn {turn_id} started" in said[0] and f"turn {turn_id} delivered" in said[-1]
         # What the libraries log while serving the turn is marked with it too: the openai
         # SDK's line naming the request (the fake numbers requests and responses alike) ...
@@ -291,7 +291,7 @@ async def test_text_lines_end_with_the_turn(
     }
     for turn_id, suffix in expected.items():
         for event in ("started", "delivered"):
-            pattern = rf"^\S+ \S+ INFO bot\.service: turn {turn_id} {event} .*$"
+            pattern = rf"^\S+ \S+ INFO bot\.turns\.\S+: turn {turn_id} {event} .*$"
             found = re.search(pattern, text, re.M)
             assert found is not None and found.group().endswith(suffix), text
     listening = re.search(r"^\S+ \S+ INFO adapters\.runtime: listening on .*$", text, re.M)
@@ -363,8 +363,8 @@ async def test_no_secret_and_no_image_data_reaches_any_line(
             await sender.aclose()
         slack_key = ThreadKey("slack", TEAM, CHANNEL, message["ts"])
         discord_key = ThreadKey("discord", str(GUILD_ID), str(mid), str(mid))
-        statuses = [t["status"] for t in await runtime.store.turns(slack_key)]
-        statuses += [t["status"] for t in await runtime.store.turns(discord_key)]
+        statuses = [t["status"] for t in await runtime.store.ledger.turns(slack_key)]
+        statuses += [t["status"] for t in await runtime.store.ledger.turns(discord_key)]
 
     # The flow really ran: three drawings with previews, two with an input image, delivered.
     assert statuses == ["delivered"] * 3

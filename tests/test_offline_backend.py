@@ -19,12 +19,16 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, ImageStat
 
 from bot import errors
+from bot.clock import SystemClock
 from bot.errors import EaselError
 from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, Preview, ThreadKey
 from bot.offline import OfflineImageBackend
 from bot.offline.spec import parse_size
-from bot.service import DrawService
-from bot.store import SqliteStore
+from bot.store.sqlite import SqliteStore
+from bot.turns.service import DrawService
+from bot.workspace.prices import PriceTable
+from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.workspaces import Workspaces
 
 SIZES = {"auto": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
@@ -363,9 +367,11 @@ class Platform:
         self.files: dict[str, FinalImage] = {}
         self.events: list[tuple[str, str]] = []
         self.threads = 0
+        self.made: list[RecordingSurface] = []
 
     def surface(self, request: DrawRequest) -> RecordingSurface:
-        return RecordingSurface(self, request)
+        self.made.append(RecordingSurface(self, request))
+        return self.made[-1]
 
 
 class RecordingSurface:
@@ -447,10 +453,27 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         yield opened
 
 
+def offline_service(store: SqliteStore, defaults: ImageOptions) -> DrawService:
+    prices = PriceTable.load()
+    workspaces = Workspaces(
+        settings=store.settings,
+        usage=store.usage,
+        defaults=WorkspaceSettings.from_defaults(defaults),
+        prices=prices,
+        clock=SystemClock(),
+    )
+    return DrawService(
+        store=store,
+        backend=OfflineImageBackend(frame_delay=0),
+        workspaces=workspaces,
+        prices=prices,
+    )
+
+
 async def turn(service: DrawService, platform: Platform, draw: DrawRequest) -> RecordingSurface:
-    surface = platform.surface(draw)
-    await service.draw(draw, surface)
+    await service.draw(draw, platform.surface)
     await service.join()
+    surface = platform.made[-1]
     assert not surface.failures, [error.detail for error in surface.failures]
     assert len(surface.finals) == 1
     return surface
@@ -459,9 +482,7 @@ async def turn(service: DrawService, platform: Platform, draw: DrawRequest) -> R
 async def test_through_the_service_draw_reply_and_restart(store: SqliteStore) -> None:
     defaults = ImageOptions(size=SMALL, output_format="png", partial_images=2)
     platform = Platform()
-    service = DrawService(
-        store=store, backend=OfflineImageBackend(frame_delay=0), defaults=defaults
-    )
+    service = offline_service(store, defaults)
 
     first = await turn(service, platform, request(CAT))
     assert first.previews, "the previews reach the chat"
@@ -476,21 +497,19 @@ async def test_through_the_service_draw_reply_and_restart(store: SqliteStore) ->
     reply = await turn(service, platform, request("now at night", thread=thread))
     edit = reply.finals[0]
     assert reply.fetched == [], "the backend still remembers the thread's picture"
-    state = await store.get_thread(first.key)
+    state = await store.threads.get(first.key)
     assert state is not None and state.last_response_id == edit.response_id
     _, unrelated = await frames(OfflineImageBackend(frame_delay=0), "now at night", defaults)
     assert difference(edit.data, drawn.data) < difference(unrelated.data, drawn.data) / 2
 
     # A restart: a new backend remembers nothing, the store still knows the thread.
-    restarted = DrawService(
-        store=store, backend=OfflineImageBackend(frame_delay=0), defaults=defaults
-    )
+    restarted = offline_service(store, defaults)
     after = await turn(restarted, platform, request("and a moon", thread=thread))
     assert after.fetched == ["F2"], "ContextExpired made the service fetch the last image"
     recovered = after.finals[0]
     _, unrelated = await frames(OfflineImageBackend(frame_delay=0), "and a moon", defaults)
     assert difference(recovered.data, edit.data) < difference(unrelated.data, edit.data) / 2
-    state = await store.get_thread(first.key)
+    state = await store.threads.get(first.key)
     assert state is not None and state.last_response_id == recovered.response_id
 
 
@@ -501,9 +520,7 @@ async def test_through_the_service_at_every_size_format_and_background(
     defaults = ImageOptions(
         size=size, output_format=output_format, background=background, partial_images=1
     )
-    service = DrawService(
-        store=store, backend=OfflineImageBackend(frame_delay=0), defaults=defaults
-    )
+    service = offline_service(store, defaults)
     surface = await turn(service, Platform(), request("a lighthouse at dusk"))
     image = decode(surface.finals[0].data)
     assert image.size == SIZES[size]
@@ -512,5 +529,5 @@ async def test_through_the_service_at_every_size_format_and_background(
     assert image.mode == ("RGBA" if transparent else "RGB")
     assert surface.finals[0].revised_prompt == "offline preview: a lighthouse at dusk"
     assert surface.key is not None
-    state = await store.get_thread(surface.key)
+    state = await store.threads.get(surface.key)
     assert state is not None and state.last_response_id == surface.finals[0].response_id

@@ -136,7 +136,7 @@ async def test_a_repeated_post_draws_once(
     for _ in range(2):
         await http.post("/api/draw", data={"prompt": "a single moon", "id": "same"})
     await events.until(done)
-    await playground.service.join()
+    await playground.turns.join()
     assert len(openai_fake.requests) == 1
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.models import Preview
-from bot.previews import PreviewEditor
+from bot.turns.previews import PreviewEditor
 
 # A safety net so a broken editor fails the test instead of hanging it; never a timing assert.
 DEADLINE = 2.0
@@ -257,7 +257,7 @@ async def test_close_without_start_is_harmless() -> None:
 async def test_show_that_raises_is_logged_and_the_editor_keeps_going(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="bot.previews")
+    caplog.set_level(logging.WARNING, logger="bot.turns.previews")
     show = Show(fail_on=frozenset({0}))
     async with PreviewEditor(show=show, min_interval=0) as editor:
         editor.offer(frame(0))
@@ -267,7 +267,7 @@ async def test_show_that_raises_is_logged_and_the_editor_keeps_going(
     assert editor.shown == [1]  # only frames that were really shown
     assert show.started == [0, 1]
 
-    [record] = [r for r in caplog.records if r.name == "bot.previews"]
+    [record] = [r for r in caplog.records if r.name == "bot.turns.previews"]
     assert record.levelno == logging.WARNING
     assert record.getMessage() == "preview 1 could not be shown"
     assert record.exc_info is not None

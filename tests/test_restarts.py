@@ -17,7 +17,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.process import BotProcess
-from tests.test_slack_draw import block_text, root_message
+from tests.slack import block_text, root_message
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 

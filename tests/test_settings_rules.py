@@ -20,19 +20,14 @@ import pytest
 
 from bot.errors import NotAllowed
 from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey
-from bot.prices import PriceTable, PriceTableError
-from bot.quotas import Quotas, day_start, month_start, next_month, until
-from bot.settings import (
-    FIELDS,
-    QUALITIES,
-    SIZES,
-    SettingsInvalid,
-    WorkspaceSettings,
-    change,
-    check_settings,
-    label,
-)
-from bot.store import SqliteStore
+from bot.store.sqlite import SqliteStore
+from bot.turns.status import TurnStatus
+from bot.workspace.fields import FIELDS, label
+from bot.workspace.options import QUALITIES, SIZES
+from bot.workspace.prices import PriceTable, PriceTableError
+from bot.workspace.quotas import Quotas, day_start, month_start, next_month, until
+from bot.workspace.settings import SettingsInvalid, WorkspaceSettings, change, check_settings
+from tests import ledger
 from tests.clock import ManualClock
 
 PLATFORM = "slack"
@@ -428,7 +423,7 @@ async def _save(
 ) -> WorkspaceSettings:
     """What the service does: change, then store each change with its old value."""
     updated, changed = change(current, texts)
-    await store.save_settings(
+    await store.settings.save(
         PLATFORM,
         WORKSPACE,
         user_id=user,
@@ -457,7 +452,7 @@ async def test_saved_settings_come_back_as_the_same_values(store: SqliteStore) -
         "partial_images": "0",
     }
     updated = await _save(store, defaults, texts, user="UADMIN")
-    loaded = defaults.with_overrides(await store.settings_overrides(PLATFORM, WORKSPACE))
+    loaded = defaults.with_overrides(await store.settings.overrides(PLATFORM, WORKSPACE))
     assert loaded == updated
     assert loaded.allowed_sizes == ("1024x1024", "1536x1024")
     assert isinstance(loaded.allowed_sizes, tuple)
@@ -477,7 +472,7 @@ async def test_clearing_a_setting_stores_none_and_loads_as_none(store: SqliteSto
     second = await _save(
         store, first, {"compression": "none", "daily_limit": "none", "channels": "C9"}, user="UB"
     )
-    loaded = defaults.with_overrides(await store.settings_overrides(PLATFORM, WORKSPACE))
+    loaded = defaults.with_overrides(await store.settings.overrides(PLATFORM, WORKSPACE))
     assert loaded == second
     assert loaded.compression is None
     assert loaded.daily_limit is None
@@ -486,9 +481,9 @@ async def test_clearing_a_setting_stores_none_and_loads_as_none(store: SqliteSto
 
 async def test_overrides_belong_to_their_workspace(store: SqliteStore) -> None:
     await _save(store, _defaults(), {"daily_limit": "2"}, user="UA")
-    assert await store.settings_overrides(PLATFORM, "T2") == {}
-    assert await store.settings_overrides("discord", WORKSPACE) == {}
-    other = _defaults().with_overrides(await store.settings_overrides(PLATFORM, "T2"))
+    assert await store.settings.overrides(PLATFORM, "T2") == {}
+    assert await store.settings.overrides("discord", WORKSPACE) == {}
+    other = _defaults().with_overrides(await store.settings.overrides(PLATFORM, "T2"))
     assert other.daily_limit is None
 
 
@@ -512,7 +507,7 @@ async def test_settings_audit_records_who_old_and_new_in_order(
     clock.advance(60)
     await _save(store, second, {"daily_limit": "none", "channels": "<#C7|art>"}, user="UA")
 
-    audit = await store.settings_audit(PLATFORM, WORKSPACE)
+    audit = await store.settings.audit(PLATFORM, WORKSPACE)
     assert [(a["user_id"], a["field"], a["old"], a["new"]) for a in audit] == [
         ("UA", "daily_limit", None, 5),
         ("UA", "allowed_sizes", list(SIZES), ["1024x1024", "auto"]),
@@ -523,7 +518,7 @@ async def test_settings_audit_records_who_old_and_new_in_order(
     ]
     start = datetime(2026, 11, 30, 10, 15, tzinfo=UTC).timestamp()
     assert [a["at"] for a in audit] == [start, start, start + 60, start + 120, start + 120]
-    assert await store.settings_audit(PLATFORM, "T2") == []
+    assert await store.settings.audit(PLATFORM, "T2") == []
 
 
 # --- prices ---------------------------------------------------------------------------------
@@ -712,7 +707,9 @@ def test_a_missing_price_file_names_the_file(tmp_path: Path) -> None:
 
 
 def test_a_copied_price_file_loads(tmp_path: Path, shipped: PriceTable) -> None:
-    text = (Path(__file__).parents[1] / "bot" / "prices.toml").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[1] / "bot" / "workspace" / "prices.toml").read_text(
+        encoding="utf-8"
+    )
     path = tmp_path / "prices.toml"
     path.write_text(text.replace(shipped.as_of, "2031-05-06"), encoding="utf-8")
     copied = PriceTable.load(path)
@@ -767,7 +764,7 @@ def test_day_and_month_boundaries(
 
 @pytest.fixture
 def quotas(store: SqliteStore, clock: ManualClock, shipped: PriceTable) -> Quotas:
-    return Quotas(store=store, clock=clock, prices=shipped)
+    return Quotas(usage=store.usage, clock=clock, prices=shipped)
 
 
 async def _turn(
@@ -784,12 +781,7 @@ async def _turn(
     request = DrawRequest(
         platform=PLATFORM, workspace=workspace, channel=channel, user_id=user, prompt="a cat"
     )
-    turn_id = await store.begin_turn(request, thread=thread, options=ImageOptions())
-    if status != "drawing":
-        await store.end_turn(
-            turn_id, status=status, cost_usd=cost if status == "delivered" else None
-        )
-    return turn_id
+    return await ledger.record(store, request, thread, TurnStatus(status), cost=cost)
 
 
 async def _check(
@@ -867,7 +859,7 @@ async def test_turns_not_delivered_do_not_count(
     for _ in range(5):
         await _turn(store, status)
     await _check(quotas, daily_limit=2)
-    assert await store.delivered_count(PLATFORM, WORKSPACE, USER, since=0) == 1
+    assert await store.usage.delivered_count(PLATFORM, WORKSPACE, USER, since=0) == 1
 
 
 async def test_other_people_and_workspaces_do_not_count(quotas: Quotas, store: SqliteStore) -> None:
@@ -909,9 +901,9 @@ async def test_a_turn_counts_on_the_day_it_was_delivered(
     request = DrawRequest(
         platform=PLATFORM, workspace=WORKSPACE, channel="C1", user_id=USER, prompt="x"
     )
-    turn_id = await store.begin_turn(request, thread=thread, options=ImageOptions())
+    turn_id = await ledger.begin(store, request, thread)
     clock.advance(120)  # delivered at 00:01 the next day
-    await store.end_turn(turn_id, status="delivered", cost_usd=0.1)
+    await ledger.deliver(store, turn_id, thread, cost=0.1)
     with pytest.raises(NotAllowed):
         await _check(quotas, daily_limit=1)
 

@@ -12,7 +12,7 @@ from bot.config import load_config
 from tests.conftest import SlackSender, eventually, settle
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack_draw import block_text, image_refs, root_message
+from tests.slack import block_text, image_refs, root_message
 
 
 async def test_a_retried_event_never_draws_twice(
@@ -200,7 +200,7 @@ async def test_shutdown_past_the_grace_interrupts_with_clear_words(
         await slack.command("an endless staircase")
         await slack.aclose()
         await eventually(lambda: openai_fake.requests)
-        service = easel.service
+        service = easel.turns
     assert service.idle
     shown = block_text(root_message(slack_fake)["blocks"])
     assert "restarted while drawing" in shown

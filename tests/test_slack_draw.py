@@ -3,44 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from adapters.runtime import Runtime
 from bot.models import ThreadKey
 from tests.conftest import CHANNEL, OPENAI_KEY, TEAM, SlackSender, settle
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
+from tests.slack import block_text, image_refs, root_message
 from tests.specs import assert_valid, openai_validator
-
-
-def image_refs(blocks: list[dict[str, Any]]) -> list[str]:
-    """The file ids or URLs that a message's image blocks show."""
-    refs = []
-    for block in blocks:
-        if block.get("type") == "image":
-            refs.append(block.get("slack_file", {}).get("id") or block.get("image_url"))
-    return refs
-
-
-def block_text(blocks: list[dict[str, Any]]) -> str:
-    parts = []
-    for block in blocks:
-        if block.get("type") == "section":
-            parts.append(block["text"]["text"])
-        for element in block.get("elements", []):
-            text = element.get("text", "")
-            parts.append(text["text"] if isinstance(text, dict) else text)  # a button's label
-    return "\n".join(parts)
-
-
-def root_message(slack_fake: FakeSlack) -> dict[str, Any]:
-    roots = [
-        m
-        for m in slack_fake.messages.values()
-        if m.get("user") == "UBOT" and not m.get("thread_ts") and not m.get("files")
-    ]
-    assert len(roots) == 1, roots
-    return roots[0]
 
 
 async def test_draw_streams_previews_into_one_message_and_uploads_the_final(
@@ -93,7 +63,7 @@ async def test_draw_streams_previews_into_one_message_and_uploads_the_final(
     assert_valid(openai_validator("CreateResponse"), request)
 
     # The thread now continues from this response.
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert state is not None
     assert state.last_response_id == openai_fake.known_response_ids[0]
     assert (state.last_image_call_id, state.last_file_ref) == (image_call_id, final.id)
@@ -129,7 +99,7 @@ async def test_reply_in_thread_edits_with_previous_response_id(
     final = next(f for f in slack_fake.files.values() if f.data == second_png)
     assert final.thread_ts == ts
     assert image_refs(slack_fake.messages[(CHANNEL, reply_ts)]["blocks"]) == [final.id]
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert state is not None and state.last_response_id == openai_fake.known_response_ids[1]
     assert slack_fake.violations == []
 
@@ -176,7 +146,7 @@ async def test_expired_context_continues_from_the_last_image(
     assert len(images) == 1
     assert base64.b64decode(images[0]["image_url"].split(",", 1)[1]) == first_png
     # The turn succeeded: the thread moved on, and nobody was told about lost context.
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert state is not None and state.last_response_id == openai_fake.known_response_ids[-1]
     shown = " ".join(block_text(c.args["blocks"]) for c in slack_fake.calls_to("chat.update"))
     assert "Reply in this thread" in shown
@@ -189,7 +159,7 @@ async def test_expired_context_with_the_last_image_gone_still_draws(
     await slack.command("a red bicycle")
     await settle(easel)
     ts = root_message(slack_fake)["ts"]
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert state is not None and state.last_file_ref is not None
     slack_fake.files[state.last_file_ref].deleted = True  # someone deleted the image
     openai_fake.expired_ids.add(openai_fake.known_response_ids[0])
@@ -200,5 +170,5 @@ async def test_expired_context_with_the_last_image_gone_still_draws(
     retried = openai_fake.requests[-1]
     assert "previous_response_id" not in retried
     assert [p["type"] for p in retried["input"][0]["content"]] == ["input_text"]
-    after = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    after = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert after is not None and after.last_response_id == openai_fake.known_response_ids[-1]

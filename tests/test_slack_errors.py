@@ -14,7 +14,7 @@ from tests.conftest import CHANNEL, TEAM, SlackSender, settle
 from tests.error_shapes import ERROR_SHAPES
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack_draw import block_text, image_refs, root_message
+from tests.slack import block_text, image_refs, root_message
 
 
 async def draw_then_reply(
@@ -51,10 +51,10 @@ async def test_error_shapes_give_clear_words_and_keep_the_thread(
     assert words in shown, shown
     assert ":warning:" in shown
     key = ThreadKey("slack", TEAM, CHANNEL, ts)
-    state = await easel.store.get_thread(key)
+    state = await easel.store.threads.get(key)
     first = openai_fake.known_response_ids[0]
     assert state is not None and state.last_response_id == first
-    turns = await easel.store.turns(key)
+    turns = await easel.store.ledger.turns(key)
     assert [t["status"] for t in turns] == ["delivered", "failed"]
 
     # The next reply continues from the last good image.
@@ -168,5 +168,5 @@ async def test_a_file_slack_never_reports_processed_still_delivers_the_drawing(
     assert final.thread_ts == message["ts"] and not final.deleted
     assert image_refs(message["blocks"]) == []
     assert "the image is in the thread" in block_text(message["blocks"])
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, message["ts"]))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, message["ts"]))
     assert state is not None and state.last_file_ref == final.id

@@ -8,7 +8,7 @@ from adapters.runtime import Runtime
 from tests.conftest import USER, SlackSender, settle
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack_draw import root_message
+from tests.slack import root_message
 
 
 async def start_drawing(easel: Runtime, slack: SlackSender, slack_fake: FakeSlack) -> str:

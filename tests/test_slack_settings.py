@@ -8,79 +8,21 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx2
 import pytest
 
 from adapters.runtime import Runtime, running
-from adapters.slack.settings import EDIT_ACTION, MODAL_ID
+from adapters.slack.views import EDIT_ACTION, MODAL_ID
 from bot.config import load_config
 from tests.clock import ManualClock
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, settle
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
-from tests.test_slack_draw import root_message
-
-ADMIN = "UADMIN"
-OTHER = "U2"
+from tests.slack import ADMIN, OTHER, open_modal, root_message, submit
 
 
 @pytest.fixture
 def admins(slack_fake: FakeSlack) -> None:
     slack_fake.users[ADMIN] = {"is_admin": True}
-
-
-async def press_edit(slack: SlackSender, user: str) -> httpx2.Response:
-    home = {"container": {"type": "view", "view_id": "V1"}, "view": {"id": "V1", "type": "home"}}
-    return await slack.press(EDIT_ACTION, user=user, **home)
-
-
-def state_of(modal: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """What Slack sends for `modal` as a person left it: initial values, then `changes`."""
-    values: dict[str, Any] = {}
-    for block in modal["blocks"]:
-        name, element = block["block_id"], block["element"]
-        kind = element["type"]
-        change = changes.get(name)
-        if kind == "static_select":
-            chosen = element.get("initial_option")
-            if change is not None:
-                chosen = next(o for o in element["options"] if o["value"] == change)
-            state = {"type": kind, "selected_option": chosen}
-        elif kind == "multi_static_select":
-            chosen = element.get("initial_options") or []
-            if change is not None:
-                chosen = [o for o in element["options"] if o["value"] in change]
-            state = {"type": kind, "selected_options": chosen}
-        elif kind == "multi_conversations_select":
-            picked = change if change is not None else element.get("initial_conversations", [])
-            state = {"type": kind, "selected_conversations": picked}
-        else:
-            text = change if change is not None else element.get("initial_value")
-            state = {"type": kind, "value": text}
-        values[name] = {"value": state}
-    return {"values": values}
-
-
-async def submit(
-    slack: SlackSender, user: str, modal: dict[str, Any], **changes: Any
-) -> httpx2.Response:
-    payload = {
-        "type": "view_submission",
-        "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A1",
-        "token": "unused",
-        "trigger_id": "trigger-submit",
-        "view": {**modal, "id": "VM1", "state": state_of(modal, **changes)},
-    }
-    return await slack.interactive(payload)
-
-
-async def open_modal(slack: SlackSender, easel: Runtime, slack_fake: FakeSlack) -> dict[str, Any]:
-    assert (await press_edit(slack, ADMIN)).status_code == 200
-    await settle(easel)
-    assert slack_fake.modals, "the Edit settings button opened no modal"
-    return slack_fake.modals[-1]
 
 
 async def test_home_shows_settings_and_usage_to_all_and_the_edit_button_to_admins(
@@ -117,7 +59,7 @@ async def test_an_admin_saves_the_modal_and_the_next_drawing_uses_it(
     assert response.status_code == 200 and not response.content  # closed: no errors
     await settle(easel)
 
-    audit = await easel.store.settings_audit("slack", TEAM)
+    audit = await easel.store.settings.audit("slack", TEAM)
     assert {(a["user_id"], a["field"], a["old"], a["new"]) for a in audit} == {
         (ADMIN, "size", "auto", "1536x1024"),
         (ADMIN, "quality", "auto", "high"),
@@ -160,13 +102,13 @@ async def test_invalid_settings_come_back_inline_on_their_field(
     body = (await submit(slack, ADMIN, modal, **changes)).json()
     assert body["response_action"] == "errors"
     assert words in body["errors"][field], body
-    assert await easel.store.settings_audit("slack", TEAM) == []
+    assert await easel.store.settings.audit("slack", TEAM) == []
 
 
 async def test_draw_options_are_honoured_only_within_the_allowed_values(
     easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI
 ) -> None:
-    await easel.service.change_settings(
+    await easel.workspaces.change_settings(
         "slack", TEAM, user_id=ADMIN, texts={"allowed_sizes": "square portrait", "size": "square"}
     )
     refused = await slack.command("--size landscape a long beach")
@@ -186,7 +128,7 @@ async def test_draw_options_are_honoured_only_within_the_allowed_values(
 async def test_channels_reply_policy_and_the_off_switch(
     easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, openai_fake: FakeOpenAI
 ) -> None:
-    settings = easel.service.change_settings
+    settings = easel.workspaces.change_settings
     await settings("slack", TEAM, user_id=ADMIN, texts={"channels": "<#C9|art>"})
     refused = await slack.command("a heron")
     assert "not turned on in this channel" in refused.text
@@ -223,7 +165,7 @@ async def test_the_daily_limit_counts_delivered_drawings_and_resets_at_utc_midni
     at_night: tuple[Runtime, SlackSender, ManualClock], openai_fake: FakeOpenAI
 ) -> None:
     easel, slack, clock = at_night
-    await easel.service.change_settings("slack", TEAM, user_id=ADMIN, texts={"daily_limit": "2"})
+    await easel.workspaces.change_settings("slack", TEAM, user_id=ADMIN, texts={"daily_limit": "2"})
     openai_fake.push(Script(http_error=(500, "server_error", "boom")))
     await slack.command("fails, costs nothing")
     await settle(easel)
@@ -247,7 +189,7 @@ async def test_the_monthly_cap_stops_drawing_until_the_next_month(
     at_night: tuple[Runtime, SlackSender, ManualClock], openai_fake: FakeOpenAI
 ) -> None:
     easel, slack, clock = at_night
-    await easel.service.change_settings(
+    await easel.workspaces.change_settings(
         "slack", TEAM, user_id=ADMIN, texts={"monthly_cap_usd": "0.30", "quality": "high"}
     )
     await slack.command("a first")  # 1536x1024-priced high image: $0.20 + tokens
@@ -256,7 +198,7 @@ async def test_the_monthly_cap_stops_drawing_until_the_next_month(
     await settle(easel)
     refused = (await slack.command("a third")).text
     assert "monthly spend cap of $0.30" in refused and "resets on 1 December" in refused
-    assert f"prices as of {easel.service.quotas.prices.as_of}" in refused
+    assert f"prices as of {easel.workspaces.quotas.prices.as_of}" in refused
     assert len(openai_fake.requests) == 2
 
     clock.set(datetime(2026, 12, 1, 0, 1, tzinfo=UTC))
@@ -271,7 +213,9 @@ async def test_draw_usage_shows_people_their_own_and_admins_the_spend(
     await slack.command("a lighthouse")
     await settle(easel)
     turns = [
-        t for t in await easel.store.turns(_thread_of(slack_fake)) if t["status"] == "delivered"
+        t
+        for t in await easel.store.ledger.turns(_thread_of(slack_fake))
+        if t["status"] == "delivered"
     ]
     assert turns and turns[0]["cost_usd"] > 0  # the estimate was written with the turn
 

@@ -10,15 +10,15 @@ from typing import Any
 import httpx2
 import pytest
 
+from adapters.errors import StartupError
 from adapters.runtime import Runtime, running
-from adapters.slack.runner import StartupError
 from bot.config import load_config
 from bot.models import ThreadKey
 from tests.conftest import CHANNEL, TEAM, USER, eventually, settle
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.test_slack_draw import block_text, image_refs, root_message
+from tests.slack import block_text, image_refs, root_message
 
 APP_TOKEN = "xapp-test"
 
@@ -127,7 +127,7 @@ async def test_draw_and_thread_edit_over_socket_mode(
     second = openai_fake.requests[1]
     assert second["previous_response_id"] == openai_fake.known_response_ids[0]
     assert second["input"][0]["content"][0]["text"] == "make it blue"
-    state = await easel.store.get_thread(ThreadKey("slack", TEAM, CHANNEL, ts))
+    state = await easel.store.threads.get(ThreadKey("slack", TEAM, CHANNEL, ts))
     assert state is not None and state.last_response_id == openai_fake.known_response_ids[1]
     assert slack_fake.violations == []
     assert socket_mode.violations == [] and socket_mode.other == []

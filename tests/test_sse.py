@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from openai._streaming import ServerSentEvent, SSEDecoder
 
-from bot.sse import FastSSEDecoder, LineSplitter
+from bot.openai.sse import FastSSEDecoder, LineSplitter
 
 STREAMS = [
     b"event: a\ndata: one\n\n",

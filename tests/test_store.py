@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
-import bot.sql
+import bot.store.sql
 from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey, ThreadState
-from bot.store import SchemaTooNew, SqliteStore
+from bot.store.database import SchemaTooNew
+from bot.store.sqlite import SqliteStore
+from bot.turns.status import IllegalMove, TurnStatus
+from tests import ledger
 
 KEY = ThreadKey(platform="slack", workspace="T1", channel="C1", thread="1700000000.000100")
 
 
 def _latest_schema_version() -> int:
-    """The highest NNNN_ prefix among the migration files shipped in bot/sql/."""
-    folder = Path(bot.sql.__file__).parent
+    """The highest NNNN_ prefix among the migration files shipped in bot/store/sql/."""
+    folder = Path(bot.store.sql.__file__).parent
     versions = [int(path.name.split("_", 1)[0]) for path in folder.glob("[0-9]*_*.sql")]
     assert versions, "no migration files found"
     return max(versions)
@@ -74,15 +77,13 @@ async def test_migrations_create_the_tables(db_path: Path) -> None:
 
 
 async def test_journal_mode_is_wal(db_path: Path, store: SqliteStore) -> None:
-    async with store.db.execute("PRAGMA journal_mode") as cursor:
-        row = await cursor.fetchone()
+    row = await store.db.one("PRAGMA journal_mode")
     assert row is not None and row[0] == "wal"
     assert _pragma(db_path, "journal_mode") == "wal"  # WAL is a property of the file
 
 
 async def test_foreign_keys_are_on(store: SqliteStore) -> None:
-    async with store.db.execute("PRAGMA foreign_keys") as cursor:
-        row = await cursor.fetchone()
+    row = await store.db.one("PRAGMA foreign_keys")
     assert row is not None and row[0] == 1
 
 
@@ -91,15 +92,15 @@ async def test_reopening_does_not_rerun_migrations_and_data_survives(
 ) -> None:
     caplog.set_level(logging.INFO, logger="bot.store")
     async with SqliteStore(path=db_path) as store:
-        await store.open_thread(KEY)
-        await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+        await store.threads.open(KEY)
+        await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
     first_open = [r for r in caplog.records if "migrating" in r.getMessage()]
     assert len(first_open) == _latest_schema_version()  # each schema file once, in order
     caplog.clear()
 
     async with SqliteStore(path=db_path) as store:
-        assert await store.is_thread(KEY)
-        assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+        assert await store.threads.is_easels(KEY)
+        assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
     assert not [r for r in caplog.records if "migrating" in r.getMessage()]
     assert _pragma(db_path, "user_version") == _latest_schema_version()
 
@@ -132,7 +133,7 @@ async def test_failed_open_releases_the_connection(db_path: Path) -> None:
             async with store:
                 pass
         with pytest.raises(RuntimeError, match="not open"):
-            _ = store.db
+            _ = store.db.connection
     finally:
         with contextlib.suppress(RuntimeError):
             await store.db.close()
@@ -142,57 +143,57 @@ async def test_failed_open_releases_the_connection(db_path: Path) -> None:
 
 
 async def test_claim_delivery_is_true_once_then_false(store: SqliteStore) -> None:
-    assert await store.claim_delivery("slack:T1:Ev1") is True
-    assert await store.claim_delivery("slack:T1:Ev1") is False
-    assert await store.claim_delivery("slack:T1:Ev1") is False
-    assert await store.claim_delivery("slack:T1:Ev2") is True
+    assert await store.claims.claim("slack:T1:Ev1") is True
+    assert await store.claims.claim("slack:T1:Ev1") is False
+    assert await store.claims.claim("slack:T1:Ev1") is False
+    assert await store.claims.claim("slack:T1:Ev2") is True
 
 
 async def test_claim_delivery_is_remembered_across_reopen(db_path: Path) -> None:
     async with SqliteStore(path=db_path) as store:
-        assert await store.claim_delivery("slack:T1:Ev1") is True
+        assert await store.claims.claim("slack:T1:Ev1") is True
     async with SqliteStore(path=db_path) as store:
-        assert await store.claim_delivery("slack:T1:Ev1") is False
-        assert await store.claim_delivery("slack:T1:Ev2") is True
+        assert await store.claims.claim("slack:T1:Ev1") is False
+        assert await store.claims.claim("slack:T1:Ev2") is True
 
 
 # --- threads -------------------------------------------------------------------------------
 
 
 async def test_thread_unknown_until_opened(store: SqliteStore) -> None:
-    assert await store.is_thread(KEY) is False
-    assert await store.get_thread(KEY) is None
+    assert await store.threads.is_easels(KEY) is False
+    assert await store.threads.get(KEY) is None
 
 
 async def test_open_thread_makes_it_known_but_without_state(store: SqliteStore) -> None:
-    await store.open_thread(KEY)
-    assert await store.is_thread(KEY) is True
-    assert await store.get_thread(KEY) is None
+    await store.threads.open(KEY)
+    assert await store.threads.is_easels(KEY) is True
+    assert await store.threads.get(KEY) is None
 
 
 async def test_open_thread_twice_is_harmless_and_keeps_state(store: SqliteStore) -> None:
-    await store.open_thread(KEY)
-    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
-    await store.open_thread(KEY)
-    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+    await store.threads.open(KEY)
+    await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    await store.threads.open(KEY)
+    assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
 
 
 async def test_advance_thread_sets_then_overwrites_state(store: SqliteStore) -> None:
-    await store.open_thread(KEY)
-    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
-    assert await store.get_thread(KEY) == ThreadState(
+    await store.threads.open(KEY)
+    await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.threads.get(KEY) == ThreadState(
         last_response_id="resp_1", last_image_call_id="ig_1", last_file_ref="F1"
     )
-    await store.advance_thread(KEY, response_id="resp_2", image_call_id="ig_2", file_ref="F2")
-    assert await store.get_thread(KEY) == ThreadState(
+    await store.threads.advance(KEY, response_id="resp_2", image_call_id="ig_2", file_ref="F2")
+    assert await store.threads.get(KEY) == ThreadState(
         last_response_id="resp_2", last_image_call_id="ig_2", last_file_ref="F2"
     )
 
 
 async def test_advance_thread_without_open_creates_the_thread(store: SqliteStore) -> None:
-    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
-    assert await store.is_thread(KEY) is True
-    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+    await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.threads.is_easels(KEY) is True
+    assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
 
 
 @pytest.mark.parametrize(
@@ -208,14 +209,14 @@ async def test_advance_thread_without_open_creates_the_thread(store: SqliteStore
 async def test_keys_differing_in_one_part_never_collide(
     store: SqliteStore, other: ThreadKey
 ) -> None:
-    await store.open_thread(KEY)
-    await store.advance_thread(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
-    assert await store.is_thread(other) is False
-    assert await store.get_thread(other) is None
+    await store.threads.open(KEY)
+    await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
+    assert await store.threads.is_easels(other) is False
+    assert await store.threads.get(other) is None
 
-    await store.advance_thread(other, response_id="resp_9", image_call_id="ig_9", file_ref="F9")
-    assert await store.get_thread(other) == ThreadState("resp_9", "ig_9", "F9")
-    assert await store.get_thread(KEY) == ThreadState("resp_1", "ig_1", "F1")
+    await store.threads.advance(other, response_id="resp_9", image_call_id="ig_9", file_ref="F9")
+    assert await store.threads.get(other) == ThreadState("resp_9", "ig_9", "F9")
+    assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
 
 
 async def test_keys_whose_parts_join_to_the_same_string_never_collide(
@@ -224,19 +225,19 @@ async def test_keys_whose_parts_join_to_the_same_string_never_collide(
     one = ThreadKey("slack", "T1:C1", "X", "1.0")
     two = ThreadKey("slack", "T1", "C1:X", "1.0")
     assert str(one) == str(two)
-    await store.open_thread(one)
-    assert await store.is_thread(two) is False
+    await store.threads.open(one)
+    assert await store.threads.is_easels(two) is False
 
 
 # --- turns ---------------------------------------------------------------------------------
 
 
-async def test_begin_turn_records_a_drawing_turn(store: SqliteStore) -> None:
+async def test_begin_records_a_drawing_turn(store: SqliteStore) -> None:
     options = ImageOptions(size="1024x1024", quality="high")
-    turn_id = await store.begin_turn(_request(), thread=KEY, options=options)
+    turn_id = await ledger.begin(store, _request(), KEY, options=options)
     assert isinstance(turn_id, int)
 
-    [turn] = await store.turns(KEY)
+    [turn] = await store.ledger.turns(KEY)
     assert turn["id"] == turn_id
     assert turn["status"] == "drawing"
     assert turn["user_id"] == "U1"
@@ -255,24 +256,26 @@ async def test_begin_turn_records_a_drawing_turn(store: SqliteStore) -> None:
     assert turn["response_id"] is None
 
 
-async def test_end_turn_records_delivery_with_usage(store: SqliteStore) -> None:
-    turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
+async def test_a_delivered_turn_keeps_its_response_usage_and_cost(store: SqliteStore) -> None:
+    turn_id = await ledger.begin(store, _request(), KEY)
     usage = {"input_tokens": 12, "output_tokens": 1056, "total_tokens": 1068}
-    await store.end_turn(turn_id, status="delivered", response_id="resp_1", usage=usage)
+    final = ledger.final_image(turn_id, usage=usage)
+    await ledger.deliver(store, turn_id, KEY, final=final, cost=0.04)
 
-    [turn] = await store.turns(KEY)
+    [turn] = await store.ledger.turns(KEY)
     assert turn["status"] == "delivered"
-    assert turn["response_id"] == "resp_1"
+    assert turn["response_id"] == final.response_id
     assert json.loads(turn["usage"]) == usage
+    assert turn["cost_usd"] == 0.04
     assert turn["error_code"] is None
     assert turn["ended_at"] >= turn["started_at"]
 
 
-async def test_end_turn_records_failure_with_error_code(store: SqliteStore) -> None:
-    turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
-    await store.end_turn(turn_id, status="failed", error_code="moderation_blocked")
+async def test_end_records_failure_with_error_code(store: SqliteStore) -> None:
+    turn_id = await ledger.begin(store, _request(), KEY)
+    await store.ledger.end(turn_id, status=TurnStatus.FAILED, error_code="moderation_blocked")
 
-    [turn] = await store.turns(KEY)
+    [turn] = await store.ledger.turns(KEY)
     assert turn["status"] == "failed"
     assert turn["error_code"] == "moderation_blocked"
     assert turn["usage"] is None
@@ -280,22 +283,53 @@ async def test_end_turn_records_failure_with_error_code(store: SqliteStore) -> N
     assert turn["ended_at"] is not None
 
 
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        (TurnStatus.DRAWING, TurnStatus.QUEUED),
+        (TurnStatus.DRAWING, TurnStatus.DELIVERED),
+        (TurnStatus.FAILED, TurnStatus.DRAWING),
+        (TurnStatus.INTERRUPTED, TurnStatus.FAILED),
+        (TurnStatus.DELIVERED, TurnStatus.FAILED),
+    ],
+)
+async def test_a_move_the_table_does_not_allow_is_refused_and_changes_nothing(
+    store: SqliteStore, start: TurnStatus, to: TurnStatus
+) -> None:
+    turn_id = await ledger.record(store, _request(), KEY, start)
+    with pytest.raises(IllegalMove, match=f"cannot move to {to} from {start}"):
+        await store.ledger.move(turn_id, to)
+    [turn] = await store.ledger.turns(KEY)
+    assert turn["status"] == start
+
+
+async def test_a_turn_cannot_begin_delivered(store: SqliteStore) -> None:
+    with pytest.raises(IllegalMove):
+        await ledger.begin(store, _request(), KEY, status=TurnStatus.DELIVERED)
+    assert await store.ledger.turns(KEY) == []
+
+
+async def test_a_queued_turn_moves_to_drawing(store: SqliteStore) -> None:
+    turn_id = await ledger.begin(store, _request(), KEY, status=TurnStatus.QUEUED)
+    await store.ledger.move(turn_id, TurnStatus.DRAWING)
+    [turn] = await store.ledger.turns(KEY)
+    assert turn["status"] == "drawing"
+
+
 async def test_turns_are_listed_oldest_first_and_per_thread(store: SqliteStore) -> None:
     other = ThreadKey("slack", "T2", KEY.channel, KEY.thread)
     ids: list[int] = []
     for n in range(3):
-        ids.append(
-            await store.begin_turn(_request(f"prompt {n}"), thread=KEY, options=ImageOptions())
-        )
-        await store.begin_turn(_request(f"elsewhere {n}"), thread=other, options=ImageOptions())
-    await store.end_turn(ids[1], status="delivered", response_id="resp_b")
-    await store.end_turn(ids[0], status="failed", error_code="timeout")
+        ids.append(await ledger.begin(store, _request(f"prompt {n}"), KEY))
+        await ledger.begin(store, _request(f"elsewhere {n}"), other)
+    await ledger.deliver(store, ids[1], KEY)
+    await store.ledger.end(ids[0], status=TurnStatus.FAILED, error_code="timeout")
 
-    turns = await store.turns(KEY)
+    turns = await store.ledger.turns(KEY)
     assert [t["id"] for t in turns] == ids
     assert [t["prompt"] for t in turns] == ["prompt 0", "prompt 1", "prompt 2"]
     assert [t["status"] for t in turns] == ["failed", "delivered", "drawing"]
-    assert [t["prompt"] for t in await store.turns(other)] == [
+    assert [t["prompt"] for t in await store.ledger.turns(other)] == [
         "elsewhere 0",
         "elsewhere 1",
         "elsewhere 2",
@@ -303,23 +337,22 @@ async def test_turns_are_listed_oldest_first_and_per_thread(store: SqliteStore) 
 
 
 async def test_turns_of_an_unknown_thread_is_empty(store: SqliteStore) -> None:
-    assert await store.turns(KEY) == []
+    assert await store.ledger.turns(KEY) == []
 
 
 async def test_other_queries_still_return_plain_rows_after_turns(store: SqliteStore) -> None:
-    await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
-    await store.turns(KEY)
-    async with store.db.execute("SELECT 1, 2") as cursor:
-        row = await cursor.fetchone()
-    assert row == (1, 2)
+    await ledger.begin(store, _request(), KEY)
+    await store.ledger.turns(KEY)
+    assert await store.db.one("SELECT 1, 2") == (1, 2)
 
 
 async def test_turns_survive_reopen(db_path: Path) -> None:
     async with SqliteStore(path=db_path) as store:
-        turn_id = await store.begin_turn(_request(), thread=KEY, options=ImageOptions())
-        await store.end_turn(turn_id, status="delivered", usage={"total_tokens": 5})
+        turn_id = await ledger.begin(store, _request(), KEY)
+        final = ledger.final_image(turn_id, usage={"total_tokens": 5})
+        await ledger.deliver(store, turn_id, KEY, final=final)
     async with SqliteStore(path=db_path) as store:
-        [turn] = await store.turns(KEY)
+        [turn] = await store.ledger.turns(KEY)
     assert turn["id"] == turn_id
     assert json.loads(turn["usage"]) == {"total_tokens": 5}
 
@@ -335,24 +368,25 @@ async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(tmp_path: Pa
         usage={"total_tokens": 3},
     )
     async with SqliteStore(path=tmp_path / "easel.db") as store:
-        turn = await store.begin_turn(_request(), thread=key, options=ImageOptions())
-        await store.hold(turn, final)
-        assert [t.status for t in await store.unfinished_turns()] == ["delivering"]
+        turn = await ledger.begin(store, _request(), key)
+        await store.ledger.hold(turn, final)
+        assert [t.status for t in await store.ledger.unfinished()] == ["delivering"]
     async with SqliteStore(path=tmp_path / "easel.db") as store:  # as after a crash
-        assert await store.held(turn) == final
-        await store.complete_turn(turn, key=key, final=final, file_ref="F1", cost_usd=0.04)
-        assert await store.held(turn) is None
-        assert await store.outbox_size() == 0
-        state = await store.get_thread(key)
+        assert await store.ledger.held(turn) == final
+        await store.ledger.complete(turn, key=key, final=final, file_ref="F1", cost_usd=0.04)
+        assert await store.ledger.held(turn) is None
+        assert store.ledger.outbox.held() == []
+        state = await store.threads.get(key)
         assert state is not None and state.last_response_id == "resp_1"
 
 
 async def test_a_stray_outbox_file_is_removed_at_start(tmp_path: Path) -> None:
     key = ThreadKey("slack", "T1", "C1", "1.0")
     async with SqliteStore(path=tmp_path / "easel.db") as store:
-        turn = await store.begin_turn(_request(), thread=key, options=ImageOptions())
-        await store.outbox.put(turn, b"written, then the process died before the turn said so")
-        assert await store.outbox_size() == 1
+        turn = await ledger.begin(store, _request(), key)
+        await store.ledger.outbox.put(
+            turn, b"written, then the process died before the turn said so"
+        )
+        assert store.ledger.outbox.held() == [turn]
     async with SqliteStore(path=tmp_path / "easel.db") as store:
-        assert await store.outbox_size() == 0
-        assert [t.status for t in await store.unfinished_turns()] == ["drawing"]
+        assert store.ledger.outbox.held() == []

@@ -7,13 +7,19 @@ import contextlib
 import logging
 
 import discord
+import httpx2
 import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.client import DiscordDeps, EaselDiscord
-from adapters.slack.runner import StartupError
+from adapters.discord.client import EaselDiscord
+from adapters.discord.deps import DiscordDeps
+from adapters.discord.files import DiscordFiles
+from adapters.errors import StartupError
+from bot.clock import Clock
 from bot.config import DiscordConfig
+from bot.turns.service import DrawService
+from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,11 @@ class DiscordRunner:
     async def _login(self, *, read_replies: bool) -> EaselDiscord:
         # easel never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        client = EaselDiscord(deps=self._deps, read_replies=read_replies)
+        client = EaselDiscord(
+            deps=self._deps,
+            read_replies=read_replies,
+            guild_ready_timeout=self._config.guild_ready_timeout,
+        )
         try:
             await client.login(self._config.token)
         except discord.LoginFailure as exc:
@@ -107,6 +117,26 @@ class DiscordRunner:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def discord_runner(
+    *,
+    discord_config: DiscordConfig,
+    turns: DrawService,
+    workspaces: Workspaces,
+    http: httpx2.AsyncClient,
+    preview_interval: float,
+    clock: Clock,
+) -> DiscordRunner:
+    """The Discord side, with its dependencies; `start()` logs in and connects."""
+    deps = DiscordDeps(
+        turns=turns,
+        workspaces=workspaces,
+        files=DiscordFiles(http=http, api_url=discord_config.api_url),
+        preview_interval=preview_interval,
+        clock=clock,
+    )
+    return DiscordRunner(discord_config=discord_config, deps=deps)
 
 
 async def sync_only(discord_config: DiscordConfig) -> int:

@@ -4,17 +4,16 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.app_commands import Choice
 
+from adapters.discord.deps import DiscordDeps
 from adapters.reports import settings_lines, shown, usage_text
-from bot.settings import FIELDS, SettingsInvalid, label
-
-if TYPE_CHECKING:
-    from adapters.discord.client import DiscordDeps, EaselDiscord
+from bot.workspace.fields import FIELDS, label
+from bot.workspace.settings import SettingsInvalid
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,7 @@ FIELD_CHOICES = [Choice(name=f.label, value=f.name) for f in FIELDS.values()]
 
 
 async def send_usage(interaction: discord.Interaction, deps: DiscordDeps) -> None:
-    report = await deps.service.usage(
+    report = await deps.workspaces.usage(
         "discord", str(interaction.guild_id), str(interaction.user.id)
     )
     admin = interaction.permissions.manage_guild
@@ -37,15 +36,15 @@ async def send_usage(interaction: discord.Interaction, deps: DiscordDeps) -> Non
 class SettingsCommands(app_commands.Group):
     """easel's settings for this server."""
 
-    def __init__(self, client: EaselDiscord) -> None:
+    def __init__(self, deps: DiscordDeps) -> None:
         super().__init__(
             name="draw-settings", description="easel's settings for this server", guild_only=True
         )
-        self._client = client
+        self._deps = deps
 
     @app_commands.command(name="show", description="Show easel's settings for this server")
     async def show(self, interaction: discord.Interaction) -> None:
-        settings = await self._client.deps.service.settings("discord", str(interaction.guild_id))
+        settings = await self._deps.workspaces.settings("discord", str(interaction.guild_id))
         await interaction.response.send_message(
             settings_lines(settings, bold="**"),
             ephemeral=True,
@@ -59,7 +58,7 @@ class SettingsCommands(app_commands.Group):
     async def set_(self, interaction: discord.Interaction, field: Choice[str], value: str) -> None:
         guild, user = str(interaction.guild_id), str(interaction.user.id)
         try:
-            settings = await self._client.deps.service.change_settings(
+            settings = await self._deps.workspaces.change_settings(
                 "discord", guild, user_id=user, texts={field.value: value}
             )
         except SettingsInvalid as exc:
@@ -72,7 +71,7 @@ class SettingsCommands(app_commands.Group):
 
     @app_commands.command(name="usage", description="Your drawings; for managers, the spend")
     async def usage(self, interaction: discord.Interaction) -> None:
-        await send_usage(interaction, self._client.deps)
+        await send_usage(interaction, self._deps)
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

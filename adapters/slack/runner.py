@@ -19,12 +19,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.app import SlackDeps, build_app
+from adapters.errors import StartupError
+from adapters.slack.deps import SlackDeps
 from adapters.slack.files import SlackDownloader
+from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
 from bot.config import Config, SlackConfig
-from bot.ports import Store
-from bot.service import DrawService
+from bot.turns.service import DrawService
+from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,15 @@ def web_client(slack: SlackConfig, *, session: aiohttp.ClientSession) -> AsyncWe
     )
 
 
-class StartupError(RuntimeError):
-    """A platform refused easel's credentials; the message says what to fix."""
+def build_app(*, deps: SlackDeps, signing_secret: str | None) -> AsyncApp:
+    """The Bolt app. With a signing secret every HTTP request is verified (HTTP mode)."""
+    app = AsyncApp(
+        client=deps.client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+    )
+    register(app, deps)
+    return app
 
 
 class SlackRunner:
@@ -53,12 +62,10 @@ class SlackRunner:
         self,
         *,
         app: AsyncApp,
-        deps: SlackDeps,
         slack: SlackConfig,
         preview_host: PreviewHost | None,
     ) -> None:
         self.app = app
-        self.reopen = deps.reopen
         self._slack = slack
         self._host = preview_host
         self._socket: AsyncSocketModeHandler | None = None
@@ -124,8 +131,8 @@ async def slack_runner(
     *,
     config: Config,
     slack: SlackConfig,
-    service: DrawService,
-    store: Store,
+    turns: DrawService,
+    workspaces: Workspaces,
     http: httpx2.AsyncClient,
 ) -> AsyncIterator[SlackRunner]:
     """Build the Slack side; its Web API session closes when the block ends."""
@@ -133,12 +140,12 @@ async def slack_runner(
         host = PreviewHost(public_url=config.public_url) if config.public_url else None
         deps = SlackDeps(
             client=web_client(slack, session=session),
-            service=service,
-            store=store,
+            turns=turns,
+            workspaces=workspaces,
             downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),
             preview_host=host,
             preview_interval=config.preview_interval,
             admins=slack.admins,
         )
         app = build_app(deps=deps, signing_secret=slack.signing_secret)
-        yield SlackRunner(app=app, deps=deps, slack=slack, preview_host=host)
+        yield SlackRunner(app=app, slack=slack, preview_host=host)

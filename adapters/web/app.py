@@ -18,8 +18,7 @@ from adapters.web.surface import WebSurface
 from bot.errors import BadInput
 from bot.images import MAX_INPUT_BYTES
 from bot.models import DrawRequest, StoredTurn
-from bot.ports import Store
-from bot.service import DrawService
+from bot.turns.service import DrawService
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +44,12 @@ def _loopback_only(handler: Handler) -> Handler:
 class Playground:
     """A third adapter on the same DrawService: it builds DrawRequests and WebSurfaces."""
 
-    def __init__(self, *, service: DrawService, store: Store, preview_interval: float) -> None:
+    def __init__(self, *, turns: DrawService, preview_interval: float) -> None:
         self.hub = Hub()
         self._closing = asyncio.Event()
-        self._service = service
-        self._store = store
+        self._turns = turns
         self._interval = preview_interval
+        turns.reopen_with("web", self.reopen)
 
     def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> WebSurface:
         """A surface for a turn of an earlier run (whose page is gone): says how it ended."""
@@ -131,12 +130,15 @@ class Playground:
             prompt=prompt,
             thread=thread,
             dedupe_key=f"web:{request_id}",
-        )
-        surface = WebSurface(
-            hub=self.hub, request=draw, attached=files, preview_interval=self._interval
+            attachment_count=len(files),
         )
         try:
-            await self._service.draw(draw, surface)
+            await self._turns.draw(
+                draw,
+                lambda admitted: WebSurface(
+                    hub=self.hub, request=admitted, attached=files, preview_interval=self._interval
+                ),
+            )
         except BadInput as exc:
             return web.json_response({"error": exc.user_message}, status=400)
         if thread is not None:

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from bot.clock import Clock, utc
 from bot.errors import NotAllowed
-from bot.ports import Store
-from bot.prices import PriceTable
-from bot.settings import WorkspaceSettings
+from bot.ports import Usage
+from bot.workspace.prices import PriceTable
+from bot.workspace.settings import WorkspaceSettings
 
 
 def day_start(now: datetime) -> datetime:
@@ -61,8 +61,8 @@ class UsageReport:
 
 
 class Quotas:
-    def __init__(self, *, store: Store, clock: Clock, prices: PriceTable) -> None:
-        self._store = store
+    def __init__(self, *, usage: Usage, clock: Clock, prices: PriceTable) -> None:
+        self._usage = usage
         self._clock = clock
         self.prices = prices
 
@@ -80,7 +80,7 @@ class Quotas:
         if settings.daily_limit == 0:
             raise NotAllowed("Drawing is paused here: the admins set the daily limit to 0.")
         if settings.daily_limit is not None:
-            done = await self._store.delivered_count(
+            done = await self._usage.delivered_count(
                 platform, workspace, user_id, since=day_start(now).timestamp()
             )
             if done + running >= settings.daily_limit:
@@ -103,7 +103,7 @@ class Quotas:
 
     async def month_spend(self, platform: str, workspace: str) -> Spend:
         since = month_start(utc(self._clock)).timestamp()
-        rows = await self._store.spend(platform, workspace, since=since)
+        rows = await self._usage.spend(platform, workspace, since=since)
         drawings, usd = rows.get("", (0, 0.0))
         return Spend(drawings, usd)
 
@@ -112,10 +112,10 @@ class Quotas:
     ) -> UsageReport:
         now = utc(self._clock)
         since_day, since_month = day_start(now).timestamp(), month_start(now).timestamp()
-        today = await self._store.delivered_count(platform, workspace, user_id, since=since_day)
-        month = await self._store.delivered_count(platform, workspace, user_id, since=since_month)
-        by_user = await self._store.spend(platform, workspace, since=since_month, by="user_id")
-        by_channel = await self._store.spend(platform, workspace, since=since_month, by="channel")
+        today = await self._usage.delivered_count(platform, workspace, user_id, since=since_day)
+        month = await self._usage.delivered_count(platform, workspace, user_id, since=since_month)
+        by_user = await self._usage.spend(platform, workspace, since=since_month, by="user_id")
+        by_channel = await self._usage.spend(platform, workspace, since=since_month, by="channel")
         return UsageReport(
             today=today,
             month=month,

@@ -14,8 +14,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.reports import settings_lines, usage_text
-from bot.quotas import UsageReport
-from bot.settings import FIELDS, SHAPES, Field, WorkspaceSettings
+from bot.workspace.fields import FIELDS, Field
+from bot.workspace.options import SHAPES
+from bot.workspace.quotas import UsageReport
+from bot.workspace.settings import WorkspaceSettings
 
 log = logging.getLogger(__name__)
 

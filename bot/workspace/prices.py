@@ -29,7 +29,7 @@ class PriceTable:
         """The table in `path`, or the one that ships with easel."""
         try:
             if path is None:
-                text = resources.files("bot").joinpath("prices.toml").read_text("utf-8")
+                text = resources.files("bot.workspace").joinpath("prices.toml").read_text("utf-8")
             else:
                 text = Path(path).read_text("utf-8")
             data = tomllib.loads(text)

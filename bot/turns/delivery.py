@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Iterator
 
 from bot import errors
 from bot.models import FinalImage
-from bot.ports import Surface
+from bot.ports import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def pauses(max_pause: float) -> Iterator[float]:
         pause = min(pause * 2, max_pause)
 
 
-async def deliver(surface: Surface, final: FinalImage, *, max_pause: float) -> str:
+async def deliver(surface: Delivery, final: FinalImage, *, max_pause: float) -> str:
     """Upload the final image until the platform takes it; the file's reference."""
     for attempt, pause in enumerate(pauses(max_pause), start=1):
         try:

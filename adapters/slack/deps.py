@@ -1,0 +1,82 @@
+"""What the Slack listeners share: the Web API client, the core's services, file handling,
+and how a turn's surface is built (new, or reopened from the ledger)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.files import SlackDownloader
+from adapters.slack.public import PreviewHost
+from adapters.slack.surface import Notify, SlackSurface
+from bot.models import DrawRequest, StoredTurn
+from bot.ports import SurfaceFor
+from bot.turns.service import DrawService
+from bot.workspace.workspaces import Workspaces
+
+
+@dataclass(frozen=True, slots=True)
+class SlackDeps:
+    client: AsyncWebClient
+    turns: DrawService
+    workspaces: Workspaces
+    downloader: SlackDownloader
+    preview_host: PreviewHost | None = None
+    preview_interval: float = 1.2
+    admins: frozenset[str] = frozenset()  # EASEL_SLACK_ADMINS
+
+    def __post_init__(self) -> None:
+        self.turns.reopen_with("slack", self.reopen)
+
+    def surface_for(self, *, attached: Sequence[dict[str, Any]] = (), notify: Notify) -> SurfaceFor:
+        """A new turn's surface, built from its admitted request."""
+        return lambda request: self._surface(request, attached=attached, notify=notify)
+
+    def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> SlackSurface:
+        """A surface on a stored turn's message: to deliver it, say it was interrupted, or
+        draw `request` (its retry) in it."""
+        drawn = request or turn.retried_by(turn.user_id)
+        key = turn.key
+        notify = self.notifier(channel=key.channel, user=drawn.user_id, thread=key.thread)
+        attached = [dict(f) for f in turn.inputs]
+        return self._surface(drawn, attached=attached, notify=notify, message=turn.message)
+
+    def notifier(self, *, channel: str | None, user: str, thread: str | None = None) -> Notify:
+        """Words for one person only (an ephemeral message), where they are."""
+
+        async def notify(text: str) -> None:
+            if channel:
+                await self.client.chat_postEphemeral(
+                    channel=channel, user=user, thread_ts=thread, text=text
+                )
+
+        return notify
+
+    def _surface(
+        self,
+        request: DrawRequest,
+        *,
+        attached: Sequence[dict[str, Any]],
+        notify: Notify,
+        message: Any = None,
+    ) -> SlackSurface:
+        return SlackSurface(
+            client=self.client,
+            request=request,
+            downloader=self.downloader,
+            attached=attached,
+            preview_host=self.preview_host,
+            preview_interval=self.preview_interval,
+            notify=notify,
+            message=message,
+        )
+
+
+def deps_of(context: AsyncBoltContext) -> SlackDeps:
+    """The dependencies `adapters.slack.listeners.register` put in every listener's context."""
+    deps: SlackDeps = context["easel"]
+    return deps

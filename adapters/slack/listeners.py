@@ -1,0 +1,125 @@
+"""Bolt listeners for drawing: each translates a Slack payload and hands it to the service.
+
+`register()` puts them and the settings listeners (adapters.slack.home) on the app, with a
+middleware that gives every listener the adapter's dependencies as `context["easel"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from adapters.reports import usage_text
+from adapters.slack import home
+from adapters.slack.blocks import RETRY_ACTION
+from adapters.slack.deps import SlackDeps, deps_of
+from adapters.slack.payloads import command_text, is_human_reply, parse_draw_text, pressed, team_of
+from adapters.slack.views import is_admin
+from bot.errors import BadInput
+from bot.models import DrawRequest
+from bot.workspace.admission import is_usage
+
+log = logging.getLogger(__name__)
+
+
+async def draw_command(
+    ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    deps, text = deps_of(context), command_text(command)
+    team, user = command["team_id"], command["user_id"]
+    if is_usage(text):
+        await ack()
+        report = await deps.workspaces.usage("slack", team, user)
+        admin = await is_admin(deps.client, user, extra=deps.admins)
+        await respond(text=usage_text(report, admin=admin, bold="*"), response_type="ephemeral")
+        return
+    try:
+        prompt, size, quality = parse_draw_text(text)
+        request = DrawRequest(
+            platform="slack",
+            workspace=team,
+            channel=command["channel_id"],
+            user_id=user,
+            prompt=prompt,
+            size=size,
+            quality=quality,
+        )
+        admission = await deps.turns.accept(request)
+    except BadInput as exc:
+        log.info("refused /draw from %s in %s: %s", user, team, exc.code)
+        await ack(text=exc.user_message)
+        return
+    await ack()
+    if admission is not None:
+
+        async def notify(words: str) -> None:
+            await respond(text=words, response_type="ephemeral", replace_original=False)
+
+        deps.turns.submit(admission, deps.surface_for(notify=notify)(admission.request))
+
+
+async def thread_reply(
+    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    if not is_human_reply(event):
+        return
+    deps, files = deps_of(context), event.get("files") or []
+    team, channel, thread = (
+        body.get("team_id") or event.get("team") or "",
+        event["channel"],
+        event["thread_ts"],
+    )
+    request = DrawRequest(
+        platform="slack",
+        workspace=team,
+        channel=channel,
+        user_id=event["user"],
+        prompt=event.get("text") or "",
+        thread=thread,
+        dedupe_key=f"slack:{team}:{channel}:{event['ts']}",
+        attachment_count=len(files),
+    )
+    if not await deps.turns.knows(request):
+        return
+    notify = deps.notifier(channel=channel, user=request.user_id, thread=thread)
+    try:
+        deps.downloader.check_all(files)  # before anything is posted or stored
+        await deps.turns.draw(request, deps.surface_for(attached=files, notify=notify))
+    except BadInput as exc:
+        await notify(exc.user_message)
+
+
+async def retry_pressed(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    deps, team, user = deps_of(context), team_of(body), body["user"]["id"]
+    channel, value = pressed(body)
+    if not value.isdigit():
+        log.warning("a Retry press from %s in %s carried no turn id", user, team)
+        return
+    try:
+        await deps.turns.retry(int(value), platform="slack", workspace=team, user_id=user)
+    except BadInput as exc:
+        log.info("refused a retry of turn %s by %s: %s", value, user, exc.code)
+        await deps.notifier(channel=channel, user=user)(exc.user_message)
+
+
+async def on_error(error: Exception, body: dict[str, Any]) -> None:
+    log.error("unhandled error in a Slack listener (%s)", body.get("type"), exc_info=error)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    """Every listener on `app`, each given `deps` through the context."""
+
+    async def provide(context: AsyncBoltContext, next: Callable[[], Awaitable[None]]) -> None:
+        context["easel"] = deps
+        await next()
+
+    app.use(provide)
+    app.command("/draw")(draw_command)
+    app.event("message")(thread_reply)
+    app.action(RETRY_ACTION)(retry_pressed)
+    home.register(app)
+    app.error(on_error)

@@ -1,0 +1,64 @@
+"""Reading Slack's payloads: who, where and what, as plain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.errors import BadInput
+
+REPLY_SUBTYPES = (None, "file_share", "thread_broadcast")
+_FLAGS = {"--size": "size", "--quality": "quality"}
+
+
+def is_human_reply(event: dict[str, Any]) -> bool:
+    """A person's new message inside a thread (not a bot, an edit, a deletion or the root)."""
+    thread_ts = event.get("thread_ts")
+    return (
+        event.get("subtype") in REPLY_SUBTYPES
+        and not event.get("bot_id")
+        and not event.get("hidden")
+        and thread_ts is not None
+        and thread_ts != event.get("ts")
+        and bool(event.get("user"))
+    )
+
+
+def parse_draw_text(text: str) -> tuple[str, str | None, str | None]:
+    """`--size landscape --quality high a prompt` -> (prompt, size, quality).
+
+    Flags come first; the rest is the prompt, word for word."""
+    chosen: dict[str, str] = {}
+    rest = text.lstrip()
+    while rest.startswith("--"):
+        flag, _, rest = rest.partition(" ")
+        name = _FLAGS.get(flag.split("=", 1)[0].lower())
+        if name is None:
+            raise BadInput(f"{flag} is not an option. Options: --size <shape>, --quality <q>.")
+        if "=" in flag:
+            value = flag.split("=", 1)[1]
+        else:
+            value, _, rest = rest.lstrip().partition(" ")
+        if not value:
+            raise BadInput(f"{flag} needs a value, for example {flag} landscape.")
+        chosen[name] = value.lower()
+        rest = rest.lstrip()
+    return rest, chosen.get("size"), chosen.get("quality")
+
+
+def command_text(command: dict[str, Any]) -> str:
+    """A slash command's text. Slack form-encodes it and Bolt decodes bytes that are not UTF-8
+    as U+FFFD, which no one types: those are dropped, as control characters are."""
+    return str(command.get("text") or "").replace("\ufffd", "")
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace an interactivity payload (a press, a form) comes from."""
+    team = body.get("team") or {}
+    return str(team.get("id") or body.get("user", {}).get("team_id") or "")
+
+
+def pressed(body: dict[str, Any]) -> tuple[str | None, str]:
+    """(channel, value) of a button press."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, str((body.get("actions") or [{}])[0].get("value") or "")

@@ -1,0 +1,1 @@
+"""The OpenAI image backend: one streamed Responses call per turn."""

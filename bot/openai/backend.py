@@ -1,0 +1,114 @@
+"""ImageBackend over the official `openai` SDK: one streamed Responses call per turn.
+
+The call is `responses.create(stream=True)` through the SDK (auth, retries, HTTP errors),
+read with `with_streaming_response` so that easel owns each event's lifetime: every image
+arrives as a 2-4 MB base64 string, which is decoded once and let go at once. (The SDK's typed
+stream keeps the last event, its JSON and its SSE text alive in its generator until the next
+event arrives, seconds later: ~11 MB per drawing in flight, over 1 GB at 100 drawings.)
+Events map to the core's own values (Preview, FinalImage) in bot.openai.events and every
+failure to a bot.errors type in bot.openai.errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Any
+
+import httpx2
+import openai
+import pybase64
+
+from bot import errors
+from bot.models import FinalImage, ImageOptions, InputImage, Preview
+from bot.openai.errors import UNREACHABLE, map_api_error
+from bot.openai.events import events, translate
+
+log = logging.getLogger(__name__)
+
+
+class OpenAIImageBackend:
+    """Implements bot.ports.ImageBackend. The client is built and owned by the entry point."""
+
+    def __init__(self, *, client: openai.AsyncOpenAI) -> None:
+        self._client = client
+
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        options: ImageOptions,
+        previous_response_id: str | None,
+        images: Sequence[InputImage],
+    ) -> AsyncIterator[Preview | FinalImage]:
+        body = build_request(
+            prompt=prompt,
+            options=options,
+            previous_response_id=previous_response_id,
+            images=images,
+        )
+        create = self._client.responses.with_streaming_response.create
+        final: FinalImage | None = None
+        try:
+            async with create(**body, stream=True) as response:
+                items = translate(events(response.iter_bytes()), options)
+                async with aclosing(items):
+                    async for item in items:
+                        if isinstance(item, FinalImage):
+                            final = item
+                            break
+                        yield item
+                        del item  # a preview is let go as soon as it has been shown
+        except openai.APIError as exc:
+            raise map_api_error(exc) from exc
+        except httpx2.TimeoutException as exc:
+            raise errors.ServiceTimeout(detail=f"stream: {exc!r}") from exc
+        except httpx2.TransportError as exc:
+            raise errors.ServiceBusy(UNREACHABLE, detail=f"stream: {exc!r}") from exc
+        if final is None:
+            raise errors.GenerationFailed(detail="the stream ended without an image")
+        yield final  # delivered after the stream is closed and its connection released
+
+
+def build_request(
+    *,
+    prompt: str,
+    options: ImageOptions,
+    previous_response_id: str | None,
+    images: Sequence[InputImage],
+) -> dict[str, Any]:
+    """The `POST /responses` body (without `stream`), as the OpenAPI spec shapes it."""
+    tool: dict[str, Any] = {
+        "type": "image_generation",
+        "model": options.image_model,
+        "size": options.size,
+        "quality": options.quality,
+        "output_format": options.output_format,
+        "background": options.background,
+        "moderation": options.moderation,
+        "partial_images": options.partial_images,
+    }
+    if options.compression is not None and options.output_format in ("jpeg", "webp"):
+        tool["output_compression"] = options.compression
+    if options.input_fidelity is not None:
+        tool["input_fidelity"] = options.input_fidelity
+    content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
+    for image in images:
+        encoded = pybase64.b64encode_as_string(image.data)
+        content.append(
+            {
+                "type": "input_image",
+                "image_url": f"data:{image.mime_type};base64,{encoded}",
+                "detail": "auto",
+            }
+        )
+    body: dict[str, Any] = {
+        "model": options.model,
+        "input": [{"role": "user", "content": content}],
+        "tools": [tool],
+        "tool_choice": {"type": "image_generation"},
+    }
+    if previous_response_id is not None:
+        body["previous_response_id"] = previous_response_id
+    return body

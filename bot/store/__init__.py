@@ -1,0 +1,1 @@
+"""Durable state: the SQLite store and its parts (see bot.store.sqlite)."""

@@ -1,0 +1,1 @@
+"""Workspace settings and spend: options, settings, prices, quotas, and admission."""

@@ -1,0 +1,119 @@
+"""Each workspace's settings: the process defaults (from the environment) with whatever its
+admins changed on top. Who may change them is the adapters' business (platform roles); the
+fields themselves (labels, parsing, display) are in bot.workspace.fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from bot.models import ImageOptions
+from bot.workspace.fields import FIELDS, label
+from bot.workspace.options import QUALITIES, SIZES, combination_problems
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    """Everything an admin can set for one workspace; the process defaults fill the rest."""
+
+    image_model: str
+    model: str
+    size: str
+    allowed_sizes: tuple[str, ...]
+    quality: str
+    allowed_qualities: tuple[str, ...]
+    output_format: str
+    compression: int | None
+    background: str
+    moderation: str
+    partial_images: int
+    input_fidelity: str | None
+    channels: tuple[str, ...]  # empty: every channel
+    reply_policy: str
+    daily_limit: int | None  # drawings per person per UTC day; None: no limit
+    monthly_cap_usd: float | None  # estimated spend per calendar month (UTC); None: no cap
+    enabled: bool
+
+    @classmethod
+    def from_defaults(cls, options: ImageOptions) -> WorkspaceSettings:
+        return cls(
+            **{f.name: getattr(options, f.name) for f in fields(ImageOptions)},
+            allowed_sizes=SIZES,
+            allowed_qualities=QUALITIES,
+            channels=(),
+            reply_policy="anyone",
+            daily_limit=None,
+            monthly_cap_usd=None,
+            enabled=True,
+        )
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> WorkspaceSettings:
+        """These settings with stored values applied (unknown or unreadable ones are skipped)."""
+        changes: dict[str, Any] = {}
+        for name, raw in overrides.items():
+            spec = FIELDS.get(name)
+            if spec is not None:
+                try:
+                    changes[name] = spec.load(raw)
+                except (TypeError, ValueError):
+                    continue
+        return replace(self, **changes)
+
+    def image_options(self) -> ImageOptions:
+        """The image options part (every ImageOptions field is a setting of the same name)."""
+        return ImageOptions(**{f.name: getattr(self, f.name) for f in fields(ImageOptions)})
+
+    def show(self, name: str) -> str:
+        return FIELDS[name].show(getattr(self, name))
+
+
+class SettingsInvalid(Exception):
+    """Some changes cannot be made; `problems` maps each field's name to the reason."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{label(k)}: {v}" for k, v in problems.items()))
+        self.problems = dict(problems)
+
+
+def check_settings(settings: WorkspaceSettings) -> dict[str, str]:
+    """Every combination that cannot work, keyed by the field to change; empty when fine."""
+    problems: dict[str, str] = {}
+    if not settings.allowed_sizes:
+        problems["allowed_sizes"] = "allow at least one size"
+    elif settings.size not in settings.allowed_sizes:
+        problems["size"] = f"{settings.size} is not among the allowed sizes"
+    if not settings.allowed_qualities:
+        problems["allowed_qualities"] = "allow at least one quality"
+    elif settings.quality not in settings.allowed_qualities:
+        problems["quality"] = f"{settings.quality} is not among the allowed qualities"
+    problems.update(combination_problems(settings.image_options()))
+    return problems
+
+
+def change(
+    settings: WorkspaceSettings, texts: Mapping[str, str]
+) -> tuple[WorkspaceSettings, dict[str, Any]]:
+    """The settings with `texts` (field name -> typed value) applied, and the parsed changes.
+
+    Raises SettingsInvalid naming every field that is wrong, alone or in combination."""
+    problems: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for name, text in texts.items():
+        spec = FIELDS.get(name)
+        if spec is None:
+            problems[name] = f"there is no such setting; the settings are {', '.join(FIELDS)}"
+            continue
+        try:
+            values[name] = spec.parse(text)
+        except ValueError as exc:
+            problems[name] = str(exc)
+    if problems:
+        raise SettingsInvalid(problems)
+    updated = replace(settings, **values)
+    problems = check_settings(updated)
+    if problems:
+        raise SettingsInvalid(problems)
+    changed = {k: v for k, v in values.items() if getattr(settings, k) != v}
+    return updated, changed

@@ -1,0 +1,278 @@
+"""In-process fakes of the core's ports: a chat platform and an image backend.
+
+The core's behaviour (order per thread, admission, recovery, retry, delivery) is tested with
+these, without sockets, against a real SQLite store; what a platform or OpenAI does at the
+wire is tested against the fake servers in tests/fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import errors
+from bot.models import (
+    DrawRequest,
+    FinalImage,
+    ImageOptions,
+    InputImage,
+    Preview,
+    StoredTurn,
+    ThreadKey,
+)
+from bot.ports import Store
+from bot.turns.service import DrawService
+from bot.workspace.prices import PriceTable
+from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.workspaces import Workspaces
+from tests.clock import ManualClock
+
+
+@dataclass
+class Message:
+    """One turn's message as the chat shows it: every line it showed, newest last."""
+
+    id: str
+    thread: str
+    lines: list[str] = field(default_factory=list)
+    file: str | None = None
+
+    @property
+    def shows(self) -> str:
+        return self.lines[-1] if self.lines else ""
+
+
+class Chat:
+    """A chat platform in memory. Knobs: `refuse_start` and `finish_failures`."""
+
+    def __init__(self, platform: str = "test") -> None:
+        self.platform = platform
+        self.messages: dict[str, Message] = {}
+        self.files: dict[str, FinalImage] = {}
+        self.fetched: list[str] = []
+        self.notices: list[str] = []
+        self.refuse_start: Exception | None = None
+        self.finish_failures: deque[Exception] = deque()
+        self.finish_attempts = 0
+
+    def surface_for(self, request: DrawRequest) -> ChatSurface:
+        return ChatSurface(self, request)
+
+    def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> ChatSurface:
+        return ChatSurface(self, request or turn.retried_by(turn.user_id), message=turn.message)
+
+    def in_thread(self, thread: str) -> list[Message]:
+        return [m for m in self.messages.values() if m.thread == thread]
+
+
+class ChatSurface:
+    """Implements bot.ports.Surface on a Chat."""
+
+    def __init__(
+        self, chat: Chat, request: DrawRequest, *, message: Mapping[str, Any] | None = None
+    ) -> None:
+        self._chat = chat
+        self.request = request
+        self.message: Message | None = chat.messages[message["id"]] if message else None
+
+    @property
+    def preview_interval(self) -> float:
+        return 0.0
+
+    def _show(self, line: str) -> None:
+        assert self.message is not None, "the message is posted first"
+        self.message.lines.append(line)
+
+    async def start(self, *, waiting: bool = False) -> ThreadKey:
+        if self._chat.refuse_start is not None:
+            raise self._chat.refuse_start
+        if self.message is None:
+            message_id = f"m{len(self._chat.messages) + 1}"
+            self.message = Message(id=message_id, thread=self.request.thread or message_id)
+            self._chat.messages[message_id] = self.message
+        self._show("waiting" if waiting else "drawing")
+        r = self.request
+        return ThreadKey(r.platform, r.workspace, r.channel, self.message.thread)
+
+    def message_ref(self) -> Mapping[str, Any]:
+        assert self.message is not None
+        return {"id": self.message.id}
+
+    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
+        return ()
+
+    async def drawing(self) -> None:
+        self._show("drawing")
+
+    async def delivering(self) -> None:
+        self._show("delivering")
+
+    async def interrupted(self, turn_id: int) -> None:
+        self._show(f"interrupted: retry {turn_id}")
+
+    async def fail(self, error: errors.EaselError) -> None:
+        if self.message is None:
+            self._chat.notices.append(error.user_message)
+            return
+        self._show(f"failed: {error.user_message}")
+
+    async def preview(self, preview: Preview) -> None:
+        self._show(f"preview {preview.index + 1}")
+
+    async def finish(self, final: FinalImage) -> str:
+        self._chat.finish_attempts += 1
+        if self._chat.finish_failures:
+            raise self._chat.finish_failures.popleft()
+        file_ref = f"F{len(self._chat.files) + 1}"
+        self._chat.files[file_ref] = final
+        assert self.message is not None
+        self.message.file = file_ref
+        self._show("done")
+        return file_ref
+
+    async def attachments(self) -> tuple[InputImage, ...]:
+        return ()
+
+    async def fetch_image(self, file_ref: str) -> InputImage:
+        self._chat.fetched.append(file_ref)
+        final = self._chat.files[file_ref]
+        return InputImage(data=final.data, mime_type=final.mime_type, name=final.filename)
+
+
+@dataclass
+class Call:
+    prompt: str
+    previous_response_id: str | None
+    images: Sequence[InputImage]
+
+
+class Backend:
+    """Implements bot.ports.ImageBackend. Each call draws one preview then a final; `hold()`
+    makes the next call wait before its final until the returned event is set; `fail()`
+    makes the next call raise; `expired` response ids raise ContextExpired."""
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.expired: set[str] = set()
+        self._holds: deque[asyncio.Event] = deque()
+        self._failures: deque[errors.EaselError] = deque()
+        self.started = asyncio.Event()
+
+    def hold(self) -> asyncio.Event:
+        gate = asyncio.Event()
+        self._holds.append(gate)
+        return gate
+
+    def fail(self, error: errors.EaselError) -> None:
+        self._failures.append(error)
+
+    async def generate(
+        self,
+        *,
+        prompt: str,
+        options: ImageOptions,
+        previous_response_id: str | None,
+        images: Sequence[InputImage],
+    ) -> AsyncIterator[Preview | FinalImage]:
+        self.calls.append(Call(prompt, previous_response_id, images))
+        n = len(self.calls)
+        self.started.set()
+        if previous_response_id in self.expired:
+            raise errors.ContextExpired(detail=f"{previous_response_id} expired")
+        gate = self._holds.popleft() if self._holds else None
+        yield Preview(index=0, total=1, data=b"preview", output_format="png")
+        if gate is not None:
+            await gate.wait()
+        if self._failures:
+            raise self._failures.popleft()
+        yield FinalImage(
+            data=f"image {n}".encode(),
+            output_format="png",
+            response_id=f"resp_{n}",
+            image_call_id=f"ig_{n}",
+        )
+
+
+@dataclass
+class Core:
+    """The service and its in-process platform and backend, on one store."""
+
+    store: Store
+    chat: Chat
+    backend: Backend
+    turns: DrawService
+    workspaces: Workspaces
+
+    async def draw(self, prompt: str = "a cat", **where: Any) -> None:
+        """One request through the service, as an adapter hands it over."""
+        await self.turns.draw(request(prompt, **where), self.chat.surface_for)
+
+    async def drawn(self, prompt: str = "a cat") -> str:
+        """A new drawing, finished; its thread."""
+        before = set(self.chat.messages)
+        await self.draw(prompt)
+        await self.turns.join()
+        [new] = set(self.chat.messages) - before
+        return self.chat.messages[new].thread
+
+
+def core(store: Store, **options: Any) -> Core:
+    chat, backend = Chat(), Backend()
+    turns, workspaces = build(store, backend, chat, **options)
+    return Core(store, chat, backend, turns, workspaces)
+
+
+def build(
+    store: Store,
+    backend: Backend,
+    chat: Chat,
+    *,
+    defaults: ImageOptions | None = None,
+    clock: ManualClock | None = None,
+    max_pause: float = 0.01,
+) -> tuple[DrawService, Workspaces]:
+    """The service as the runtime builds it, on these parts."""
+    prices = PriceTable.load()
+    workspaces = Workspaces(
+        settings=store.settings,
+        usage=store.usage,
+        defaults=WorkspaceSettings.from_defaults(defaults or ImageOptions()),
+        prices=prices,
+        clock=clock or ManualClock(),
+    )
+    turns = DrawService(
+        store=store,
+        backend=backend,
+        workspaces=workspaces,
+        prices=prices,
+        delivery_max_pause=max_pause,
+    )
+    turns.reopen_with(chat.platform, chat.reopen)
+    return turns, workspaces
+
+
+def request(
+    prompt: str = "a lighthouse",
+    *,
+    thread: str | None = None,
+    user: str = "U1",
+    channel: str = "C1",
+    dedupe: str | None = None,
+    platform: str = "test",
+) -> DrawRequest:
+    return DrawRequest(
+        platform=platform,
+        workspace="W1",
+        channel=channel,
+        user_id=user,
+        prompt=prompt,
+        thread=thread,
+        dedupe_key=dedupe,
+    )
+
+
+def key(thread: str, *, platform: str = "test", channel: str = "C1") -> ThreadKey:
+    return ThreadKey(platform, "W1", channel, thread)
