@@ -27,6 +27,7 @@ from aiohttp import web
 
 from bench import images
 from bench.common import Json, LagTicker, clock_info, now, write_ready
+from tests.fakes.server import LocalServer
 
 PLACEHOLDER = '"@@IMAGE_B64@@"'
 
@@ -189,20 +190,16 @@ async def serve(args: argparse.Namespace) -> None:
         cache=Path(args.cache),
     )
     ticker = asyncio.create_task(fake.lag.run())
-    runner = web.AppRunner(fake.app(), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    port = int(runner.addresses[0][1])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    write_ready(args.ready, {"base_url": f"http://127.0.0.1:{port}/v1", "port": port})
     try:
-        await stop.wait()
+        async with LocalServer(fake.app(), shutdown_timeout=1.0) as server:
+            write_ready(args.ready, {"base_url": f"{server.origin}/v1", "port": server.port})
+            await stop.wait()
     finally:
         ticker.cancel()
-        await runner.cleanup()
 
 
 def main() -> None:

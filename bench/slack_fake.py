@@ -35,7 +35,7 @@ class BenchSlack(FakeSlack):
         self._fetch_slots = asyncio.Semaphore(MAX_FETCHES)
         self._session: aiohttp.ClientSession | None = None
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         if method == "bench.records":
             return web.json_response(self.records())

@@ -15,7 +15,6 @@ import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import httpx2
@@ -35,6 +34,7 @@ from tests.fakes.discord_server import (
     FakeDiscord,
 )
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.server import LocalServer
 from tests.fakes.slack_server import FakeSlack
 from tests.slack import ADMIN, block_text, open_modal, press_edit, root_message, submit
 from tests.test_discord_settings import EPHEMERAL, set_setting
@@ -54,35 +54,18 @@ class File:
         return self.content() if callable(self.content) else self.content
 
 
-class OutsideHost:
+class OutsideHost(LocalServer):
     """A file host on loopback that belongs to no platform; it records every request."""
 
     def __init__(self) -> None:
-        self.requests: list[str] = []
-        self.base_url = ""
-        self._runner: web.AppRunner | None = None
-
-    async def __aenter__(self) -> OutsideHost:
-        async def serve(request: web.Request) -> web.Response:
-            self.requests.append(request.path)
-            return web.Response(body=b"\x89PNG\r\n\x1a\n", content_type="image/png")
-
         app = web.Application()
-        app.router.add_get("/{path:.*}", serve)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
+        app.router.add_get("/{path:.*}", self._serve)
+        super().__init__(app)
+        self.requests: list[str] = []
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
+    async def _serve(self, request: web.Request) -> web.Response:
+        self.requests.append(request.path)
+        return web.Response(body=b"\x89PNG\r\n\x1a\n", content_type="image/png")
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/files/{name}"

@@ -5,7 +5,8 @@ discord.py is pointed at it (`Route.BASE` via DISCORD_API_URL) and dials its gat
 `dispatch()` pushes events (INTERACTION_CREATE, MESSAGE_CREATE) down the real WebSocket.
 `gateway_down()` closes the gateway's connections and refuses new ones until `gateway_up()`;
 a client that comes back RESUMEs its session, as against Discord.
-Every REST call is recorded; `rate_limit(path, times)` answers 429 with Discord's headers;
+Every REST call is recorded; `faults` fails any route by name (`route_name()`),
+`rate_limit(path, times)` answers 429 with Discord's headers, `unavailable()` 503;
 `expire(token)` makes an interaction token answer 401 "Invalid Webhook Token" (50027).
 """
 
@@ -15,12 +16,16 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
+
+from tests.fakes.faults import Fault, Faults, json_response, rate_limited, status
+from tests.fakes.server import LocalServer
 
 _Json = dict[str, Any]
 APP_ID = 1100
@@ -60,11 +65,18 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
+    """`faults` fails a route by the name `route_name()` gives it (see ROUTES)."""
+
     def __init__(self, *, token: str = "discord-test-token") -> None:
+        app = web.Application(client_max_size=64 * 1024**2)
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_get("/cdn/attachments/{id}/{name}", self._cdn)
+        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
+        app.on_shutdown.append(self._close_sockets)
+        super().__init__(app)
         self.token = token
         self.app_flags = MESSAGE_CONTENT_LIMITED
-        self.base_url = ""
         self.calls: list[Call] = []
         self.messages: dict[int, _Json] = {}
         self.threads: dict[int, _Json] = {}
@@ -77,52 +89,34 @@ class FakeDiscord:
         self.resumed: list[_Json] = []  # RESUME payloads, in order
         self.accepting = True  # the gateway takes connections
         self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
-        self._limits: dict[str, int] = {}
-        self._outages: dict[tuple[str, str], int] = {}  # (method, path prefix) -> 503s left
+        self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
         self._pressed: dict[int, int] = {}  # component interaction id -> its message id
         self._ids = itertools.count(10_000)
         self._seq = itertools.count(1)
         self._sockets: set[web.WebSocketResponse] = set()
         self.ready = asyncio.Event()  # a client has identified and been sent READY
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    async def __aenter__(self) -> FakeDiscord:
-        app = web.Application(client_max_size=64 * 1024**2)
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_get("/cdn/attachments/{id}/{name}", self._cdn)
-        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _close_sockets(self, app: web.Application) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        assert self._runner is not None
-        await self._runner.cleanup()
 
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api/v10"
 
     def rate_limit(self, path_prefix: str, times: int = 1) -> None:
-        self._limits[path_prefix] = times
+        """The next `times` calls under `path_prefix` answer 429 as Discord does."""
+        where = _under(path_prefix)
+        self.faults.add(f"429 {path_prefix}", rate_limited(0.2), times=times, where=where)
 
     def unavailable(self, method: str, path_prefix: str, times: int = 1_000_000) -> None:
         """The next `times` `method` calls under `path_prefix` answer 503, as during an
         outage (discord.py does not retry a 503 itself); `times=0` ends it."""
-        self._outages[(method, path_prefix)] = times
+        fault = status(503, body="text")
+        where = _under(path_prefix, method)
+        self.faults.set(f"503 {method} {path_prefix}", fault, times=times, where=where)
 
     def expire(self, token: str) -> None:
         self.expired.add(token)
@@ -152,7 +146,9 @@ class FakeDiscord:
     def gateway_up(self) -> None:
         self.accepting = True
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if (faulty := await self.faults.intercept("gateway", request)) is not None:
+            return faulty
         if not self.accepting:
             raise web.HTTPServiceUnavailable()
         ws = web.WebSocketResponse()
@@ -461,32 +457,14 @@ class FakeDiscord:
             files=[(name, len(data)) for name, data in files],
         )
         self.calls.append(call)
-        for prefix, left in list(self._limits.items()):
-            if left > 0 and path.startswith(prefix):
-                self._limits[prefix] = left - 1
-                call.status = 429
-                return _json(
-                    {"message": "You are being rate limited.", "retry_after": 0.2, "global": False},
-                    429,
-                    {
-                        "Via": "1.1 google",
-                        "Retry-After": "0.2",
-                        "X-RateLimit-Limit": "5",
-                        "X-RateLimit-Remaining": "0",
-                        "X-RateLimit-Reset-After": "0.2",
-                        "X-RateLimit-Bucket": "fake-bucket",
-                        "X-RateLimit-Scope": "user",
-                    },
-                )
-        for (method, prefix), left in list(self._outages.items()):
-            if left > 0 and request.method == method and path.startswith(prefix):
-                self._outages[(method, prefix)] = left - 1
-                call.status = 503
-                return web.Response(status=503, text="upstream connect error")
+        fault = self.faults.take(route_name(request.method, path), request)
+        if fault is not None:
+            call.status = fault.recorded_status
+            return await self.faults.answer(fault, request)
         needs_bot_token = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_bot_token and request.headers.get("Authorization") != f"Bot {self.token}":
             call.status = 401
-            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+            return json_response({"message": "401: Unauthorized", "code": 0}, 401)
         try:
             status, body = self._route(request.method, path, payload, files)
         except KeyError:
@@ -494,7 +472,7 @@ class FakeDiscord:
         call.status = status
         if status == 204:
             return web.Response(status=204)
-        return _json(body, status)
+        return json_response(body, status)
 
     def _route(
         self, method: str, path: str, payload: _Json, files: list[tuple[str, bytes]]
@@ -620,6 +598,9 @@ class FakeDiscord:
             return 201, thread
         if method == "PATCH":
             self._edit(message, payload, files)
+        if method == "DELETE":
+            del self.messages[mid]
+            return 204, None
         return 200, message
 
     def _edit(self, message: _Json, payload: _Json, files: list[tuple[str, bytes]]) -> None:
@@ -649,7 +630,9 @@ class FakeDiscord:
             message["attachments"] = new
         message["edited_timestamp"] = now_iso()
 
-    async def _cdn(self, request: web.Request) -> web.Response:
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        if (faulty := await self.faults.intercept("cdn", request)) is not None:
+            return faulty
         aid = int(request.match_info["id"])
         data = self.blobs.get(aid)
         if data is None:
@@ -670,13 +653,76 @@ class FakeDiscord:
         ]
 
 
-def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:
-    """JSON exactly as Discord labels it (discord.py parses only `application/json`)."""
-    return web.Response(
-        body=json.dumps(body).encode(),
-        status=status,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
+def _error_json(fault: Fault) -> tuple[_Json, dict[str, str]]:
+    """Discord's body and headers for an HTTP error status."""
+    if fault.status != 429:
+        message = f"{fault.status}: {HTTPStatus(fault.status).phrase}"
+        return {"message": message, "code": 0}, {}
+    body: _Json = {"message": "You are being rate limited.", "global": False}
+    headers = {
+        "Via": "1.1 google",
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Bucket": "fake-bucket",
+        "X-RateLimit-Scope": "user",
+    }
+    if fault.retry_after is not None:
+        body["retry_after"] = fault.retry_after
+        headers["X-RateLimit-Reset-After"] = str(fault.retry_after)
+    return body, headers
+
+
+def _under(prefix: str, method: str | None = None) -> Callable[[web.Request], bool]:
+    """Whether a REST request is `method` (any when None) on a path under `prefix`."""
+
+    def matches(request: web.Request) -> bool:
+        path = request.match_info.get("path")
+        if path is None or (method is not None and request.method != method):
+            return False
+        return ("/" + path).startswith(prefix)
+
+    return matches
+
+
+def route_name(method: str, path: str) -> str:
+    """The name of a REST route, as `faults` knows it; "rest" for one the fake lacks."""
+    parts = path.strip("/").split("/")
+    if parts[0] == "interactions" and parts[-1] == "callback":
+        return "interaction_callback"
+    if parts[0] == "webhooks" and parts[-1] == "@original":
+        return "edit_original" if method == "PATCH" else "original_get"
+    if parts[0] == "applications" and parts[-1] == "commands":
+        return "commands_sync"
+    if parts[0] == "channels" and len(parts) == 3:
+        return "message_create"
+    if parts[0] == "channels" and len(parts) == 5 and parts[4] == "threads":
+        return "thread_create"
+    if parts[0] == "channels" and len(parts) == 4:
+        return _MESSAGE_ROUTES.get(method, "rest")
+    return _FIXED_ROUTES.get(path, "rest")
+
+
+_MESSAGE_ROUTES = {"GET": "message_get", "PATCH": "message_edit", "DELETE": "message_delete"}
+_FIXED_ROUTES = {
+    "/users/@me": "user_me",
+    "/oauth2/applications/@me": "application_me",
+    "/gateway/bot": "gateway_bot",
+}
+ROUTES = frozenset(
+    {
+        "interaction_callback",
+        "edit_original",
+        "original_get",
+        "commands_sync",
+        "message_create",
+        "thread_create",
+        *_MESSAGE_ROUTES.values(),
+        *_FIXED_ROUTES.values(),
+        "rest",  # any other REST path
+        "cdn",  # attachment downloads
+        "gateway",  # the gateway's WebSocket handshake
+    }
+)
 
 
 def _content_type(name: str) -> str:

@@ -8,19 +8,19 @@ Things Slack accepts but a careful bot must avoid are recorded in `fake.violatio
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import random
 import string
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
+from tests.fakes.faults import Fault, Faults, answer, rate_limited, status
+from tests.fakes.ratelimit import TokenBucket
+from tests.fakes.server import LocalServer
 from tests.fakes.slack_state import (
     Call,
     FakeFile,
@@ -36,17 +36,35 @@ __all__ = ["Call", "FakeFile", "FakeSlack"]
 
 _Json = dict[str, Any]
 _ID_CHARS = string.ascii_uppercase + string.digits
+_ROUTES = ("upload", "download", "respond")  # fault names beside the Web API methods
+_SLACK_ERRORS = {429: "ratelimited", 503: "service_unavailable", 504: "request_timeout"}
 
 
-class FakeSlack:
-    """A real aiohttp server on 127.0.0.1 speaking the subset of the Web API the bot uses."""
+def _error_json(fault: Fault) -> tuple[_Json, dict[str, str]]:
+    """Slack's body for an HTTP error status."""
+    error = _SLACK_ERRORS.get(fault.status, "internal_error" if fault.status >= 500 else "")
+    return {"ok": False, "error": error or "invalid_request"}, {}
+
+
+class FakeSlack(LocalServer):
+    """A real aiohttp server on 127.0.0.1 speaking the subset of the Web API the bot uses.
+
+    `faults` fails any Web API method by name, and "upload" (the upload URL), "download" (a
+    file's URL) and "respond" (a response_url); `limit_chat_update()` meters chat.update per
+    workspace as Slack's Tier 3 does.
+    """
 
     def __init__(self, *, token: str = "xoxb-test", team_id: str = "T1") -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
+        app.router.add_get("/files-tmb/{file_id}/{name}", self._download)
+        app.router.add_post("/respond/{hook}", self._respond)
+        super().__init__(app)
         self.token = token
         self.tokens: set[str] = {token}
         self.team_id = team_id
-        self.base_url = ""
-        self.api_url = ""
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], _Json] = {}
         self.ephemerals: list[_Json] = []
@@ -60,13 +78,10 @@ class FakeSlack:
         self.latency: dict[str, float] = {}
         self.processing_polls = 1
         self.processing_seconds: float | None = None
-        self._rate_limits: dict[str, list[int]] = {}  # method -> [remaining, retry_after]
-        self._failures: dict[str, list[tuple[int, str]]] = {}
-        self._outages: dict[str, int] = {}  # method -> calls left that answer 503
+        self.chat_update_limits: dict[str, TokenBucket] = {}  # team -> its Tier 3 bucket
+        self._chat_update_limit: tuple[float, float, Callable[[], float]] | None = None
         self._ts_counter = 0
         self._rng = random.Random()
-        self._closing = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self._methods: dict[str, Callable[[_Json], _Json]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -80,34 +95,16 @@ class FakeSlack:
             "views.publish": self._views_publish,
             "views.open": self._views_open,
         }
+        self.faults = Faults(names=self._fault_names, render=_error_json, closing=self.closing)
 
     # ---- lifecycle and test controls
 
-    async def __aenter__(self) -> FakeSlack:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_post("/upload/{file_id}", self._upload)
-        app.router.add_get("/files-pri/{file_id}/{name}", self._download)
-        app.router.add_get("/files-tmb/{file_id}/{name}", self._download)
-        app.router.add_post("/respond/{hook}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        self.api_url = f"{self.base_url}/api/"
-        return self
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/" if self.base_url else ""
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._closing.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def _fault_names(self) -> set[str]:
+        return {*self._methods, *_ROUTES}
 
     def client(self, *, token: str | None = None, **kwargs: Any) -> AsyncWebClient:
         """An AsyncWebClient aimed at this server, ignoring any HTTP(S)_PROXY env variable."""
@@ -117,30 +114,47 @@ class FakeSlack:
 
     def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
         """The next `times` calls to `method` answer HTTP 429 with `Retry-After`."""
-        self._rate_limits[method] = [times, retry_after]
+        self.faults.add(method, rate_limited(retry_after), times=times)
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls to `method` answer `{"ok": false, "error": error}`."""
-        self._failures.setdefault(method, []).append((times, error))
+        self.faults.add(method, answer(200, {"ok": False, "error": error}), times=times)
 
     def unavailable(self, method: str, times: int = 1_000_000) -> None:
         """The next `times` calls to `method` ("upload": the upload URL) answer HTTP 503, as
         Slack does during an outage; `times=0` ends the outage."""
-        self._outages[method] = times
+        self.faults.set(method, status(503, body="text"), times=times)
 
-    def _down(self, method: str, call: Call) -> web.Response | None:
-        left = self._outages.get(method, 0)
-        if left <= 0:
+    def limit_chat_update(
+        self,
+        *,
+        burst: float = 15,
+        per_minute: float = 50,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Meter chat.update per workspace as Slack's Tier 3: `burst` calls at once, then
+        `per_minute`; beyond, 429 `ratelimited` with `Retry-After` in whole seconds."""
+        self._chat_update_limit = (burst, per_minute / 60, clock)
+        self.chat_update_limits.clear()
+
+    def _metered(self, method: str) -> int | None:
+        """The Retry-After (seconds) of a call over its workspace's limit, else None."""
+        if method != "chat.update" or self._chat_update_limit is None:
             return None
-        self._outages[method] = left - 1
-        call.status = 503
-        return web.Response(status=503, text="Service Unavailable")
+        burst, rate, clock = self._chat_update_limit
+        bucket = self.chat_update_limits.get(self.team_id)
+        if bucket is None:
+            bucket = TokenBucket(capacity=burst, per_second=rate, clock=clock)
+            self.chat_update_limits[self.team_id] = bucket
+        return bucket.retry_after()
 
     def response_url(self, hook: str = "hook") -> str:
         """A slash command's response_url that lands here (recorded in `responses`)."""
         return f"{self.base_url}/respond/{hook}"
 
-    async def _respond(self, request: web.Request) -> web.Response:
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        if (faulty := await self.faults.intercept("respond", request)) is not None:
+            return faulty
         self.responses.append(await request.json())
         return web.Response(text="ok")
 
@@ -161,11 +175,6 @@ class FakeSlack:
 
     # ---- HTTP plumbing
 
-    async def _pause(self, seconds: float) -> None:
-        if seconds > 0 and not self._closing.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), seconds)
-
     def _authorized(self, request: web.Request, args: _Json) -> str | None:
         """None when the token is valid, else the Slack error."""
         header = request.headers.get("Authorization", "")
@@ -175,7 +184,7 @@ class FakeSlack:
             return "not_authed"
         return None if token in self.tokens else "invalid_auth"
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         call = Call(method=method, args={}, at=time.monotonic())
         self.calls.append(call)
@@ -183,28 +192,14 @@ class FakeSlack:
             call.args = await read_args(request)
         except ValueError:
             return web.json_response({"ok": False, "error": "invalid_json"})
-        await self._pause(self.latency.get(method, 0.0))
-        if (down := self._down(method, call)) is not None:
-            return down
+        if (faulty := await self._faulty(method, call, request)) is not None:
+            return faulty
         auth_error = self._authorized(request, call.args)
         if auth_error is not None:
             return web.json_response({"ok": False, "error": auth_error})
-        limit = self._rate_limits.get(method)
-        if limit is not None and limit[0] > 0:
-            limit[0] -= 1
+        if (wait := self._metered(method)) is not None:
             call.status = 429
-            return web.json_response(
-                {"ok": False, "error": "ratelimited"},
-                status=429,
-                headers={"Retry-After": str(limit[1])},
-            )
-        queued = self._failures.get(method)
-        if queued:
-            times, error = queued[0]
-            queued[0] = (times - 1, error)
-            if times <= 1:
-                queued.pop(0)
-            return web.json_response({"ok": False, "error": error})
+            return await self.faults.answer(rate_limited(wait), request)
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
@@ -213,13 +208,23 @@ class FakeSlack:
         except SlackError as e:
             return web.json_response({"ok": False, "error": e.error, **e.extra})
 
-    async def _upload(self, request: web.Request) -> web.Response:
+    async def _faulty(
+        self, method: str, call: Call, request: web.Request
+    ) -> web.StreamResponse | None:
+        """After the method's latency, the answer of a fault armed for it (recorded in `call`)."""
+        await self.pause(self.latency.get(method, 0.0))
+        fault = self.faults.take(method, request)
+        if fault is None:
+            return None
+        call.status = fault.recorded_status
+        return await self.faults.answer(fault, request)
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
         file_id = request.match_info["file_id"]
         call = Call(method="upload", args={"file_id": file_id}, at=time.monotonic())
         self.calls.append(call)
-        await self._pause(self.latency.get("upload", 0.0))
-        if (down := self._down("upload", call)) is not None:
-            return down
+        if (faulty := await self._faulty("upload", call, request)) is not None:
+            return faulty
         f = self.files.get(file_id)
         if f is None or f.completed or f.deleted:
             call.status = 404
@@ -240,7 +245,9 @@ class FakeSlack:
         call.args["length"] = len(data)
         return web.Response(text=f"OK - {len(data)}")
 
-    async def _download(self, request: web.Request) -> web.Response:
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if (faulty := await self.faults.intercept("download", request)) is not None:
+            return faulty
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer ") or header[7:] not in self.tokens:
             return web.Response(status=401, text="Unauthorized")

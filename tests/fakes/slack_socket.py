@@ -17,10 +17,11 @@ import json
 import secrets
 import uuid
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.fakes.server import LocalServer
 from tests.fakes.slack_server import FakeSlack
 
 __all__ = ["FakeSocketMode"]
@@ -30,14 +31,17 @@ ACK_TIMEOUT = 5.0
 OPEN_METHOD = "apps.connections.open"
 
 
-class FakeSocketMode:
+class FakeSocketMode(LocalServer):
     """Slack's side of Socket Mode, served on its own 127.0.0.1 port next to `slack`."""
 
     def __init__(self, slack: FakeSlack, *, app_token: str = "xapp-test") -> None:
+        app = web.Application()
+        app.router.add_get("/link/", self._link)
+        app.on_shutdown.append(self._close_sockets)
+        super().__init__(app)
         self.slack = slack
         self.app_token = app_token
         self.app_id = "A1"
-        self.base_url = ""
         self.acks: list[_Json] = []  # every envelope acknowledgement, in order of arrival
         self.envelopes: list[_Json] = []  # every envelope sent
         self.other: list[str] = []  # text frames that were not acknowledgements
@@ -51,18 +55,11 @@ class FakeSocketMode:
         self._acked: set[str] = set()
         self._waiting: dict[str, asyncio.Future[_Json]] = {}
         self._hello = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # ---- lifecycle
 
-    async def __aenter__(self) -> FakeSocketMode:
-        app = web.Application()
-        app.router.add_get("/link/", self._link)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
         self.slack.tokens.add(self.app_token)
         self.slack._methods[OPEN_METHOD] = self._open
         check = self.slack._authorized
@@ -85,13 +82,10 @@ class FakeSocketMode:
             del self.slack._authorized  # back to the class's own check
         for future in self._waiting.values():
             future.cancel()
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(1):
-                    await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().__aexit__(exc_type, exc, tb)
+
+    async def _close_sockets(self, app: web.Application | None = None) -> None:
+        await self.drop(message=b"server shutdown")
 
     # ---- test controls
 
@@ -142,12 +136,12 @@ class FakeSocketMode:
             {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
         )
 
-    async def drop(self) -> None:
+    async def drop(self, *, message: bytes = b"going away") -> None:
         """Close every connection from the server side (Slack going away, a network cut)."""
         for ws in list(self._sockets):
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
-                    await ws.close(code=WSCloseCode.GOING_AWAY, message=b"going away")
+                    await ws.close(code=WSCloseCode.GOING_AWAY, message=message)
 
     # ---- Web API side
 
