@@ -1,0 +1,75 @@
+"""What a chat platform's failure means for easel: the three answers every call can get.
+
+    LATER    the platform is down or busy, or the network failed: try again later
+    REFUSED  the platform said no, and saying it again will not change that
+    BUG      anything else: easel's own mistake (logged with its stack)
+
+Each platform has one function that classifies any exception its client raises
+(adapters.slack.failures, adapters.discord.failures); surfaces turn the answer into the
+bot.errors type that fits the step (the placeholder, a preview, the final image).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+import aiohttp
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 30.0  # seconds a platform may stay silent before a call counts as failed
+
+
+class Kind(StrEnum):
+    LATER = "later"
+    REFUSED = "refused"
+    BUG = "bug"
+
+
+class PlatformError(Exception):
+    """A platform call failed; `kind` says whether to try again, `reason` what was said."""
+
+    def __init__(self, kind: Kind, reason: str, *, status: int | None = None) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason
+        self.status = status
+
+    @property
+    def later(self) -> bool:
+        return self.kind is Kind.LATER
+
+
+def network_failure(exc: BaseException) -> bool:
+    """A failure of the connection itself: reset, closed, truncated, timed out, unreachable."""
+    return isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError)
+
+
+def by_status(status: int) -> Kind:
+    """5xx and 429 pass; every other answer stands."""
+    return Kind.LATER if status >= 500 or status == 429 else Kind.REFUSED
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Calls one platform: each call bounded by `timeout`, each failure classified once."""
+
+    classify: Callable[[BaseException], PlatformError | None]
+    timeout: float = DEFAULT_TIMEOUT
+
+    async def __call__(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
+        """`await call()`; a platform failure comes out as PlatformError, a bug as it was."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await call()
+        except Exception as exc:
+            failure = self.classify(exc)
+            if failure is None:
+                raise
+            raise PlatformError(
+                failure.kind, f"{what}: {failure.reason}", status=failure.status
+            ) from exc
