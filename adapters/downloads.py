@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from adapters.failures import DEFAULT_TIMEOUT
 from bot.errors import AttachmentRejected
 from bot.images import MAX_INPUT_BYTES, empty_file
 
@@ -72,24 +73,39 @@ async def download(
     name: str,
     platform: str,
     headers: dict[str, str] | None = None,
+    silence: float = DEFAULT_TIMEOUT,
 ) -> bytes:
-    """GET `url`, refusing as soon as the body (declared or received) passes the cap."""
+    """GET `url`, refusing as soon as the body (declared or received) passes the cap. A
+    download that fails (an error answer, a reset, a cut, silence) says so, by the file."""
+    try:
+        async with http.stream(
+            "GET", url, headers=headers, timeout=httpx2.Timeout(silence)
+        ) as response:
+            if response.status_code != 200:
+                raise _not_downloaded(name, platform, f"HTTP {response.status_code}")
+            return await _capped(response, name)
+    except httpx2.HTTPError as exc:
+        raise _not_downloaded(name, platform, repr(exc)) from exc
+
+
+def _not_downloaded(name: str, platform: str, detail: str) -> AttachmentRejected:
+    return AttachmentRejected(
+        f"easel could not download {name} from {platform}, so nothing was drawn. Please try again.",
+        detail=detail,
+    )
+
+
+async def _capped(response: httpx2.Response, name: str) -> bytes:
     too_large = AttachmentRejected(
         f"{name} is larger than easel takes ({MAX_INPUT_BYTES // 1_048_576} MB)."
     )
+    if int(response.headers.get("content-length") or 0) > MAX_INPUT_BYTES:
+        raise too_large
     chunks: list[bytes] = []
     received = 0
-    async with http.stream("GET", url, headers=headers) as response:
-        if response.status_code != 200:
-            raise AttachmentRejected(
-                f"easel could not download {name} from {platform}.",
-                detail=f"HTTP {response.status_code}",
-            )
-        if int(response.headers.get("content-length") or 0) > MAX_INPUT_BYTES:
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > MAX_INPUT_BYTES:
             raise too_large
-        async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            if received > MAX_INPUT_BYTES:
-                raise too_large
-            chunks.append(chunk)
+        chunks.append(chunk)
     return b"".join(chunks)

@@ -61,10 +61,13 @@ class Caller:
     classify: Callable[[BaseException], PlatformError | None]
     timeout: float = DEFAULT_TIMEOUT
 
-    async def __call__(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
-        """`await call()`; a platform failure comes out as PlatformError, a bug as it was."""
+    async def __call__(
+        self, call: Callable[[], Awaitable[T]], *, what: str, patience: float = 1.0
+    ) -> T:
+        """`await call()`; a platform failure comes out as PlatformError, a bug as it was.
+        `patience` multiplies the timeout (an upload of a large file may take longer)."""
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout * patience):
                 return await call()
         except Exception as exc:
             failure = self.classify(exc)

@@ -64,15 +64,23 @@ def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
     return OpenAIImageBackend(client=openai_client(config, http=http))
 
 
+@dataclass(slots=True)
+class Readiness:
+    """Whether easel has settled what the last run left and is taking requests."""
+
+    ready: bool = False
+
+
 def web_app(
     *,
     store: SqliteStore,
     slack: SlackRunner | None,
     discord: DiscordRunner | None,
     playground: Playground | None,
+    readiness: Readiness,
 ) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
-        checks = {"store": await _store_ok(store)}
+        checks = {"ready": readiness.ready, "store": await _store_ok(store)}
         if slack is not None:
             checks["slack"] = await slack.connected()
         if discord is not None:
@@ -140,6 +148,7 @@ async def _platforms(
             workspaces=workspaces,
             http=http,
             preview_interval=config.preview_interval,
+            chat_timeout=config.chat_timeout,
             clock=clock,
         )
     if config.playground:
@@ -186,7 +195,14 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
         on = await _platforms(
             stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock
         )
-        app = web_app(store=store, slack=on.slack, discord=on.discord, playground=on.playground)
+        readiness = Readiness()
+        app = web_app(
+            store=store,
+            slack=on.slack,
+            discord=on.discord,
+            playground=on.playground,
+            readiness=readiness,
+        )
         port = await _serve(stack, config, app)
         if on.playground is not None:
             stack.callback(on.playground.close)  # before the server's cleanup: open tabs end
@@ -200,6 +216,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
         if on.slack is not None:
             stack.push_async_callback(on.slack.stop)
             await on.slack.start()
+        readiness.ready = True
         yield Runtime(
             turns=turns,
             workspaces=workspaces,

@@ -60,6 +60,7 @@ class Config:
     preview_interval: float
     shutdown_grace: float
     delivery_max_pause: float = 60.0  # seconds between attempts while a platform is down
+    chat_timeout: float = 30.0  # seconds a chat platform may stay silent before a call fails
     defaults: ImageOptions = field(default_factory=ImageOptions)
     prices: PriceTable = field(default_factory=PriceTable.load)
 
@@ -254,6 +255,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
         shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
         delivery_max_pause=_number(env, "EASEL_DELIVERY_MAX_PAUSE", 60.0, low=0.01, high=3600),
+        chat_timeout=_number(env, "EASEL_CHAT_TIMEOUT", 30.0, low=0.1, high=600),
         defaults=_defaults(env),
         prices=_prices(env),
     )

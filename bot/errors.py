@@ -10,6 +10,8 @@ EaselError                    user_message: what the chat shows
 ├── ImageTooLarge             the image or an input is larger than the service accepts
 ├── GenerationFailed          any other refusal or failure from the image service
 │   └── ContextExpired        previous_response_id is gone; the service recovers from it
+├── ChatUnavailable           the chat platform is down or busy for now, before anything is paid
+├── ChatRefused               the chat platform refused easel's message, before anything is paid
 ├── DeliveryFailed            the chat platform would not take the finished image
 │   └── DeliveryDelayed       the platform is down or busy for now: easel tries again
 └── Interrupted               easel stopped or restarted while drawing (the turn can be retried)
@@ -77,6 +79,24 @@ class GenerationFailed(EaselError):
 class ContextExpired(GenerationFailed):
     code = "previous_response_not_found"
     default_message = "The thread's earlier drawing has expired on the image service."
+
+
+class ChatUnavailable(EaselError):
+    """The chat platform did not take easel's placeholder (a 5xx, a rate limit, a dropped
+    connection): easel tries again for a few seconds; nothing has been drawn or paid."""
+
+    code = "chat_unavailable"
+    default_message = (
+        "The chat app is not answering right now, so nothing was drawn. "
+        "Please try again in a minute."
+    )
+
+
+class ChatRefused(EaselError):
+    """The chat platform refused easel's placeholder for good (not in the channel, ...)."""
+
+    code = "chat_refused"
+    default_message = "The chat app refused easel's message, so nothing was drawn."
 
 
 class DeliveryFailed(EaselError):

@@ -116,6 +116,14 @@ class FinalImage:
 
 
 @dataclass(frozen=True, slots=True)
+class Held:
+    """A finished image a turn still owes, and where delivering it had got to."""
+
+    final: FinalImage
+    file_ref: str | None = None  # set once the file is in the thread
+
+
+@dataclass(frozen=True, slots=True)
 class ThreadState:
     """What the next turn in a thread continues from."""
 

@@ -15,6 +15,7 @@ from bot.errors import EaselError
 from bot.models import (
     DrawRequest,
     FinalImage,
+    Held,
     ImageOptions,
     InputImage,
     Preview,
@@ -66,11 +67,17 @@ class PreviewSink(Protocol):
 
 
 class FinalSink(Protocol):
-    """Where the finished image goes: a real file in the thread."""
+    """Where the finished image goes, in two steps that are each recorded when they succeed:
+    a real file in the thread, then the turn's message showing it."""
 
-    async def finish(self, final: FinalImage) -> str:
-        """Upload the final image as a file and show it; return the file's reference."""
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
+        """Put the final image in the thread as a file; return its reference. `again`: an
+        earlier attempt (in this run or one before it) may have put it there already, so look
+        in the thread first (it is named from the image call's id)."""
         ...
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        """Make the turn's message show the file that is in the thread."""
 
 
 class Inputs(Protocol):
@@ -86,7 +93,7 @@ class Inputs(Protocol):
         ...
 
     async def fetch_image(self, file_ref: str) -> InputImage:
-        """An earlier final image, fetched back by the reference `finish` gave."""
+        """An earlier final image, fetched back by the reference `place_final` gave."""
         ...
 
 
@@ -173,20 +180,17 @@ class Ledger(Protocol):
     async def hold(self, turn_id: int, final: FinalImage) -> None:
         """Keep the final image (outbox), then mark the turn delivering."""
 
-    async def held(self, turn_id: int) -> FinalImage | None:
-        """The finished image a delivering turn still owes."""
+    async def held(self, turn_id: int) -> Held | None:
+        """The finished image a delivering turn still owes, and its file if it is placed."""
         ...
 
-    async def complete(
-        self,
-        turn_id: int,
-        *,
-        key: ThreadKey,
-        final: FinalImage,
-        file_ref: str,
-        cost_usd: float | None,
+    async def placed(
+        self, turn_id: int, *, key: ThreadKey, final: FinalImage, file_ref: str
     ) -> None:
-        """Advance the thread, mark the turn delivered and empty its outbox, in one step."""
+        """The file is in the thread: record it and advance the thread's chain, in one step."""
+
+    async def complete(self, turn_id: int, *, final: FinalImage, cost_usd: float | None) -> None:
+        """The message shows the file: mark the turn delivered and empty its outbox."""
 
     async def end(self, turn_id: int, *, status: TurnStatus, error_code: str) -> None:
         """End a turn that delivered nothing (failed, interrupted), dropping any held image."""

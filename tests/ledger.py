@@ -44,9 +44,8 @@ async def deliver(
     """Hold the turn's image, then complete it, as a delivered turn goes."""
     final = final or final_image(turn_id)
     await store.ledger.hold(turn_id, final)
-    await store.ledger.complete(
-        turn_id, key=key, final=final, file_ref=f"F{turn_id}", cost_usd=cost
-    )
+    await store.ledger.placed(turn_id, key=key, final=final, file_ref=f"F{turn_id}")
+    await store.ledger.complete(turn_id, final=final, cost_usd=cost)
     return final
 
 

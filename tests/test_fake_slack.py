@@ -16,6 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.slack_server import FakeSlack
+from tests.waiting import eventually
 
 
 def png(w: int = 40, h: int = 30, color: tuple[int, int, int] = (200, 40, 90)) -> bytes:
@@ -144,7 +145,9 @@ async def test_processing_by_time(fake: FakeSlack, client: AsyncWebClient) -> No
     fake.processing_seconds = 0.05
     file_id = await upload(client, channel="C1")
     ts = (await client.chat_postMessage(channel="C1", text="drawing…"))["ts"]
-    await asyncio.sleep(0.06)
+    async with asyncio.timeout(5):  # processed once its time has passed, however often asked
+        while not (await client.files_info(file=file_id))["file"].get("mimetype"):
+            pass
     await client.chat_update(channel="C1", ts=ts, text="art", blocks=[image_block(file_id)])
     assert fake.files[file_id].processed and fake.violations == []
 
@@ -225,7 +228,7 @@ async def test_latency_and_prompt_shutdown() -> None:
         assert time.monotonic() - start >= 0.1
         fake.latency["auth.test"] = 30
         pending = asyncio.create_task(slow.auth_test())
-        await asyncio.sleep(0.05)
+        await eventually(lambda: fake.calls_to("auth.test"))
         start = time.monotonic()
     assert time.monotonic() - start < 2
     await asyncio.gather(pending, return_exceptions=True)

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from adapters.runtime import Runtime
-from tests.conftest import draw, settle
+from tests.conftest import draw, eventually, settle
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI
 
@@ -32,27 +32,31 @@ async def health_becomes(runtime: Runtime, status: int, within: float = 10) -> d
 
 
 async def test_the_store_going_away_turns_health_to_503_naming_the_store(easel: Runtime) -> None:
-    assert await health(easel) == (200, {"ok": True, "store": True, "slack": True})
+    assert await health(easel) == (200, {"ok": True, "ready": True, "store": True, "slack": True})
     await easel.store.db.close()  # the database connection is gone under a running easel
-    assert await health(easel) == (503, {"ok": False, "store": False, "slack": True})
+    assert await health(easel) == (503, {"ok": False, "ready": True, "store": False, "slack": True})
 
 
 async def test_discords_gateway_going_down_turns_health_to_503_and_back(
     easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:
-    assert await health(easel_discord) == (200, {"ok": True, "store": True, "discord": True})
+    assert await health(easel_discord) == (
+        200,
+        {"ok": True, "ready": True, "store": True, "discord": True},
+    )
 
     await discord_fake.gateway_down()
     assert not discord_fake.connected
     body = await health_becomes(easel_discord, 503)
-    assert body == {"ok": False, "store": True, "discord": False}
-    await asyncio.sleep(1.5)  # discord.py keeps trying (and failing) meanwhile
+    assert body == {"ok": False, "ready": True, "store": True, "discord": False}
+    # discord.py keeps trying, and failing, meanwhile: still 503 after it has tried again.
+    await eventually(lambda: discord_fake.refused_connections >= 1, within=20)
     assert await health(easel_discord) == (503, body)
 
     discord_fake.gateway_up()
     # discord.py reconnects after its own random, growing backoff, and resumes the session.
     body = await health_becomes(easel_discord, 200, within=40)
-    assert body == {"ok": True, "store": True, "discord": True}
+    assert body == {"ok": True, "ready": True, "store": True, "discord": True}
     assert discord_fake.connected and len(discord_fake.resumed) >= 1
     assert len(discord_fake.identified) == 1  # the session was resumed, not started anew
 

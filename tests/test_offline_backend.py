@@ -405,12 +405,14 @@ class RecordingSurface:
         self.previews.append(preview)
         self._platform.events.append(("preview", str(preview.index)))
 
-    async def finish(self, final: FinalImage) -> str:
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
         self.finals.append(final)
         file_ref = f"F{len(self._platform.files) + 1}"
         self._platform.files[file_ref] = final
-        self._platform.events.append(("finish", file_ref))
         return file_ref
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        self._platform.events.append(("finish", file_ref))
 
     async def fail(self, error: EaselError) -> None:
         self.failures.append(error)

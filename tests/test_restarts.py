@@ -3,7 +3,6 @@ drawing, run as its own process against the fakes, and started again on the same
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import sys
@@ -100,9 +99,11 @@ async def test_killed_mid_stream_the_message_says_so_and_retry_draws_it(
         assert [f.thread_ts for f in finals(slack_fake)] == [root["ts"]]
         assert openai_fake.requests[1]["input"] == openai_fake.requests[0]["input"]
 
-        # A second press of the old button draws nothing more.
+        # A second press of the old button draws nothing more, and says so.
         await press_retry(sender, root, "1")
-        await asyncio.sleep(0.5)
+        await eventually(
+            lambda: any("already drawn again" in e.get("text", "") for e in slack_fake.ephemerals)
+        )
         assert len(openai_fake.requests) == 2
         await sender.aclose()
         bot.terminate()
@@ -155,7 +156,7 @@ async def test_sigterm_refuses_new_turns_then_interrupts_what_outlives_the_grace
         await sender.command("an hourglass running out")
         await eventually(lambda: "preview 1" in block_text(root_message(slack_fake)["blocks"]))
         bot.terminate()
-        await asyncio.sleep(0.5)
+        await eventually(lambda: "waiting up to 2s for 1 drawing" in bot.log())
         refused = await sender.command("one more, quickly")
         assert "restarting" in refused.text
         assert await bot.wait() == 0

@@ -152,7 +152,7 @@ async def test_healthz_reports_the_store_and_slack(
 ) -> None:
     response = await raw_http.get(f"http://127.0.0.1:{easel.port}/healthz")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "store": True, "slack": True}
+    assert response.json() == {"ok": True, "ready": True, "store": True, "slack": True}
 
 
 async def test_a_file_slack_never_reports_processed_still_delivers_the_drawing(

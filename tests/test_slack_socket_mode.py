@@ -139,7 +139,7 @@ async def test_healthz_reports_the_socket_connection(
     async with httpx2.AsyncClient(timeout=5) as http:
         response = await http.get(f"http://127.0.0.1:{easel.port}/healthz")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "store": True, "slack": True}
+    assert response.json() == {"ok": True, "ready": True, "store": True, "slack": True}
     assert socket_mode.open_sockets == 1
 
 
@@ -201,4 +201,4 @@ async def test_healthz_turns_unhealthy_while_the_socket_is_down(
                 break
             await asyncio.sleep(0.05)
     assert response is not None
-    assert response.json() == {"ok": False, "store": True, "slack": False}
+    assert response.json() == {"ok": False, "ready": True, "store": True, "slack": False}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import bot.store.sql
-from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey, ThreadState
+from bot.models import DrawRequest, FinalImage, Held, ImageOptions, ThreadKey, ThreadState
 from bot.store.database import SchemaTooNew
 from bot.store.sqlite import SqliteStore
 from bot.turns.status import IllegalMove, TurnStatus
@@ -372,8 +372,10 @@ async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(tmp_path: Pa
         await store.ledger.hold(turn, final)
         assert [t.status for t in await store.ledger.unfinished()] == ["delivering"]
     async with SqliteStore(path=tmp_path / "easel.db") as store:  # as after a crash
-        assert await store.ledger.held(turn) == final
-        await store.ledger.complete(turn, key=key, final=final, file_ref="F1", cost_usd=0.04)
+        assert await store.ledger.held(turn) == Held(final)
+        await store.ledger.placed(turn, key=key, final=final, file_ref="F1")
+        assert await store.ledger.held(turn) == Held(final, file_ref="F1")  # as after a crash
+        await store.ledger.complete(turn, final=final, cost_usd=0.04)
         assert await store.ledger.held(turn) is None
         assert store.ledger.outbox.held() == []
         state = await store.threads.get(key)

@@ -65,6 +65,7 @@ class EaselDiscord(discord.Client):
         return DiscordSurface(
             editor=editor,
             client=self,
+            call=self.deps.call,
             request=request,
             files=self.deps.files,
             attached=attached,

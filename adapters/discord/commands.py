@@ -12,6 +12,7 @@ from discord.app_commands import Choice
 from adapters.discord.editors import InteractionEditor
 from adapters.discord.settings import send_usage
 from adapters.discord.surface import DEFAULT_FILESIZE_LIMIT
+from adapters.failures import PlatformError
 from bot.errors import BadInput
 from bot.models import DrawRequest
 from bot.workspace.admission import Admission, is_usage
@@ -80,7 +81,11 @@ async def _start(
     """Defer at once (Discord waits 3 s), then draw in the deferred response."""
     turns = client.deps.turns
     try:
-        await interaction.response.defer(thinking=True)
+        await client.deps.call(lambda: interaction.response.defer(thinking=True), what="defer")
+    except PlatformError as exc:
+        turns.release(admission)
+        log.warning("could not answer /draw from %s: %s", interaction.user.id, exc.reason)
+        return
     except BaseException:
         turns.release(admission)
         raise

@@ -14,8 +14,10 @@ from discord.http import Route
 
 from adapters.discord.client import EaselDiscord
 from adapters.discord.deps import DiscordDeps
+from adapters.discord.failures import classify
 from adapters.discord.files import DiscordFiles
 from adapters.errors import StartupError
+from adapters.failures import Caller
 from bot.clock import Clock
 from bot.config import DiscordConfig
 from bot.turns.service import DrawService
@@ -126,6 +128,7 @@ def discord_runner(
     workspaces: Workspaces,
     http: httpx2.AsyncClient,
     preview_interval: float,
+    chat_timeout: float,
     clock: Clock,
 ) -> DiscordRunner:
     """The Discord side, with its dependencies; `start()` logs in and connects."""
@@ -133,6 +136,7 @@ def discord_runner(
         turns=turns,
         workspaces=workspaces,
         files=DiscordFiles(http=http, api_url=discord_config.api_url),
+        call=Caller(classify, timeout=chat_timeout),
         preview_interval=preview_interval,
         clock=clock,
     )

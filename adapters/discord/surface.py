@@ -13,13 +13,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-import aiohttp
 import discord
 
 from adapters.discord.buttons import retry_view
 from adapters.discord.editors import channel_of
 from adapters.discord.files import AttachmentLike, DiscordFiles, KeptAttachment, fit
-from bot.errors import DeliveryDelayed, DeliveryFailed, EaselError
+from adapters.failures import Caller, PlatformError
+from bot import errors
 from bot.models import DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,15 @@ REPLY_HINT = "Reply again to keep editing."
 WAITING = "waiting for the drawing above to finish…"
 DELIVERING = "finished, delivering…"
 INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “retry” in the thread."
+NOT_ANSWERING = (
+    "Discord is not answering right now, so nothing was drawn. Please try again in a minute."
+)
+NOT_ALLOWED_HERE = (
+    "easel may not post here, so nothing was drawn: it needs the View Channel, Send Messages "
+    "and Attach Files permissions in this channel."
+)
+THREAD_EXISTS = 160004  # "A thread has already been created for this message"
+UPLOAD_PATIENCE = 4.0  # an upload may take this many times a call's timeout
 
 
 class Editor(Protocol):
@@ -48,11 +57,18 @@ class Editor(Protocol):
     async def edit(self, **fields: Any) -> None: ...
 
 
-def unavailable(exc: Exception) -> bool:
-    """True for a failure that says "not now" (5xx, 429, a dropped connection), not "no"."""
-    if isinstance(exc, discord.HTTPException):
-        return exc.status >= 500 or exc.status == 429
-    return isinstance(exc, aiohttp.ClientError | OSError)
+def not_started(exc: PlatformError) -> errors.EaselError:
+    """The placeholder failed: nothing was drawn, and the words say why."""
+    if exc.later:
+        return errors.ChatUnavailable(NOT_ANSWERING, detail=exc.reason)
+    if exc.status == 403:
+        return errors.ChatRefused(NOT_ALLOWED_HERE, detail=exc.reason)
+    return errors.ChatRefused(detail=exc.reason)
+
+
+def not_delivered(exc: PlatformError) -> errors.DeliveryFailed:
+    kind = errors.DeliveryDelayed if exc.later else errors.DeliveryFailed
+    return kind(detail=exc.reason)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -67,6 +83,7 @@ class DiscordSurface:
         *,
         editor: Editor,
         client: discord.Client,
+        call: Caller,
         request: DrawRequest,
         files: DiscordFiles,
         attached: Sequence[AttachmentLike],
@@ -75,6 +92,7 @@ class DiscordSurface:
     ) -> None:
         self._editor = editor
         self._client = client
+        self._call = call
         self._request = request
         self._files = files
         self._attached = attached
@@ -91,10 +109,11 @@ class DiscordSurface:
         return f"<@{r.user_id}>: {_clip(r.prompt, 1500)}\n-# {line}"
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
+        text = self._text(WAITING if waiting else "drawing…")
         try:
-            thread = await self._editor.post(content=self._text(WAITING if waiting else "drawing…"))
-        except discord.HTTPException as exc:
-            raise DeliveryFailed(detail=f"post: {exc.status} {exc.text}") from exc
+            thread = await self._call(lambda: self._editor.post(content=text), what="post")
+        except PlatformError as exc:
+            raise not_started(exc) from exc
         r = self._request
         return ThreadKey(r.platform, r.workspace, str(thread), str(thread))
 
@@ -111,66 +130,92 @@ class DiscordSurface:
     async def attachments(self) -> tuple[InputImage, ...]:
         return await self._files.fetch_all(self._attached)
 
+    async def _edit(self, *, what: str, patience: float = 1.0, **fields: Any) -> None:
+        await self._call(lambda: self._editor.edit(**fields), what=what, patience=patience)
+
     async def drawing(self) -> None:
-        await self._editor.edit(content=self._text("drawing…"))
+        await self._edit(content=self._text("drawing…"), what="drawing")
 
     async def delivering(self) -> None:
-        await self._editor.edit(content=self._text(DELIVERING))
+        await self._edit(content=self._text(DELIVERING), what="delivering")
 
     async def interrupted(self, turn_id: int) -> None:
-        await self._editor.edit(
-            content=self._text(f":warning: {INTERRUPTED}"),
-            attachments=[],
-            view=retry_view(turn_id),
-        )
+        text = self._text(f":warning: {INTERRUPTED}")
+        await self._edit(content=text, attachments=[], view=retry_view(turn_id), what="interrupted")
 
     async def preview(self, preview: Preview) -> None:
         name = f"preview-{preview.index + 1}.{preview.output_format}"
         line = f"preview {preview.index + 1} of {preview.total}…"
-        await self._editor.edit(
-            content=self._text(line),
-            attachments=[discord.File(io.BytesIO(preview.data), filename=name)],
+        await self._call(
+            lambda: self._editor.edit(
+                content=self._text(line),
+                attachments=[discord.File(io.BytesIO(preview.data), filename=name)],
+            ),
+            what="preview",
         )
 
-    async def finish(self, final: FinalImage) -> str:
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
         try:
             fitted = await fit(final.data, final.output_format, self._limit)
         except ValueError as exc:
-            raise DeliveryFailed(detail=f"cannot fit {self._limit} bytes: {exc}") from exc
+            raise errors.DeliveryFailed(detail=f"cannot fit {self._limit} bytes: {exc}") from exc
+        name = f"easel-{final.image_call_id}.{fitted.output_format}"
         lines = (
             [f"Revised prompt: {_clip(final.revised_prompt, 300)}"] if final.revised_prompt else []
         )
         if fitted.note:
             lines.append(f"The image was {fitted.note}.")
         lines.append(THREAD_HINT if self._opens_thread else REPLY_HINT)
-        name = f"easel-{final.image_call_id}.{fitted.output_format}"
         try:
-            await self._editor.edit(
-                content=self._text("\n-# ".join(lines)),
-                attachments=[discord.File(io.BytesIO(fitted.data), filename=name)],
-            )
-        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            kind = DeliveryDelayed if unavailable(exc) else DeliveryFailed
-            raise kind(detail=f"final edit: {exc}") from exc
-        if self._opens_thread:
-            await self._open_thread()
+            if not (again and await self._shows_file(name)):
+                await self._call(
+                    lambda: self._editor.edit(
+                        content=self._text("\n-# ".join(lines)),
+                        attachments=[discord.File(io.BytesIO(fitted.data), filename=name)],
+                    ),
+                    what="final edit",
+                    patience=UPLOAD_PATIENCE,
+                )
+        except PlatformError as exc:
+            raise not_delivered(exc) from exc
         return f"{self._editor.channel_id}/{self._editor.message_id}"
 
-    async def fail(self, error: EaselError) -> None:
+    async def _shows_file(self, name: str) -> bool:
+        """The message carries the file already (an edit whose answer was lost)."""
+        assert self._editor.channel_id is not None and self._editor.message_id is not None
+        channel = channel_of(self._client, self._request.workspace, self._editor.channel_id)
+        message_id = self._editor.message_id
+        message = await self._call(lambda: channel.fetch_message(message_id), what="fetch")
+        return any(a.filename == name for a in message.attachments)
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        """The edit that put the file in shows it; a new drawing also opens its thread."""
+        if not self._opens_thread:
+            return
+        try:
+            await self._open_thread()
+        except PlatformError as exc:
+            if THREAD_EXISTS in _codes(exc):
+                return  # a retried first drawing, or an answer that was lost
+            raise not_delivered(exc) from exc
+
+    async def fail(self, error: errors.EaselError) -> None:
         if self._editor.ready:
             text = self._text(f":warning: {error.user_message}")
-            await self._editor.edit(content=text, attachments=[])
+            await self._edit(content=text, attachments=[], what="fail")
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         channel_id, _, message_id = file_ref.partition("/")
+        if not (channel_id.isdigit() and message_id.isdigit()):
+            raise errors.DeliveryFailed(detail=f"not a message: {file_ref}")
+        channel = channel_of(self._client, self._request.workspace, int(channel_id))
         try:
-            channel = channel_of(self._client, self._request.workspace, int(channel_id))
-            message = await channel.fetch_message(int(message_id))
-        except (ValueError, discord.HTTPException) as exc:
-            raise DeliveryFailed(detail=f"fetch {file_ref}: {exc}") from exc
+            message = await self._call(lambda: channel.fetch_message(int(message_id)), what="fetch")
+        except PlatformError as exc:
+            raise errors.DeliveryFailed(detail=f"fetch {file_ref}: {exc.reason}") from exc
         images = [a for a in message.attachments if (a.content_type or "").startswith("image/")]
         if not images:
-            raise DeliveryFailed(detail=f"no image on message {file_ref}")
+            raise errors.DeliveryFailed(detail=f"no image on message {file_ref}")
         return await self._files.fetch(images[0])
 
     async def _open_thread(self) -> None:
@@ -178,12 +223,15 @@ class DiscordSurface:
         assert self._editor.channel_id is not None and self._editor.message_id is not None
         channel = channel_of(self._client, self._request.workspace, self._editor.channel_id)
         message = channel.get_partial_message(self._editor.message_id)
-        try:
-            thread = await message.create_thread(
+        thread = await self._call(
+            lambda: message.create_thread(
                 name=_clip(self._request.prompt, 90), auto_archive_duration=10080
-            )
-            await thread.send(THREAD_HINT)
-        except discord.HTTPException as exc:
-            # The drawing is delivered; only editing it by reply is unavailable (or the
-            # thread exists already: a retried first drawing).
-            log.warning("could not open a thread on %s: %s %s", message.id, exc.status, exc.text)
+            ),
+            what="thread create",
+        )
+        await self._call(lambda: thread.send(THREAD_HINT), what="thread hint")
+
+
+def _codes(exc: PlatformError) -> set[int]:
+    cause = exc.__cause__
+    return {cause.code} if isinstance(cause, discord.HTTPException) else set()

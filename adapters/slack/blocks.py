@@ -77,5 +77,6 @@ def with_image(
 
 
 def fallback_text(prompt: str, line: str) -> str:
-    """The notification and screen-reader text that accompanies the blocks."""
-    return _clip(f"{line}: {prompt}", 3000)
+    """The notification and screen-reader text that accompanies the blocks, escaped like the
+    blocks: a prompt that says <!channel> must not notify the channel."""
+    return _clip(f"{line}: {escape(prompt)}", 3000)

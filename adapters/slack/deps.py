@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.failures import Caller
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
 from adapters.slack.surface import Notify, SlackSurface
@@ -22,6 +23,7 @@ from bot.workspace.workspaces import Workspaces
 @dataclass(frozen=True, slots=True)
 class SlackDeps:
     client: AsyncWebClient
+    call: Caller
     turns: DrawService
     workspaces: Workspaces
     downloader: SlackDownloader
@@ -66,6 +68,7 @@ class SlackDeps:
     ) -> SlackSurface:
         return SlackSurface(
             client=self.client,
+            call=self.call,
             request=request,
             downloader=self.downloader,
             attached=attached,

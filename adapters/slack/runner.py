@@ -20,7 +20,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import StartupError
+from adapters.failures import Caller
 from adapters.slack.deps import SlackDeps
+from adapters.slack.failures import classify, error_code
 from adapters.slack.files import SlackDownloader
 from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
@@ -105,7 +107,7 @@ class SlackRunner:
         try:
             await self.app.client.apps_connections_open(app_token=app_token)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = error_code(exc)
             if error in (
                 "invalid_auth",
                 "not_allowed_token_type",
@@ -136,10 +138,12 @@ async def slack_runner(
     http: httpx2.AsyncClient,
 ) -> AsyncIterator[SlackRunner]:
     """Build the Slack side; its Web API session closes when the block ends."""
-    async with aiohttp.ClientSession() as session:
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=config.chat_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
         host = PreviewHost(public_url=config.public_url) if config.public_url else None
         deps = SlackDeps(
             client=web_client(slack, session=session),
+            call=Caller(classify, timeout=config.chat_timeout),
             turns=turns,
             workspaces=workspaces,
             downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),

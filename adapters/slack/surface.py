@@ -1,48 +1,57 @@
-"""SlackSurface: one drawing turn's message in Slack, edited in place from start to finish."""
+"""SlackSurface: one drawing turn's message in Slack, edited in place from start to finish.
+
+Every Web API call goes through the adapter's Caller: bounded by a timeout, any failure
+classified once (adapters.slack.failures) and turned here into the words of the step it
+failed: nothing drawn (the placeholder), best effort (previews), try again (the final).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.failures import Caller, PlatformError
 from adapters.slack import blocks, files
+from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
-from bot.errors import DeliveryDelayed, DeliveryFailed, EaselError
+from bot import errors
 from bot.images import verify_image
 from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str], Awaitable[None]]
-# What Slack says when it is down or busy rather than refusing: worth trying again later.
-SLACK_UNAVAILABLE = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
-)
 # The keys of a shared file that easel needs to fetch it again (for a retry).
 FILE_KEYS = ("id", "name", "mimetype", "filetype", "size", "url_private", "url_private_download")
 WAITING = "waiting for the drawing above to finish…"
+DRAWING = "drawing…"
 DELIVERING = "finished, delivering…"
+DONE = "Reply in this thread to edit the image."
+DONE_AS_TEXT = "Done: the image is in the thread. Reply there to edit it."
 INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “retry”."
+NOT_ANSWERING = (
+    "Slack is not answering right now, so nothing was drawn. Please try again in a minute."
+)
+NOT_IN_CHANNEL = "easel is not in this channel yet. Invite it with /invite @easel, then ask again."
 
 
-def unavailable(exc: Exception) -> bool:
-    """True for a failure that says "not now" (5xx, 429, a dropped connection), not "no"."""
-    if isinstance(exc, SlackApiError):
-        status = getattr(exc.response, "status_code", 200)
-        return status >= 500 or status == 429 or exc.response.get("error") in SLACK_UNAVAILABLE
-    if isinstance(exc, SlackRequestError):
-        # files_upload_v2 says a refused upload only in words: "... (status: 503, ...".
-        status = re.search(r"status: (\d+)", str(exc))
-        return status is not None and (int(status[1]) >= 500 or status[1] == "429")
-    return isinstance(exc, aiohttp.ClientError | OSError)
+def not_started(exc: PlatformError) -> errors.EaselError:
+    """The placeholder failed: nothing was drawn, and the words say why."""
+    if exc.later:
+        return errors.ChatUnavailable(NOT_ANSWERING, detail=exc.reason)
+    if exc.reason.endswith(("not_in_channel", "channel_not_found")):
+        return errors.ChatRefused(NOT_IN_CHANNEL, detail=exc.reason)
+    return errors.ChatRefused(detail=exc.reason)
+
+
+def not_delivered(exc: PlatformError) -> errors.DeliveryFailed:
+    kind = errors.DeliveryDelayed if exc.later else errors.DeliveryFailed
+    return kind(detail=exc.reason)
 
 
 class SlackSurface:
@@ -52,9 +61,10 @@ class SlackSurface:
         self,
         *,
         client: AsyncWebClient,
+        call: Caller,
         request: DrawRequest,
         downloader: SlackDownloader,
-        attached: Sequence[dict[str, Any]] = (),
+        attached: Sequence[Mapping[str, Any]] = (),
         preview_host: PreviewHost | None = None,
         preview_interval: float = 1.2,
         notify: Notify | None = None,
@@ -63,6 +73,7 @@ class SlackSurface:
         preview_delays: Sequence[float] = files.PREVIEW_PROCESSING_DELAYS,
     ) -> None:
         self._client = client
+        self._call = call
         self._request = request
         self._downloader = downloader
         self._attached = list(attached)
@@ -75,7 +86,6 @@ class SlackSurface:
         self._ts: str | None = message["ts"] if message else None
         self._thread_ts: str | None = message["thread_ts"] if message else request.thread
         self._preview_ref: str | None = None  # the preview file id (or URL) the message shows
-        self._final_file: str | None = None  # uploaded: a retried finish does not upload again
 
     @property
     def preview_interval(self) -> float:
@@ -86,36 +96,29 @@ class SlackSurface:
         return self._request.channel
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
-        line = WAITING if waiting else "drawing…"
-        if self._ts is not None:
-            try:
-                await self._update(self._progress(line), line)
-            except SlackApiError as exc:
-                raise DeliveryFailed(detail=f"chat.update: {exc.response.get('error')}") from exc
-            return self._key()
+        line = WAITING if waiting else DRAWING
         try:
-            response = await self._client.chat_postMessage(
+            if self._ts is not None:
+                await self._update(self._progress(line), line)
+            else:
+                await self._post(line)
+        except PlatformError as exc:
+            raise not_started(exc) from exc
+        r = self._request
+        return ThreadKey(r.platform, r.workspace, r.channel, self._thread())
+
+    async def _post(self, line: str) -> None:
+        response = await self._call(
+            lambda: self._client.chat_postMessage(
                 channel=self.channel,
                 thread_ts=self._request.thread,
                 text=blocks.fallback_text(self._request.prompt, line),
                 blocks=self._progress(line),
-            )
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error in ("not_in_channel", "channel_not_found"):
-                raise DeliveryFailed(
-                    "easel is not in this channel yet. Invite it with /invite @easel, "
-                    "then ask again.",
-                    detail=str(error),
-                ) from exc
-            raise DeliveryFailed(detail=f"chat.postMessage: {error}") from exc
-        self._ts = str(response["ts"])
+            ),
+            what="chat.postMessage",
+        )
+        self._ts = str(field(response, "ts"))
         self._thread_ts = self._request.thread or self._ts
-        return self._key()
-
-    def _key(self) -> ThreadKey:
-        r = self._request
-        return ThreadKey(r.platform, r.workspace, r.channel, self._thread())
 
     def message_ref(self) -> Mapping[str, Any]:
         return {"channel": self.channel, "ts": self._ts, "thread_ts": self._thread_ts}
@@ -124,7 +127,7 @@ class SlackSurface:
         return [{k: f[k] for k in FILE_KEYS if k in f} for f in self._attached]
 
     async def drawing(self) -> None:
-        await self._update(self._progress("drawing…"), "drawing…")
+        await self._update(self._progress(DRAWING), DRAWING)
 
     async def delivering(self) -> None:
         await self._update(self._progress(DELIVERING), DELIVERING)
@@ -144,16 +147,11 @@ class SlackSurface:
 
     async def preview(self, preview: Preview) -> None:
         line = f"preview {preview.index + 1} of {preview.total}…"
-        mime_type = MIME_TYPES.get(preview.output_format, "image/png")
         if self._host is not None:
-            url = self._host.put(preview.data, mime_type=mime_type, replaces=self._preview_ref)
-            self._preview_ref = url
-            if not await self._show_image(
-                blocks.image_block(prompt=self._request.prompt, url=url), line
-            ):
-                await self._update(self._progress(line), line)
+            await self._preview_at_url(preview, line)
             return
         file_id = await files.upload(
+            self._call,
             self._client,
             data=preview.data,
             filename=f"preview-{preview.index + 1}.{preview.output_format}",
@@ -161,45 +159,44 @@ class SlackSurface:
             channel=self.channel,
             thread_ts=self._thread(),
         )
-        processed = await files.wait_processed(
-            self._client, file_id=file_id, channel=self.channel, delays=self._preview_delays
-        )
-        image = blocks.image_block(prompt=self._request.prompt, file_id=file_id)
-        shown = processed and await self._show_image(image, line)
+        try:
+            processed = await files.wait_processed(
+                self._call,
+                self._client,
+                file_id=file_id,
+                channel=self.channel,
+                delays=self._preview_delays,
+            )
+            image = blocks.image_block(prompt=self._request.prompt, file_id=file_id)
+            shown = processed and await self._show_image(image, line)
+        except BaseException:
+            await asyncio.shield(files.delete_quietly(self._call, self._client, file_id))
+            raise
         if not shown:
-            await files.delete_quietly(self._client, file_id)
+            await files.delete_quietly(self._call, self._client, file_id)
             await self._update(self._progress(line), line)
             return
         superseded, self._preview_ref = self._preview_ref, file_id
         if superseded is not None:
-            await files.delete_quietly(self._client, superseded)
+            await files.delete_quietly(self._call, self._client, superseded)
 
-    async def finish(self, final: FinalImage) -> str:
+    async def _preview_at_url(self, preview: Preview, line: str) -> None:
+        assert self._host is not None
+        mime_type = MIME_TYPES.get(preview.output_format, "image/png")
+        url = self._host.put(preview.data, mime_type=mime_type, replaces=self._preview_ref)
+        self._preview_ref = url
+        image = blocks.image_block(prompt=self._request.prompt, url=url)
+        if not await self._show_image(image, line):
+            await self._update(self._progress(line), line)
+
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
         try:
-            file_id = await self._upload_final(final)
-        except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError) as exc:
-            error = exc.response.get("error") if isinstance(exc, SlackApiError) else repr(exc)
-            kind = DeliveryDelayed if unavailable(exc) else DeliveryFailed
-            raise kind(detail=f"upload: {error}") from exc
-        line = "Reply in this thread to edit the image."
-        processed = await files.wait_processed(
-            self._client, file_id=file_id, channel=self.channel, delays=self._delays
-        )
-        image = blocks.image_block(prompt=self._request.prompt, file_id=file_id)
-        if not (processed and await self._show_image(image, line)):
-            # The file is safely in the thread; the message just points at it.
-            done = "Done: the image is in the thread. Reply there to edit it."
-            try:
-                await self._update(self._progress(done), done)
-            except SlackApiError as exc:
-                log.warning("final message not updated: %s", exc.response.get("error"))
-        await self._drop_preview()
-        return file_id
-
-    async def _upload_final(self, final: FinalImage) -> str:
-        if self._final_file is None:
+            if again and (found := await self._find(final)) is not None:
+                log.info("final %s is in the thread already as %s", final.filename, found)
+                return found
             comment = f"Revised prompt: {final.revised_prompt}" if final.revised_prompt else None
-            self._final_file = await files.upload(
+            return await files.upload(
+                self._call,
                 self._client,
                 data=final.data,
                 filename=final.filename,
@@ -208,9 +205,39 @@ class SlackSurface:
                 thread_ts=self._thread(),
                 comment=comment,
             )
-        return self._final_file
+        except PlatformError as exc:
+            raise not_delivered(exc) from exc
 
-    async def fail(self, error: EaselError) -> None:
+    async def _find(self, final: FinalImage) -> str | None:
+        try:
+            return await files.find_in_thread(
+                self._call,
+                self._client,
+                channel=self.channel,
+                thread_ts=self._thread(),
+                filename=final.filename,
+            )
+        except PlatformError as exc:
+            if exc.later:
+                raise
+            # Slack will not list the thread: uploading again is better than never.
+            log.warning("could not look for %s in the thread: %s", final.filename, exc.reason)
+            return None
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        processed = await files.wait_processed(
+            self._call, self._client, file_id=file_ref, channel=self.channel, delays=self._delays
+        )
+        image = blocks.image_block(prompt=self._request.prompt, file_id=file_ref)
+        try:
+            if not (processed and await self._show_image(image, DONE)):
+                # The file is safely in the thread; the message just points at it.
+                await self._update(self._progress(DONE_AS_TEXT), DONE_AS_TEXT)
+        except PlatformError as exc:
+            raise not_delivered(exc) from exc
+        await self._drop_preview()
+
+    async def fail(self, error: errors.EaselError) -> None:
         message = f":warning: {error.user_message}"
         await self._drop_preview()
         if self._ts is None:
@@ -221,12 +248,12 @@ class SlackSurface:
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         try:
-            response = await self._client.files_info(file=file_ref)
-        except SlackApiError as exc:
-            raise DeliveryFailed(
-                detail=f"files.info {file_ref}: {exc.response.get('error')}"
-            ) from exc
-        file = response["file"]
+            response = await self._call(
+                lambda: self._client.files_info(file=file_ref), what="files.info"
+            )
+            file = field(response, "file")
+        except PlatformError as exc:
+            raise errors.DeliveryFailed(detail=f"files.info {file_ref}: {exc.reason}") from exc
         data = await self._downloader.fetch(file)
         return await verify_image(data, name=str(file.get("name") or file_ref))
 
@@ -242,26 +269,30 @@ class SlackSurface:
         )
 
     async def _show_image(self, image: dict[str, Any], line: str) -> bool:
+        """Show an image in the message; False when Slack refuses the image (for good). A
+        failure for now is raised: the step is tried again."""
+        r = self._request
+        new = blocks.with_image(user_id=r.user_id, prompt=r.prompt, image=image, line=line)
         try:
-            await self._show(image, line)
-        except SlackApiError as exc:
-            log.warning("Slack refused the image update: %s", exc.response.get("error"))
+            await self._update(new, line)
+        except PlatformError as exc:
+            if exc.later:
+                raise
+            log.warning("Slack refused the image update: %s", exc.reason)
             return False
         return True
 
-    async def _show(self, image: dict[str, Any], line: str) -> None:
-        r = self._request
-        await self._update(
-            blocks.with_image(user_id=r.user_id, prompt=r.prompt, image=image, line=line), line
-        )
-
     async def _update(self, new_blocks: list[dict[str, Any]], line: str) -> None:
         assert self._ts is not None, "start() posts the message first"
-        await self._client.chat_update(
-            channel=self.channel,
-            ts=self._ts,
-            text=blocks.fallback_text(self._request.prompt, line),
-            blocks=new_blocks,
+        ts = self._ts
+        await self._call(
+            lambda: self._client.chat_update(
+                channel=self.channel,
+                ts=ts,
+                text=blocks.fallback_text(self._request.prompt, line),
+                blocks=new_blocks,
+            ),
+            what="chat.update",
         )
 
     async def _drop_preview(self) -> None:
@@ -271,7 +302,7 @@ class SlackSurface:
         if self._host is not None:
             self._host.drop(ref)
         else:
-            await asyncio.shield(files.delete_quietly(self._client, ref))
+            await asyncio.shield(files.delete_quietly(self._call, self._client, ref))
 
 
 def _clip_title(prompt: str) -> str:

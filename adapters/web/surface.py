@@ -82,8 +82,11 @@ class WebSurface:
             state="preview",
         )
 
-    async def finish(self, final: FinalImage) -> str:
-        token = self._hub.put_image(final.data, final.mime_type)
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
+        return self._hub.put_image(final.data, final.mime_type)
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        token = file_ref
         self._drop_preview()
         self._update(
             image=image_url(token),
@@ -92,7 +95,6 @@ class WebSurface:
             note=final.revised_prompt,
             state="done",
         )
-        return token
 
     async def fail(self, error: EaselError) -> None:
         self._drop_preview()

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.clock import Clock
-from bot.models import DrawRequest, FinalImage, ImageOptions, StoredTurn, ThreadKey
+from bot.models import DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
 from bot.store.database import SqliteDatabase
 from bot.store.outbox import Outbox
 from bot.store.threads import SqliteThreads, key_params
@@ -106,9 +106,10 @@ class SqliteLedger:
             final=json.dumps(meta),
         )
 
-    async def held(self, turn_id: int) -> FinalImage | None:
+    async def held(self, turn_id: int) -> Held | None:
         row = await self._db.one(
-            "SELECT final FROM turns WHERE id=? AND status=?", (turn_id, TurnStatus.DELIVERING)
+            "SELECT final, file_ref FROM turns WHERE id=? AND status=?",
+            (turn_id, TurnStatus.DELIVERING),
         )
         if row is None or row[0] is None:
             return None
@@ -116,32 +117,34 @@ class SqliteLedger:
         if data is None:
             log.error("turn %d is delivering but its outbox file is gone", turn_id)
             return None
-        return FinalImage(data=data, **json.loads(row[0]))
+        return Held(final=FinalImage(data=data, **json.loads(row[0])), file_ref=row[1])
 
-    async def complete(
-        self,
-        turn_id: int,
-        *,
-        key: ThreadKey,
-        final: FinalImage,
-        file_ref: str,
-        cost_usd: float | None,
+    async def placed(
+        self, turn_id: int, *, key: ThreadKey, final: FinalImage, file_ref: str
     ) -> None:
         async with self._db.transaction():
+            changed = await self._db.execute(
+                "UPDATE turns SET file_ref=? WHERE id=? AND status=?",
+                (file_ref, turn_id, TurnStatus.DELIVERING),
+            )
+            if changed != 1:
+                raise IllegalMove(f"turn {turn_id} is not delivering: its file cannot be placed")
             await self._threads.advance(
                 key,
                 response_id=final.response_id,
                 image_call_id=final.image_call_id,
                 file_ref=file_ref,
             )
-            await self._move(
-                turn_id,
-                TurnStatus.DELIVERED,
-                response_id=final.response_id,
-                usage=json.dumps(dict(final.usage)) if final.usage is not None else None,
-                cost_usd=cost_usd,
-                ended_at=self._clock.time(),
-            )
+
+    async def complete(self, turn_id: int, *, final: FinalImage, cost_usd: float | None) -> None:
+        await self._move(
+            turn_id,
+            TurnStatus.DELIVERED,
+            response_id=final.response_id,
+            usage=json.dumps(dict(final.usage)) if final.usage is not None else None,
+            cost_usd=cost_usd,
+            ended_at=self._clock.time(),
+        )
         await self.outbox.drop(turn_id)
 
     async def get(self, turn_id: int) -> StoredTurn | None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot import errors
-from bot.models import DrawRequest, FinalImage, StoredTurn
+from bot.models import DrawRequest, Held, StoredTurn
 from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor
 from bot.turns.delivery import DEFAULT_MAX_PAUSE, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.status import TurnStatus
-from bot.turns.turn import TurnRunner, bind
+from bot.turns.turn import START_PAUSES, TurnRunner, bind
 from bot.workspace.admission import Admission, AdmissionDesk
 from bot.workspace.prices import PriceTable
 from bot.workspace.workspaces import Workspaces
@@ -33,6 +33,7 @@ NOT_RETRIABLE = {
     TurnStatus.DELIVERED: "That drawing was delivered; reply in its thread to change it.",
     TurnStatus.FAILED: "That drawing failed; ask again with /draw or a reply in its thread.",
 }
+ALREADY_RETRIED = "That drawing was already drawn again; its message shows how it went."
 
 
 def is_retry(text: str | None) -> bool:
@@ -51,6 +52,7 @@ class DrawService:
         workspaces: Workspaces,
         prices: PriceTable,
         delivery_max_pause: float = DEFAULT_MAX_PAUSE,
+        start_pauses: Sequence[float] = START_PAUSES,
     ) -> None:
         self.admission = AdmissionDesk(workspaces=workspaces, threads=store.threads)
         self._claims = store.claims
@@ -64,6 +66,7 @@ class DrawService:
             order=self._order,
             prices=prices,
             max_pause=delivery_max_pause,
+            start_pauses=start_pauses,
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,10 +122,11 @@ class DrawService:
             raise errors.BadInput("easel cannot find that drawing any more.")
         if turn.status is not TurnStatus.INTERRUPTED:
             raise errors.BadInput(NOT_RETRIABLE.get(turn.status, "That cannot be retried."))
-        log.info("turn %d retried by %s", turn_id, user_id)
         admission = await self.accept(turn.retried_by(user_id))
-        if admission is not None:
-            self.submit(admission, self._reopen[platform](turn, request=admission.request))
+        if admission is None:  # pressed again, or the platform sent the press twice
+            raise errors.BadInput(ALREADY_RETRIED)
+        log.info("turn %d retried by %s", turn_id, user_id)
+        self.submit(admission, self._reopen[platform](turn, request=admission.request))
 
     async def _retried(self, request: DrawRequest) -> bool:
         key = request.thread_key
@@ -176,11 +180,12 @@ class DrawService:
         log.info("turn %d was %s when easel stopped: interrupted", turn.id, turn.status)
         await self._runner.interrupt(turn.id, surface)
 
-    async def _redeliver(self, turn: StoredTurn, final: FinalImage, surface: Surface) -> None:
+    async def _redeliver(self, turn: StoredTurn, held: Held, surface: Surface) -> None:
         bind(turn.id, turn.key)
-        log.info("turn %d: delivering its finished image from the outbox", turn.id)
+        step = "showing its file" if held.file_ref else "delivering its finished image"
+        log.info("turn %d: %s from the outbox", turn.id, step)
         try:
-            await self._runner.deliver(turn.id, turn.key, final, turn.options, surface)
+            await self._runner.deliver(turn.id, turn.key, held, turn.options, surface, resumed=True)
         except Exception:
             # The outermost handler of this task; the image stays in the outbox.
             log.exception("delivering turn %d from the outbox crashed", turn.id)

@@ -1,10 +1,12 @@
 """One drawing turn, start to end: placeholder, stream with previews, outbox, delivery.
 
-    placeholder -> stream -> previews -> outbox (delivering) -> file -> ledger (delivered)
+    placeholder -> stream -> previews -> outbox (delivering) -> file in the thread
+                -> message shows it (delivered)
 
-Every step is written to the ledger. The thread's `previous_response_id` advances only after
-the final image is delivered, so a failed turn leaves the thread where it was; the final
-image is held in the outbox from the moment it exists until it is delivered.
+Every step is written to the ledger as it succeeds. The thread's `previous_response_id`
+advances once the final file is in the thread, so a failed turn leaves the thread where it
+was and a turn whose file arrived is never lost to the next reply; the final image is held
+in the outbox from the moment it exists until the message shows it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from dataclasses import dataclass
 
 from bot import errors
 from bot.logs import bind_turn
-from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, ThreadKey
+from bot.models import DrawRequest, FinalImage, Held, ImageOptions, InputImage, ThreadKey
 from bot.ports import Delivery, ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
-from bot.turns.delivery import deliver, quietly
+from bot.turns.delivery import persist, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
 from bot.turns.status import TurnStatus
@@ -26,6 +28,10 @@ from bot.workspace.admission import Admission
 from bot.workspace.prices import PriceTable
 
 log = logging.getLogger(__name__)
+
+# Pauses between attempts to post a placeholder the platform did not take for now (about four
+# seconds in all): nothing is paid yet, and the person is waiting for an answer.
+START_PAUSES = (0.25, 0.5, 1.0, 2.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +44,18 @@ class TurnRunner:
     order: ThreadOrder
     prices: PriceTable
     max_pause: float
+    start_pauses: Sequence[float] = START_PAUSES
 
     async def run(self, admission: Admission, surface: Surface, place: Place) -> None:
-        """One turn. Expected failures end in surface.fail() with clear words."""
-        request, options = admission.request, admission.options
+        """One turn. Expected failures end in surface.fail() with words that say what
+        happened; a bug ends the turn as failed too, logged with its stack."""
+        request = admission.request
         waiting = place.waiting
         try:
-            key = await surface.start(waiting=waiting)
+            key = await self._start(surface, waiting=waiting)
         except errors.EaselError as exc:
-            log.warning("could not start a turn in %s: %s", request.channel, exc.detail)
-            await surface.fail(exc)
+            log.warning("could not start a turn in %s: %s", request.channel, exc.detail or exc.code)
+            await quietly(surface.fail(exc), "say that nothing was drawn")
             return
         finally:
             place.posted.set()
@@ -58,54 +66,119 @@ class TurnRunner:
         turn_id = await self.ledger.begin(
             request,
             thread=key,
-            options=options,
+            options=admission.options,
             status=status,
             message=surface.message_ref(),
             inputs=surface.inputs_ref(),
         )
         bind(turn_id, key)
         log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
+        final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
+        if final is not None:
+            await self.ledger.hold(turn_id, final)
+            await self.deliver(turn_id, key, Held(final), admission.options, surface, place=place)
+
+    async def _start(self, surface: Surface, *, waiting: bool) -> ThreadKey:
+        """Post the placeholder, trying again for a few seconds while the platform is down."""
+        for pause in (*self.start_pauses, None):
+            try:
+                return await surface.start(waiting=waiting)
+            except errors.ChatUnavailable as exc:
+                if pause is None:
+                    raise
+                log.info("placeholder not taken for now (%s); again in %.2fs", exc.detail, pause)
+                await asyncio.sleep(pause)
+        raise AssertionError("the last attempt raises")
+
+    async def _final(
+        self,
+        turn_id: int,
+        key: ThreadKey,
+        admission: Admission,
+        surface: Surface,
+        place: Place,
+        *,
+        waiting: bool,
+    ) -> FinalImage | None:
+        """The turn's final image; None when the turn ended without one (and said so)."""
         try:
             if waiting:
                 await place.wait_turn()
                 await self.ledger.move(turn_id, TurnStatus.DRAWING)
                 await quietly(surface.drawing(), "show that the turn is drawing")
             images = await surface.attachments()
-            final = await self._draw(key, request, images, options, surface)
+            return await self._draw(key, admission.request, images, admission.options, surface)
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
-            await surface.fail(exc)
-            return
+            await quietly(surface.fail(exc), "say the turn failed")
         except asyncio.CancelledError:
             await asyncio.shield(self.interrupt(turn_id, surface))
             raise
-        await self.ledger.hold(turn_id, final)
-        await self.deliver(turn_id, key, final, options, surface)
+        except Exception:
+            log.exception("turn %d crashed while drawing", turn_id)
+            await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code="bug")
+            await quietly(surface.fail(errors.EaselError()), "say the turn failed")
+        return None
 
     async def deliver(
         self,
         turn_id: int,
         key: ThreadKey,
-        final: FinalImage,
+        held: Held,
         options: ImageOptions,
         surface: Delivery,
+        *,
+        place: Place | None = None,
+        resumed: bool = False,
     ) -> None:
-        """Deliver a held image; on success the thread advances and the outbox empties."""
+        """Deliver a held image step by step, each step recorded as it succeeds: the file into
+        the thread (the thread's chain advances with it), then the message showing it."""
         try:
-            file_ref = await deliver(surface, final, max_pause=self.max_pause)
+            file_ref = held.file_ref or await self._place(
+                turn_id, key, held.final, surface, resumed
+            )
         except errors.DeliveryFailed as exc:
             log.warning("turn %d cannot be delivered: %s", turn_id, exc.detail)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
             await quietly(surface.fail(exc), "tell the user the image cannot be delivered")
             return
         except asyncio.CancelledError:
-            log.info("turn %d stays in the outbox; it is delivered at the next start", turn_id)
-            await asyncio.shield(quietly(surface.delivering(), "say the image is on its way"))
+            await asyncio.shield(self._stays(turn_id, surface))
             raise
-        cost = self.prices.estimate(options, final)
-        await self.ledger.complete(turn_id, key=key, final=final, file_ref=file_ref, cost_usd=cost)
-        log.info("turn %d delivered %s as %s", turn_id, final.image_call_id, file_ref)
+        if place is not None:
+            place.ended.set()  # the next turn in the thread may draw from this image now
+        try:
+            await persist(
+                lambda _: surface.show_final(held.final, file_ref),
+                what=f"turn {turn_id}: showing {file_ref}",
+                max_pause=self.max_pause,
+            )
+        except errors.DeliveryFailed as exc:
+            # The file is in the thread for everyone to see; only the message lags behind.
+            log.warning("turn %d: its message cannot show %s: %s", turn_id, file_ref, exc.detail)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stays(turn_id, surface))
+            raise
+        cost = self.prices.estimate(options, held.final)
+        await self.ledger.complete(turn_id, final=held.final, cost_usd=cost)
+        log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
+
+    async def _place(
+        self, turn_id: int, key: ThreadKey, final: FinalImage, surface: Delivery, resumed: bool
+    ) -> str:
+        file_ref = await persist(
+            lambda attempt: surface.place_final(final, again=resumed or attempt > 1),
+            what=f"turn {turn_id}: the file",
+            max_pause=self.max_pause,
+            on_delay=surface.delivering,
+        )
+        await self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref)
+        return file_ref
+
+    async def _stays(self, turn_id: int, surface: TurnMessage) -> None:
+        log.info("turn %d stays in the outbox; it is delivered at the next start", turn_id)
+        await quietly(surface.delivering(), "say the image is on its way")
 
     async def interrupt(self, turn_id: int, surface: TurnMessage) -> None:
         await self.ledger.end(turn_id, status=TurnStatus.INTERRUPTED, error_code="interrupted")
@@ -119,20 +192,19 @@ class TurnRunner:
         options: ImageOptions,
         surface: Surface,
     ) -> FinalImage:
-        prompt = request.prompt
         state = await self.threads.get(key) if request.is_reply else None
         previous = state.last_response_id if state else None
         async with PreviewEditor(
             show=surface.preview, min_interval=surface.preview_interval
         ) as editor:
             try:
-                return await self._stream(editor, prompt, options, previous, images)
+                return await self._stream(editor, request.prompt, options, previous, images)
             except errors.ContextExpired:
                 if state is None:
                     raise
                 log.info("context of %s expired; continuing from its last image", key)
                 images = (*await _last_image(surface, state.last_file_ref, key), *images)
-                return await self._stream(editor, prompt, options, None, images)
+                return await self._stream(editor, request.prompt, options, None, images)
 
     async def _stream(
         self,

@@ -46,7 +46,8 @@ class Message:
 
 
 class Chat:
-    """A chat platform in memory. Knobs: `refuse_start` and `finish_failures`."""
+    """A chat platform in memory. Knobs: `refuse_start`, `start_failures`, `place_failures`
+    and `show_failures`."""
 
     def __init__(self, platform: str = "test") -> None:
         self.platform = platform
@@ -55,8 +56,13 @@ class Chat:
         self.fetched: list[str] = []
         self.notices: list[str] = []
         self.refuse_start: Exception | None = None
-        self.finish_failures: deque[Exception] = deque()
-        self.finish_attempts = 0
+        self.start_failures: deque[Exception] = deque()
+        # Each failure of placing the file comes after the file is in the thread (its answer
+        # was lost), as a dropped connection after an upload does.
+        self.place_failures: deque[Exception] = deque()
+        self.place_attempts: list[bool] = []  # each attempt's `again`
+        self.show_failures: deque[Exception] = deque()
+        self.show_attempts = 0
 
     def surface_for(self, request: DrawRequest) -> ChatSurface:
         return ChatSurface(self, request)
@@ -89,6 +95,8 @@ class ChatSurface:
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         if self._chat.refuse_start is not None:
             raise self._chat.refuse_start
+        if self._chat.start_failures:
+            raise self._chat.start_failures.popleft()
         if self.message is None:
             message_id = f"m{len(self._chat.messages) + 1}"
             self.message = Message(id=message_id, thread=self.request.thread or message_id)
@@ -122,16 +130,31 @@ class ChatSurface:
     async def preview(self, preview: Preview) -> None:
         self._show(f"preview {preview.index + 1}")
 
-    async def finish(self, final: FinalImage) -> str:
-        self._chat.finish_attempts += 1
-        if self._chat.finish_failures:
-            raise self._chat.finish_failures.popleft()
-        file_ref = f"F{len(self._chat.files) + 1}"
-        self._chat.files[file_ref] = final
+    async def place_final(self, final: FinalImage, *, again: bool) -> str:
+        chat = self._chat
+        chat.place_attempts.append(again)
+        if again:
+            found = [ref for ref, f in chat.files.items() if f.filename == final.filename]
+            if found:
+                return found[0]
+        refused = chat.place_failures and not isinstance(
+            chat.place_failures[0], errors.DeliveryDelayed
+        )
+        if refused:  # refused for good: nothing reached the thread
+            raise chat.place_failures.popleft()
+        file_ref = f"F{len(chat.files) + 1}"
+        chat.files[file_ref] = final  # in the thread, even when the answer is lost below
+        if chat.place_failures:
+            raise chat.place_failures.popleft()
+        return file_ref
+
+    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+        self._chat.show_attempts += 1
+        if self._chat.show_failures:
+            raise self._chat.show_failures.popleft()
         assert self.message is not None
         self.message.file = file_ref
         self._show("done")
-        return file_ref
 
     async def attachments(self) -> tuple[InputImage, ...]:
         return ()
@@ -158,7 +181,7 @@ class Backend:
         self.calls: list[Call] = []
         self.expired: set[str] = set()
         self._holds: deque[asyncio.Event] = deque()
-        self._failures: deque[errors.EaselError] = deque()
+        self._failures: deque[Exception] = deque()
         self.started = asyncio.Event()
 
     def hold(self) -> asyncio.Event:
@@ -166,7 +189,7 @@ class Backend:
         self._holds.append(gate)
         return gate
 
-    def fail(self, error: errors.EaselError) -> None:
+    def fail(self, error: Exception) -> None:
         self._failures.append(error)
 
     async def generate(
@@ -233,6 +256,7 @@ def build(
     defaults: ImageOptions | None = None,
     clock: ManualClock | None = None,
     max_pause: float = 0.01,
+    start_pauses: tuple[float, ...] = (0.01,),
 ) -> tuple[DrawService, Workspaces]:
     """The service as the runtime builds it, on these parts."""
     prices = PriceTable.load()
@@ -249,6 +273,7 @@ def build(
         workspaces=workspaces,
         prices=prices,
         delivery_max_pause=max_pause,
+        start_pauses=start_pauses,
     )
     turns.reopen_with(chat.platform, chat.reopen)
     return turns, workspaces

@@ -56,7 +56,7 @@ async def test_a_turn_left_delivering_is_delivered_before_a_new_reply_draws(
 ) -> None:
     chat, backend = Chat(), Backend()
     turn_id, thread = await _left_by_a_run(store, chat, TurnStatus.DELIVERING)
-    chat.finish_failures.append(errors.DeliveryDelayed(detail="still down"))
+    chat.place_failures.append(errors.DeliveryDelayed(detail="still down"))
     turns, _ = build(store, backend, chat)
     await turns.recover()
     await turns.draw(request("make it blue", thread=thread.thread), chat.surface_for)
@@ -76,7 +76,8 @@ async def test_retry_draws_in_the_same_message_once_however_often_it_is_pressed(
     gate = backend.hold()
     await turns.retry(turn_id, platform="test", workspace="W1", user_id="U2")
     await eventually(lambda: backend.calls)
-    await turns.retry(turn_id, platform="test", workspace="W1", user_id="U2")  # pressed again
+    with pytest.raises(errors.BadInput, match="already drawn again"):  # pressed again
+        await turns.retry(turn_id, platform="test", workspace="W1", user_id="U2")
     gate.set()
     await turns.join()
     assert [c.prompt for c in backend.calls] == ["a cat"]

@@ -87,6 +87,7 @@ class FakeDiscord(LocalServer):
         self.expired: set[str] = set()
         self.identified: list[_Json] = []
         self.resumed: list[_Json] = []  # RESUME payloads, in order
+        self.refused_connections = 0  # gateway connections refused while it is down
         self.accepting = True  # the gateway takes connections
         self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
@@ -150,6 +151,7 @@ class FakeDiscord(LocalServer):
         if (faulty := await self.faults.intercept("gateway", request)) is not None:
             return faulty
         if not self.accepting:
+            self.refused_connections += 1
             raise web.HTTPServiceUnavailable()
         ws = web.WebSocketResponse()
         await ws.prepare(request)

@@ -94,6 +94,7 @@ class FakeSlack(LocalServer):
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
+            "conversations.replies": self._replies,
         }
         self.faults = Faults(names=self._fault_names, render=_error_json, closing=self.closing)
 
@@ -425,6 +426,24 @@ class FakeSlack(LocalServer):
         if f is None or f.deleted or not f.completed:
             raise SlackError("file_not_found")
         return f
+
+    def _replies(self, args: _Json) -> _Json:
+        """A thread's messages, its root first, as conversations.replies lists them (one page:
+        the fake's threads are short)."""
+        channel = self._require(args, "channel", "channel_not_found")
+        ts = self._require(args, "ts", "thread_not_found")
+        if (channel, ts) not in self.messages:
+            raise SlackError("thread_not_found")
+        thread = [
+            m
+            for (c, _), m in sorted(self.messages.items(), key=lambda item: float(item[0][1]))
+            if c == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+        ]
+        return {
+            "messages": [self._message_json(m) for m in thread],
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _files_info(self, args: _Json) -> _Json:
         f = self._live_file(args)
