@@ -34,6 +34,8 @@ _DROP_WORDS = re.compile(
     re.I,
 )
 _DROPS = (aiohttp.ClientConnectionError, OSError, httpx2.NetworkError, httpx2.ProtocolError)
+_MODEL_NAME = re.compile(r"model `([\w.:/-]{1,80})`")
+_RETIRED_WORDS = re.compile(r"deprecated|retired|shut ?down|no longer", re.I)
 
 
 def map_api_error(exc: openai.APIError) -> errors.EaselError:
@@ -84,6 +86,8 @@ def map_code(code: str | None, message: str, *, status: int | None = None) -> er
         return errors.ModerationBlocked(detail=detail)
     if code == "previous_response_not_found":
         return errors.ContextExpired(detail=detail)
+    if code == "model_not_found":
+        return errors.GenerationFailed(model_gone(message), detail=detail)
     if code == "insufficient_quota":
         return errors.GenerationFailed(
             f"easel's OpenAI account has run out of credit. {_OWNER}", detail=detail
@@ -102,3 +106,14 @@ def map_code(code: str | None, message: str, *, status: int | None = None) -> er
             f"The image service refused easel's API key. {_OWNER}", detail=detail
         )
     return errors.GenerationFailed(detail=detail)
+
+
+def model_gone(message: str) -> str:
+    """The words for a model that does not exist, or no longer does (`model_not_found`)."""
+    found = _MODEL_NAME.search(message)
+    name = f" {found.group(1)}" if found else ""
+    retired = " any more: it has been retired" if _RETIRED_WORDS.search(message) else ""
+    return (
+        f"The model{name} that easel is set to use is not available{retired}. "
+        "An admin must choose another one in easel's settings."
+    )
