@@ -16,13 +16,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
+import aiohttp
 import httpx2
 import openai
 import pybase64
 
 from bot import errors
 from bot.models import FinalImage, ImageOptions, InputImage, Preview
-from bot.openai.errors import UNREACHABLE, map_api_error
+from bot.openai.errors import UNREADABLE_ANSWER, map_api_error, map_transport_error
 from bot.openai.events import events, translate
 
 log = logging.getLogger(__name__)
@@ -60,12 +61,12 @@ class OpenAIImageBackend:
                             break
                         yield item
                         del item  # a preview is let go as soon as it has been shown
-        except openai.APIError as exc:
+        except openai.APIError as exc:  # the request: the SDK wraps what its transport raised
             raise map_api_error(exc) from exc
-        except httpx2.TimeoutException as exc:
-            raise errors.ServiceTimeout(detail=f"stream: {exc!r}") from exc
-        except httpx2.TransportError as exc:
-            raise errors.ServiceBusy(UNREACHABLE, detail=f"stream: {exc!r}") from exc
+        except (httpx2.TransportError, aiohttp.ClientError) as exc:  # the stream, read raw
+            raise map_transport_error(exc, answered=True) from exc
+        except httpx2.HTTPError as exc:  # a body that could not be decoded
+            raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=f"stream: {exc!r}") from exc
         if final is None:
             raise errors.GenerationFailed(detail="the stream ended without an image")
         yield final  # delivered after the stream is closed and its connection released

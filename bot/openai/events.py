@@ -2,13 +2,15 @@
 
 Each image arrives as a 2-4 MB base64 string inside one event; it is decoded once and let go
 at once. The final image is the `image_generation_call` output item's `result`; the copy that
-`response.completed` repeats is dropped unread. Unknown event types are ignored.
+`response.completed` repeats is dropped unread, and so is the item if it is sent again.
+Unknown event types are ignored.
 """
 
 from __future__ import annotations
 
 import binascii
 import json
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -16,25 +18,37 @@ import pybase64
 
 from bot import errors
 from bot.models import FinalImage, ImageOptions, Preview
-from bot.openai.errors import map_code
+from bot.openai.errors import UNREADABLE_ANSWER, map_code
 from bot.openai.sse import FastSSEDecoder
 
 Event = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
     """Each event's JSON, parsed straight from its SSE text, which is then let go."""
-    async for sse in FastSSEDecoder().aiter_bytes(chunks):
-        if sse.data.startswith("[DONE]"):
-            return
-        try:
-            event = json.loads(sse.data)
-        except ValueError as exc:
-            raise errors.GenerationFailed(detail=f"unreadable stream event: {exc}") from exc
-        del sse
-        if not isinstance(event, dict):
-            raise errors.GenerationFailed(detail=f"unexpected stream event: {event!r:.200}")
-        yield event
+    try:
+        async for sse in FastSSEDecoder().aiter_bytes(chunks):
+            if sse.data.startswith("[DONE]"):
+                return
+            event = _parse(sse.data)
+            del sse
+            yield event
+    except UnicodeDecodeError as exc:
+        detail = f"stream text is not UTF-8: {exc}"
+        raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
+
+
+def _parse(data: str) -> Event:
+    try:
+        event = json.loads(data)
+    except ValueError as exc:
+        detail = f"stream data is not JSON: {exc}"
+        raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
+    if not isinstance(event, dict):
+        detail = f"stream data is not an event: {event!r:.200}"
+        raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail)
+    return event
 
 
 class _Reading:
@@ -65,6 +79,9 @@ class _Reading:
         if item.get("type") != "image_generation_call":
             return
         result = item.pop("result", None)
+        if self.final is not None:  # sent again: the image was decoded once already
+            log.debug("ignored a repeated image item %s", item.get("id"))
+            return
         if item.get("status") == "failed" or not result:
             raise errors.GenerationFailed(
                 detail=f"image call {item.get('id')} {item.get('status')}"
