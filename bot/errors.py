@@ -5,8 +5,9 @@ EaselError                    user_message: what the chat shows
 │   ├── AttachmentRejected    one attached file could not be used (names the file)
 │   └── NotAllowed            settings, a quota or a spend cap say no (before any cost)
 ├── ModerationBlocked         OpenAI's safety system declined the prompt or the image
-├── ServiceBusy               rate limited or overloaded, after the SDK's own retries
-├── ServiceTimeout            the model took too long or the connection dropped
+├── ServiceBusy               rate limited, overloaded or unreachable (a dropped connection),
+│                             after the SDK's own retries
+├── ServiceTimeout            the model took too long to answer
 ├── ImageTooLarge             the image or an input is larger than the service accepts
 ├── GenerationFailed          any other refusal or failure from the image service
 │   └── ContextExpired        previous_response_id is gone; the service recovers from it

@@ -61,7 +61,7 @@ class _Reading:
         self.usage: dict[str, Any] | None = None
 
     def on_created(self, event: Event) -> None:
-        self.response_id = event["response"]["id"]
+        self.response_id = _response(event).get("id") or self.response_id
 
     def on_partial(self, event: Event) -> Preview | None:
         b64 = event.pop("partial_image_b64", None)
@@ -96,7 +96,7 @@ class _Reading:
         }
 
     def on_completed(self, event: Event) -> None:
-        response = event["response"]
+        response = _response(event)
         response.pop("output", None)  # repeats the final image, already decoded
         self.response_id = response.get("id") or self.response_id
         self.usage = response.get("usage")
@@ -112,10 +112,10 @@ def raise_failure(event: Event) -> None:
     (flat or nested), or bare `{"error": {...}}` data."""
     kind = event.get("type")
     if kind == "response.failed":
-        error = event["response"].get("error") or {}
+        error = _response(event).get("error") or {}
         raise map_code(error.get("code"), error.get("message") or "response.failed")
     if kind == "response.incomplete":
-        details = event["response"].get("incomplete_details")
+        details = _response(event).get("incomplete_details")
         raise errors.GenerationFailed(detail=f"incomplete: {details}")
     nested = event["error"] if isinstance(event.get("error"), dict) else None
     if kind == "error":
@@ -149,6 +149,12 @@ async def translate(
         else:
             raise_failure(event)
     yield reading.result()
+
+
+def _response(event: Event) -> dict[str, Any]:
+    """The event's `response` object; a malformed event reads as an empty one."""
+    response = event.get("response")
+    return response if isinstance(response, dict) else {}
 
 
 def decode(b64: str) -> bytes:

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, WSMsgType, web
 
-from tests.fakes.faults import Fault, Faults, json_response, rate_limited, status
+from tests.fakes.faults import Fault, Faults, Kind, json_response, rate_limited, status
 from tests.fakes.server import LocalServer
 
 _Json = dict[str, Any]
@@ -462,7 +462,19 @@ class FakeDiscord(LocalServer):
         fault = self.faults.take(route_name(request.method, path), request)
         if fault is not None:
             call.status = fault.recorded_status
-            return await self.faults.answer(fault, request)
+            if fault.kind is not Kind.LOST:
+                return await self.faults.answer(fault, request)
+        response = self._answer(request, path, payload, files, call)
+        return self.faults.lose(request, response) if fault is not None else response
+
+    def _answer(
+        self,
+        request: web.Request,
+        path: str,
+        payload: _Json,
+        files: list[tuple[str, bytes]],
+        call: Call,
+    ) -> web.StreamResponse:
         needs_bot_token = not path.startswith(("/webhooks/", "/interactions/"))
         if needs_bot_token and request.headers.get("Authorization") != f"Bot {self.token}":
             call.status = 401

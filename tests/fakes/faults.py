@@ -14,7 +14,9 @@ The shapes (`Fault`):
 - DISCONNECT: the connection closed (FIN) before any answer;
 - HANG: no answer until the fake closes (then the connection is dropped);
 - TRUNCATE: a 200 whose `Content-Length` promises more than is sent before the connection
-  closes.
+  closes;
+- LOST: the call is carried out, then its answer is lost (the connection reset): the client
+  cannot know that it worked.
 
 Each fake names its methods (Slack's Web API methods, Discord's routes, OpenAI's operations)
 and renders the JSON body of an error answer as that service does; `set()` refuses a name the
@@ -61,6 +63,7 @@ class Kind(StrEnum):
     DISCONNECT = "disconnect"
     HANG = "hang"
     TRUNCATE = "truncate"
+    LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ RESET = Fault(Kind.RESET)
 DISCONNECT = Fault(Kind.DISCONNECT)
 HANG = Fault(Kind.HANG)
 TRUNCATE = Fault(Kind.TRUNCATE)
+LOST = Fault(Kind.LOST)
 
 
 @dataclass
@@ -162,9 +166,18 @@ class Faults:
         return None
 
     async def intercept(self, name: str, request: web.Request) -> web.StreamResponse | None:
-        """The faulty answer for this call of `name`, or None to answer it as usual."""
+        """The faulty answer for this call of `name`, or None to answer it as usual (a LOST
+        fault is answered by `lose()` after the call is carried out)."""
         fault = self.take(name, request)
-        return None if fault is None else await self.answer(fault, request)
+        if fault is None or fault.kind is Kind.LOST:
+            return None
+        return await self.answer(fault, request)
+
+    @staticmethod
+    def lose(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+        """Carried out, and then the answer is lost: the connection resets before it."""
+        drop(request, reset=True)
+        return response
 
     async def answer(self, fault: Fault, request: web.Request) -> web.StreamResponse:
         """Answer `request` as `fault` says (an answer, or what stands for none)."""

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.faults import Fault, Faults, answer, rate_limited, status
+from tests.fakes.faults import Fault, Faults, Kind, answer, rate_limited, status
 from tests.fakes.ratelimit import TokenBucket
 from tests.fakes.server import LocalServer
 from tests.fakes.slack_state import (
@@ -35,6 +35,8 @@ from tests.fakes.slack_state import (
 __all__ = ["Call", "FakeFile", "FakeSlack"]
 
 _Json = dict[str, Any]
+# Stands for "carry the call out, then lose its answer" (a LOST fault) between two steps.
+_LOST = web.Response(status=200)
 _ID_CHARS = string.ascii_uppercase + string.digits
 _ROUTES = ("upload", "download", "respond")  # fault names beside the Web API methods
 _SLACK_ERRORS = {429: "ratelimited", 503: "service_unavailable", 504: "request_timeout"}
@@ -193,8 +195,13 @@ class FakeSlack(LocalServer):
             call.args = await read_args(request)
         except ValueError:
             return web.json_response({"ok": False, "error": "invalid_json"})
-        if (faulty := await self._faulty(method, call, request)) is not None:
+        faulty = await self._faulty(method, call, request)
+        if faulty is not None and faulty is not _LOST:
             return faulty
+        response = await self._answer(method, call, request)
+        return self.faults.lose(request, response) if faulty is _LOST else response
+
+    async def _answer(self, method: str, call: Call, request: web.Request) -> web.StreamResponse:
         auth_error = self._authorized(request, call.args)
         if auth_error is not None:
             return web.json_response({"ok": False, "error": auth_error})
@@ -218,6 +225,8 @@ class FakeSlack(LocalServer):
         if fault is None:
             return None
         call.status = fault.recorded_status
+        if fault.kind is Kind.LOST:
+            return _LOST
         return await self.faults.answer(fault, request)
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:
@@ -225,7 +234,13 @@ class FakeSlack(LocalServer):
         call = Call(method="upload", args={"file_id": file_id}, at=time.monotonic())
         self.calls.append(call)
         if (faulty := await self._faulty("upload", call, request)) is not None:
+            if faulty is _LOST:
+                return self.faults.lose(request, await self._receive(request, call))
             return faulty
+        return await self._receive(request, call)
+
+    async def _receive(self, request: web.Request, call: Call) -> web.StreamResponse:
+        file_id = call.args["file_id"]
         f = self.files.get(file_id)
         if f is None or f.completed or f.deleted:
             call.status = 404
