@@ -78,13 +78,20 @@ class Playground:
         queue = self.hub.subscribe()
         try:
             async with sse_response(request) as stream:
-                for message in self.hub.snapshot():
-                    await stream.send(json.dumps({"type": "message", "message": message}))
-                while (payload := await self._next(queue, stream)) is not None:
-                    await stream.send(payload)
+                try:
+                    await self._follow(queue, stream)
+                except (ConnectionResetError, TimeoutError) as exc:
+                    # A closed tab or a stalled one: nothing is wrong with easel.
+                    log.debug("a playground tab went away (%s)", type(exc).__name__)
         finally:
             self.hub.unsubscribe(queue)
         return stream
+
+    async def _follow(self, queue: asyncio.Queue[str], stream: EventSourceResponse) -> None:
+        for message in self.hub.snapshot():
+            await stream.send(json.dumps({"type": "message", "message": message}))
+        while (payload := await self._next(queue, stream)) is not None:
+            await stream.send(payload)
 
     async def _next(self, queue: asyncio.Queue[str], stream: EventSourceResponse) -> str | None:
         """The next update, or None once the tab has gone or easel is shutting down."""
