@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import struct
 from collections.abc import AsyncIterator
@@ -29,8 +30,20 @@ async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=playground.url.rstrip("/"), timeout=10) as client:
+    """A client that asks as the page does: from its origin, with the token the page carries."""
+    origin = playground.url.rstrip("/")
+    async with httpx2.AsyncClient(base_url=origin, timeout=10) as client:
+        page = await client.get("/")
+        token = re.search(r'<meta name="easel-token" content="([^"]+)">', page.text)
+        assert token is not None, page.text
+        client.headers.update(
+            {"Origin": origin, "Sec-Fetch-Site": "same-origin", "X-Easel-Token": token.group(1)}
+        )
         yield client
+
+
+def token(http: httpx2.AsyncClient) -> str:
+    return http.headers["X-Easel-Token"]
 
 
 class Events:
@@ -42,7 +55,7 @@ class Events:
         self.changed = asyncio.Event()
 
     async def follow(self, http: httpx2.AsyncClient) -> None:
-        async with http.stream("GET", "/events") as response:
+        async with http.stream("GET", "/events", params={"token": token(http)}) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
@@ -144,11 +157,11 @@ async def test_a_repeated_post_draws_once(
     assert len(openai_fake.requests) == 1
 
 
-async def _open_events(port: int) -> asyncio.StreamWriter:
+async def _open_events(port: int, token: str) -> asyncio.StreamWriter:
     """GET /events over a bare socket, as a tab does; returns once the first event arrived."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = f"GET /events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n"
-    writer.write(request.encode())
+    head = f"GET /events?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    writer.write(f"{head}Accept: text/event-stream\r\n\r\n".encode())
     async with asyncio.timeout(10):
         while not (line := await reader.readline()).startswith(b"data:"):
             assert line, "the stream ended before its first event"
@@ -166,7 +179,7 @@ async def test_a_closed_tab_ends_its_stream_quietly(
     hub = playground.playground.hub
     await http.post("/api/draw", data={"prompt": "a moth", "id": "m1"})
     await playground.turns.join()
-    writer = await _open_events(playground.port)
+    writer = await _open_events(playground.port, token(http))
     assert hub.subscribers == 1
     # The tab goes away at once: the socket is reset, not closed politely.
     sock = writer.get_extra_info("socket")
