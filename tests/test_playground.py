@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import re
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +17,7 @@ import pytest
 from adapters.runtime import Runtime, running
 from bot.config import load_config
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -25,8 +30,20 @@ async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
 
 @pytest.fixture
 async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(base_url=playground.url.rstrip("/"), timeout=10) as client:
+    """A client that asks as the page does: from its origin, with the token the page carries."""
+    origin = playground.url.rstrip("/")
+    async with httpx2.AsyncClient(base_url=origin, timeout=10) as client:
+        page = await client.get("/")
+        token = re.search(r'<meta name="easel-token" content="([^"]+)">', page.text)
+        assert token is not None, page.text
+        client.headers.update(
+            {"Origin": origin, "Sec-Fetch-Site": "same-origin", "X-Easel-Token": token.group(1)}
+        )
         yield client
+
+
+def token(http: httpx2.AsyncClient) -> str:
+    return http.headers["X-Easel-Token"]
 
 
 class Events:
@@ -38,7 +55,7 @@ class Events:
         self.changed = asyncio.Event()
 
     async def follow(self, http: httpx2.AsyncClient) -> None:
-        async with http.stream("GET", "/events") as response:
+        async with http.stream("GET", "/events", params={"token": token(http)}) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             async for line in response.aiter_lines():
                 if line.startswith("data:"):
@@ -138,6 +155,45 @@ async def test_a_repeated_post_draws_once(
     await events.until(done)
     await playground.turns.join()
     assert len(openai_fake.requests) == 1
+
+
+async def _open_events(port: int, token: str) -> asyncio.StreamWriter:
+    """GET /events over a bare socket, as a tab does; returns once the first event arrived."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = f"GET /events?token={token} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    writer.write(f"{head}Accept: text/event-stream\r\n\r\n".encode())
+    async with asyncio.timeout(10):
+        while not (line := await reader.readline()).startswith(b"data:"):
+            assert line, "the stream ended before its first event"
+    return writer
+
+
+async def test_a_closed_tab_ends_its_stream_quietly(
+    http: httpx2.AsyncClient,
+    playground: Runtime,
+    openai_fake: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="adapters.web")
+    assert playground.playground is not None
+    hub = playground.playground.hub
+    await http.post("/api/draw", data={"prompt": "a moth", "id": "m1"})
+    await playground.turns.join()
+    writer = await _open_events(playground.port, token(http))
+    assert hub.subscribers == 1
+    # The tab goes away at once: the socket is reset, not closed politely.
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+    openai_fake.push(Script(delay=0.2))  # the hub publishes while it draws
+    answer = await http.post("/api/draw", data={"prompt": "a second moth", "id": "m2"})
+    assert answer.status_code == 202
+    await eventually(lambda: hub.subscribers == 0)
+    await playground.turns.join()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    gone = [r for r in caplog.records if r.name == "adapters.web.app" and "tab" in r.getMessage()]
+    assert gone and all(r.levelno <= logging.INFO and r.exc_info is None for r in gone)
 
 
 async def test_the_playground_answers_only_this_machine(playground: Runtime) -> None:

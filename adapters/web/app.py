@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 from aiohttp_sse import EventSourceResponse, sse_response
 
+from adapters.web.guard import Guard
 from adapters.web.hub import Hub, Message
 from adapters.web.surface import WebSurface
 from bot.errors import BadInput
@@ -23,22 +22,11 @@ from bot.turns.service import DrawService
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _loopback_only(handler: Handler) -> Handler:
-    """The playground has no accounts: it answers only this machine, whatever the bind."""
-
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        try:
-            local = ipaddress.ip_address(request.remote or "").is_loopback
-        except ValueError:
-            local = False
-        if not local:
-            raise web.HTTPForbidden(text="The easel playground answers only this machine.")
-        return await handler(request)
-
-    return guarded
+TOKEN_PLACEHOLDER = "{{easel-token}}"  # in index.html; the page's token, filled in when served
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # the token is this process's; a restart makes a new one
+    "Content-Security-Policy": "frame-ancestors 'none'",  # no other site frames the page
+}
 
 
 class Playground:
@@ -46,6 +34,10 @@ class Playground:
 
     def __init__(self, *, turns: DrawService, preview_interval: float) -> None:
         self.hub = Hub()
+        self._guard = Guard()
+        self._page = (
+            (STATIC / "index.html").read_text("utf-8").replace(TOKEN_PLACEHOLDER, self._guard.token)
+        )
         self._closing = asyncio.Event()
         self._turns = turns
         self._interval = preview_interval
@@ -57,16 +49,17 @@ class Playground:
         return WebSurface(hub=self.hub, request=drawn, preview_interval=self._interval)
 
     def routes(self) -> list[web.RouteDef]:
+        guard = self._guard
         return [
-            web.get("/", _loopback_only(self.index)),
-            web.get("/static/{name}", _loopback_only(self.static)),
-            web.get("/events", _loopback_only(self.events)),
-            web.post("/api/draw", _loopback_only(self.draw)),
-            web.get("/images/{token}", _loopback_only(self.image)),
+            web.get("/", guard.page(self.index)),
+            web.get("/static/{name}", guard.page(self.static)),
+            web.get("/events", guard.stream(self.events)),
+            web.post("/api/draw", guard.action(self.draw)),
+            web.get("/images/{token}", guard.page(self.image)),
         ]
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "index.html")
+        return web.Response(text=self._page, content_type="text/html", headers=PAGE_HEADERS)
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -78,13 +71,20 @@ class Playground:
         queue = self.hub.subscribe()
         try:
             async with sse_response(request) as stream:
-                for message in self.hub.snapshot():
-                    await stream.send(json.dumps({"type": "message", "message": message}))
-                while (payload := await self._next(queue, stream)) is not None:
-                    await stream.send(payload)
+                try:
+                    await self._follow(queue, stream)
+                except (ConnectionResetError, TimeoutError) as exc:
+                    # A closed tab or a stalled one: nothing is wrong with easel.
+                    log.debug("a playground tab went away (%s)", type(exc).__name__)
         finally:
             self.hub.unsubscribe(queue)
         return stream
+
+    async def _follow(self, queue: asyncio.Queue[str], stream: EventSourceResponse) -> None:
+        for message in self.hub.snapshot():
+            await stream.send(json.dumps({"type": "message", "message": message}))
+        while (payload := await self._next(queue, stream)) is not None:
+            await stream.send(payload)
 
     async def _next(self, queue: asyncio.Queue[str], stream: EventSourceResponse) -> str | None:
         """The next update, or None once the tab has gone or easel is shutting down."""

@@ -76,6 +76,11 @@ class Hub:
     def unsubscribe(self, queue: asyncio.Queue[str]) -> None:
         self._subscribers.discard(queue)
 
+    @property
+    def subscribers(self) -> int:
+        """How many browser tabs follow the playground now."""
+        return len(self._subscribers)
+
     # -- images ------------------------------------------------------------------------------
 
     def put_image(self, data: bytes, mime_type: str) -> str:

@@ -4,6 +4,8 @@
 const threads = document.getElementById("threads");
 const template = document.getElementById("thread-template");
 const messages = new Map(); // message id -> element
+// The server puts this process's token into the page; it asks for it back on /draw and /events.
+const token = document.querySelector('meta[name="easel-token"]').content;
 
 function threadElement(id) {
   let section = document.querySelector(`.thread[data-thread="${CSS.escape(id)}"]`);
@@ -66,10 +68,14 @@ async function send(form, thread) {
   if (thread) form.set("thread", thread);
   const file = form.get("image");
   if (file && !file.size && !file.name) form.delete("image");
-  const response = await fetch("/api/draw", { method: "POST", body: form });
+  const response = await fetch("/api/draw", {
+    method: "POST", body: form, headers: { "X-Easel-Token": token },
+  });
   if (response.ok) { showError(""); return true; }
-  const body = await response.json().catch(() => ({ error: response.statusText }));
-  showError(body.error || "easel could not take that.");
+  const text = await response.text().catch(() => "");
+  let error = text;
+  try { error = JSON.parse(text).error; } catch { /* a plain-text refusal */ }
+  showError(error || response.statusText || "easel could not take that.");
   return false;
 }
 
@@ -90,8 +96,13 @@ document.getElementById("composer").addEventListener("submit", (event) => {
   send(form, null).then((ok) => { if (ok) event.target.reset(); });
 });
 
-const source = new EventSource("/events");
+const source = new EventSource(`/events?token=${encodeURIComponent(token)}`);
 source.addEventListener("message", (event) => {
   const data = JSON.parse(event.data);
   if (data.type === "message") render(data.message);
+});
+source.addEventListener("error", () => {
+  // The browser retries a dropped stream by itself; a refused one (a restarted easel has a
+  // new token) it gives up on.
+  if (source.readyState === EventSource.CLOSED) showError("Lost touch with easel: reload the page.");
 });
