@@ -13,10 +13,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import StartupError
@@ -34,15 +31,15 @@ log = logging.getLogger(__name__)
 
 
 def web_client(slack: SlackConfig, *, session: aiohttp.ClientSession) -> AsyncWebClient:
-    """The Web API client: shared session, and retries on 429 (honouring Retry-After)."""
+    """The Web API client: shared session, and retries on 429 (honouring Retry-After), which
+    Slack answers before doing anything. A dropped connection is not retried blindly here: the
+    call may have been carried out (a message posted, an upload completed), so easel decides
+    (it looks in the thread before putting a file there again)."""
     return AsyncWebClient(
         token=slack.bot_token,
         base_url=slack.api_url.rstrip("/") + "/" if slack.api_url else AsyncWebClient.BASE_URL,
         session=session,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-        ],
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
     )
 
 

@@ -466,7 +466,8 @@ class FakeSlack(LocalServer):
         return {"file": f.to_dict(), "comments": [], "response_metadata": {"next_cursor": ""}}
 
     def _files_delete(self, args: _Json) -> _Json:
-        self._live_file(args).deleted = True
+        f = self._live_file(args)
+        f.deleted, f.deleted_at = True, time.monotonic()
         return {}
 
     def _users_info(self, args: _Json) -> _Json:

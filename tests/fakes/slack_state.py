@@ -118,6 +118,7 @@ class FakeFile:
     share_ts: str | None = None  # ts of the message that shared the file into `channel`
     initial_comment: str | None = None
     deleted: bool = False
+    deleted_at: float | None = None  # time.monotonic() of the files.delete
     uploaded: bool = False  # bytes were POSTed to the upload URL
     completed: bool = False  # files.completeUploadExternal accepted it
     completed_at: float | None = None
