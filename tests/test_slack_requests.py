@@ -104,3 +104,34 @@ async def test_a_signed_command_still_draws(
     await settle(easel)
     assert len(openai_fake.requests) == 1
     assert root_message(slack_fake)["ts"]
+
+
+async def test_a_replayed_draw_is_acked_quietly_and_drawn_once(
+    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, openai_fake: FakeOpenAI
+) -> None:
+    body = slack.signed.command("a paid lighthouse")
+    headers = signed(slack, body, FORM)  # the same bytes and headers each time, as replayed
+    for _ in range(3):
+        response = await post(slack, body, headers)
+        assert response.status_code == 200 and not response.content
+        await settle(easel)
+    assert len(openai_fake.requests) == 1
+    root_message(slack_fake)  # exactly one placeholder
+    assert slack_fake.ephemerals == [] and slack_fake.responses == []
+
+
+async def test_a_replay_of_a_command_without_a_trigger_id_is_drawn_once(
+    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, openai_fake: FakeOpenAI
+) -> None:
+    body = slack.signed.command("a lighthouse at dusk").replace("&trigger_id=", "&no_trigger=")
+    headers = signed(slack, body, FORM)
+    for _ in range(2):
+        assert (await post(slack, body, headers)).status_code == 200
+        await settle(easel)
+    assert len(openai_fake.requests) == 1
+    root_message(slack_fake)
+    second = slack.signed.command("a lighthouse at dusk").replace("&trigger_id=", "&no_trigger=")
+    assert second != body  # the same words asked again are a new drawing
+    assert (await post(slack, second, signed(slack, second, FORM))).status_code == 200
+    await settle(easel)
+    assert len(openai_fake.requests) == 2

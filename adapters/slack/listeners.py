@@ -16,7 +16,14 @@ from adapters.reports import usage_text
 from adapters.slack import home
 from adapters.slack.blocks import RETRY_ACTION
 from adapters.slack.deps import SlackDeps, deps_of
-from adapters.slack.payloads import command_text, is_human_reply, parse_draw_text, pressed, team_of
+from adapters.slack.payloads import (
+    command_key,
+    command_text,
+    is_human_reply,
+    parse_draw_text,
+    pressed,
+    team_of,
+)
 from adapters.slack.views import is_admin
 from bot.errors import BadInput
 from bot.models import DrawRequest
@@ -46,6 +53,7 @@ async def draw_command(
             prompt=prompt,
             size=size,
             quality=quality,
+            dedupe_key=command_key(command, team=team),
         )
         admission = await deps.turns.accept(request)
     except BadInput as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from bot.errors import BadInput
@@ -49,6 +51,16 @@ def command_text(command: dict[str, Any]) -> str:
     """A slash command's text. Slack form-encodes it and Bolt decodes bytes that are not UTF-8
     as U+FFFD, which no one types: those are dropped, as control characters are."""
     return str(command.get("text") or "").replace("\ufffd", "")
+
+
+def command_key(command: dict[str, Any], *, team: str) -> str:
+    """A slash command's identity, to claim it once: a replay of the same signed request
+    (Slack signatures stay valid for five minutes) carries the same `trigger_id`."""
+    trigger = command.get("trigger_id")
+    if not trigger:
+        text = json.dumps(command, sort_keys=True, default=str)
+        trigger = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"slack:command:{team}:{trigger}"
 
 
 def team_of(body: dict[str, Any]) -> str:
