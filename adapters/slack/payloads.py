@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+from slack_bolt.async_app import AsyncBoltContext
+
 from bot.errors import BadInput
 
 REPLY_SUBTYPES = (None, "file_share", "thread_broadcast")
@@ -63,10 +65,14 @@ def command_key(command: dict[str, Any], *, team: str) -> str:
     return f"slack:command:{team}:{trigger}"
 
 
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace an interactivity payload (a press, a form) comes from."""
-    team = body.get("team") or {}
-    return str(team.get("id") or body.get("user", {}).get("team_id") or "")
+def workspace_of(context: AsyncBoltContext) -> str:
+    """The workspace the request is authenticated for: Bolt's authorize result (auth.test of
+    the bot token), never a field of the payload, which whoever signs it writes."""
+    result = context.authorize_result
+    team = result.team_id if result is not None else None
+    if not team:
+        raise LookupError("the request was authorized for no workspace")
+    return str(team)
 
 
 def pressed(body: dict[str, Any]) -> tuple[str | None, str]:
