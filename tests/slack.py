@@ -15,7 +15,7 @@ from slack_sdk.signature import SignatureVerifier
 from adapters.runtime import Runtime
 from adapters.slack.views import EDIT_ACTION
 from tests.fakes.slack_server import FakeSlack
-from tests.waiting import settle
+from tests.waiting import eventually, settle
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -139,7 +139,13 @@ class SlackSender:
         return await self.post(body, "application/x-www-form-urlencoded")
 
     async def press(
-        self, action_id: str, *, user: str = USER, value: str | None = None, **where: Any
+        self,
+        action_id: str,
+        *,
+        user: str = USER,
+        value: str | None = None,
+        team: str = TEAM,
+        **where: Any,
     ) -> httpx2.Response:
         """A person pressing the button `action_id`; `where` says on what (container, ...)."""
         action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.0"}
@@ -147,8 +153,8 @@ class SlackSender:
             action["value"] = value
         payload = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team},
             "api_app_id": "A1",
             "token": "unused",
             "trigger_id": f"trigger-{time.monotonic_ns()}",
@@ -209,12 +215,12 @@ ADMIN = "UADMIN"
 OTHER = "U2"
 
 
-async def press_edit(slack: SlackSender, user: str) -> httpx2.Response:
+async def press_edit(slack: SlackSender, user: str, *, team: str = TEAM) -> httpx2.Response:
     home: dict[str, Any] = {
         "container": {"type": "view", "view_id": "V1"},
         "view": {"id": "V1", "type": "home"},
     }
-    return await slack.press(EDIT_ACTION, user=user, **home)
+    return await slack.press(EDIT_ACTION, user=user, team=team, **home)
 
 
 def state_of(modal: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -245,22 +251,29 @@ def state_of(modal: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 
 async def submit(
-    slack: SlackSender, user: str, modal: dict[str, Any], **changes: Any
+    slack: SlackSender, user: str, modal: dict[str, Any], *, team: str = TEAM, **changes: Any
 ) -> httpx2.Response:
+    """`user` saving `modal` with `changes`; `team` is the workspace the payload names (in
+    every place Slack names it)."""
+    view = {**modal, "id": "VM1", "team_id": team, "app_installed_team_id": team}
     payload = {
         "type": "view_submission",
-        "team": {"id": TEAM, "domain": "test"},
-        "user": {"id": user, "team_id": TEAM},
+        "team": {"id": team, "domain": "test"},
+        "user": {"id": user, "team_id": team},
         "api_app_id": "A1",
         "token": "unused",
         "trigger_id": "trigger-submit",
-        "view": {**modal, "id": "VM1", "state": state_of(modal, **changes)},
+        "view": {**view, "state": state_of(modal, **changes)},
     }
     return await slack.interactive(payload)
 
 
-async def open_modal(slack: SlackSender, easel: Runtime, slack_fake: FakeSlack) -> dict[str, Any]:
-    assert (await press_edit(slack, ADMIN)).status_code == 200
+async def open_modal(
+    slack: SlackSender, easel: Runtime, slack_fake: FakeSlack, *, user: str = ADMIN
+) -> dict[str, Any]:
+    """The settings form as `user` opens it with the Edit settings button."""
+    opened = len(slack_fake.modals)
+    assert (await press_edit(slack, user)).status_code == 200
     await settle(easel)
-    assert slack_fake.modals, "the Edit settings button opened no modal"
+    await eventually(lambda: len(slack_fake.modals) > opened)
     return slack_fake.modals[-1]

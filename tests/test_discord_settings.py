@@ -25,6 +25,7 @@ from tests.fakes.discord_server import (
 from tests.fakes.openai_server import FakeOpenAI
 
 MANAGER_ID = 1501
+OTHER_MANAGER_ID = 1502
 MANAGER_PERMISSIONS = MEMBER_PERMISSIONS | MANAGE_GUILD
 WORKSPACE = str(GUILD_ID)
 EPHEMERAL = 64
@@ -83,6 +84,23 @@ async def test_a_manager_sets_the_default_size_which_is_audited_and_drawn_with(
 
     await draw(discord_fake, easel_discord, "a wide valley")  # by an ordinary member
     assert openai_fake.requests[0]["tools"][0]["size"] == "1536x1024"
+
+
+async def test_two_managers_setting_two_fields_keep_both(
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
+) -> None:
+    assert "is now 5" in await set_setting(discord_fake, "daily_limit", "5")
+    assert "is now high" in await set_setting(
+        discord_fake, "quality", "high", member=OTHER_MANAGER_ID
+    )
+    shown = await answer(discord_fake, discord_fake.command("draw-settings", "show"))
+    assert "**Daily limit per person:** 5" in shown and "**Default quality:** high" in shown
+    audit = await easel_discord.store.settings.audit("discord", WORKSPACE)
+    assert sorted((a["user_id"], a["field"], a["old"], a["new"]) for a in audit) == [
+        (str(MANAGER_ID), "daily_limit", None, 5),
+        (str(OTHER_MANAGER_ID), "quality", "auto", "high"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -19,10 +19,13 @@ from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.slack import ADMIN, OTHER, open_modal, root_message, submit
 
+SECOND = "UADMIN2"
+
 
 @pytest.fixture
 def admins(slack_fake: FakeSlack) -> None:
     slack_fake.users[ADMIN] = {"is_admin": True}
+    slack_fake.users[SECOND] = {"is_owner": True}
 
 
 async def test_home_shows_settings_and_usage_to_all_and_the_edit_button_to_admins(
@@ -103,6 +106,48 @@ async def test_invalid_settings_come_back_inline_on_their_field(
     assert body["response_action"] == "errors"
     assert words in body["errors"][field], body
     assert await easel.store.settings.audit("slack", TEAM) == []
+
+
+async def test_two_admins_forms_each_change_only_what_their_sender_changed(
+    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, admins: None
+) -> None:
+    first = await open_modal(slack, easel, slack_fake)
+    second = await open_modal(slack, easel, slack_fake, user=SECOND)
+    assert not (await submit(slack, ADMIN, first, daily_limit="5")).content
+    assert not (await submit(slack, SECOND, second, quality="high")).content
+
+    settings = await easel.workspaces.settings("slack", TEAM)
+    assert (settings.daily_limit, settings.quality) == (5, "high")
+    audit = await easel.store.settings.audit("slack", TEAM)
+    assert sorted((a["user_id"], a["field"], a["old"], a["new"]) for a in audit) == [
+        (ADMIN, "daily_limit", None, 5),
+        (SECOND, "quality", "auto", "high"),
+    ]
+
+
+async def test_a_field_another_admin_changed_meanwhile_is_refused_on_that_field(
+    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack, admins: None
+) -> None:
+    first = await open_modal(slack, easel, slack_fake)
+    second = await open_modal(slack, easel, slack_fake, user=SECOND)
+    assert not (await submit(slack, ADMIN, first, daily_limit="5")).content
+    body = (await submit(slack, SECOND, second, daily_limit="7", quality="low")).json()
+    assert body["response_action"] == "errors" and list(body["errors"]) == ["daily_limit"]
+    assert "another admin changed this to 5" in body["errors"]["daily_limit"]
+    settings = await easel.workspaces.settings("slack", TEAM)
+    assert (settings.daily_limit, settings.quality) == (5, "auto")  # nothing of it saved
+    assert [a["user_id"] for a in await easel.store.settings.audit("slack", TEAM)] == [ADMIN]
+
+    # The same value typed by both is no conflict; the form opened afresh saves as usual.
+    assert not (await submit(slack, SECOND, second, daily_limit="5", quality="low")).content
+    again = await open_modal(slack, easel, slack_fake, user=SECOND)
+    assert not (await submit(slack, SECOND, again, daily_limit="7")).content
+    audit = await easel.store.settings.audit("slack", TEAM)
+    assert sorted((a["user_id"], a["field"], a["new"]) for a in audit) == [
+        (ADMIN, "daily_limit", 5),
+        (SECOND, "daily_limit", 7),
+        (SECOND, "quality", "low"),
+    ]
 
 
 async def test_draw_options_are_honoured_only_within_the_allowed_values(

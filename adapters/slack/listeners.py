@@ -16,8 +16,15 @@ from adapters.reports import usage_text
 from adapters.slack import home
 from adapters.slack.blocks import RETRY_ACTION
 from adapters.slack.deps import SlackDeps, deps_of
-from adapters.slack.payloads import command_text, is_human_reply, parse_draw_text, pressed, team_of
-from adapters.slack.views import is_admin
+from adapters.slack.payloads import (
+    command_key,
+    command_text,
+    is_human_reply,
+    parse_draw_text,
+    pressed,
+    workspace_of,
+)
+from adapters.slack.views import Admin, admin_check
 from bot.errors import BadInput
 from bot.models import DrawRequest
 from bot.workspace.admission import is_usage
@@ -29,12 +36,13 @@ async def draw_command(
     ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
 ) -> None:
     deps, text = deps_of(context), command_text(command)
-    team, user = command["team_id"], command["user_id"]
+    team, user = workspace_of(context), command["user_id"]
     if is_usage(text):
         await ack()
         report = await deps.workspaces.usage("slack", team, user)
-        admin = await is_admin(deps.client, user, extra=deps.admins)
-        await respond(text=usage_text(report, admin=admin, bold="*"), response_type="ephemeral")
+        admin = await admin_check(deps.client, user_id=user, team=team, extra=deps.admins)
+        words = usage_text(report, admin=admin is Admin.YES, bold="*")
+        await respond(text=words, response_type="ephemeral")
         return
     try:
         prompt, size, quality = parse_draw_text(text)
@@ -46,6 +54,7 @@ async def draw_command(
             prompt=prompt,
             size=size,
             quality=quality,
+            dedupe_key=command_key(command, team=team),
         )
         admission = await deps.turns.accept(request)
     except BadInput as exc:
@@ -61,17 +70,11 @@ async def draw_command(
         deps.turns.submit(admission, deps.surface_for(notify=notify)(admission.request))
 
 
-async def thread_reply(
-    event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
-) -> None:
+async def thread_reply(event: dict[str, Any], context: AsyncBoltContext) -> None:
     if not is_human_reply(event):
         return
     deps, files = deps_of(context), event.get("files") or []
-    team, channel, thread = (
-        body.get("team_id") or event.get("team") or "",
-        event["channel"],
-        event["thread_ts"],
-    )
+    team, channel, thread = workspace_of(context), event["channel"], event["thread_ts"]
     request = DrawRequest(
         platform="slack",
         workspace=team,
@@ -94,7 +97,7 @@ async def thread_reply(
 
 async def retry_pressed(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    deps, team, user = deps_of(context), team_of(body), body["user"]["id"]
+    deps, team, user = deps_of(context), workspace_of(context), body["user"]["id"]
     channel, value = pressed(body)
     if not value.isdigit():
         log.warning("a Retry press from %s in %s carried no turn id", user, team)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
 
 from bot.errors import BadInput
 
@@ -51,10 +55,24 @@ def command_text(command: dict[str, Any]) -> str:
     return str(command.get("text") or "").replace("\ufffd", "")
 
 
-def team_of(body: dict[str, Any]) -> str:
-    """The workspace an interactivity payload (a press, a form) comes from."""
-    team = body.get("team") or {}
-    return str(team.get("id") or body.get("user", {}).get("team_id") or "")
+def command_key(command: dict[str, Any], *, team: str) -> str:
+    """A slash command's identity, to claim it once: a replay of the same signed request
+    (Slack signatures stay valid for five minutes) carries the same `trigger_id`."""
+    trigger = command.get("trigger_id")
+    if not trigger:
+        text = json.dumps(command, sort_keys=True, default=str)
+        trigger = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"slack:command:{team}:{trigger}"
+
+
+def workspace_of(context: AsyncBoltContext) -> str:
+    """The workspace the request is authenticated for: Bolt's authorize result (auth.test of
+    the bot token), never a field of the payload, which whoever signs it writes."""
+    result = context.authorize_result
+    team = result.team_id if result is not None else None
+    if not team:
+        raise LookupError("the request was authorized for no workspace")
+    return str(team)
 
 
 def pressed(body: dict[str, Any]) -> tuple[str | None, str]:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 import aiohttp
 import httpx2
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import StartupError
@@ -68,6 +70,8 @@ class SlackRunner:
         self._slack = slack
         self._host = preview_host
         self._socket: AsyncSocketModeHandler | None = None
+        secret = slack.signing_secret
+        self._verifier = SignatureVerifier(secret) if secret and not slack.socket_mode else None
 
     async def connected(self) -> bool:
         if self._socket is None:
@@ -81,14 +85,39 @@ class SlackRunner:
         return routes
 
     async def _handle(self, request: web.Request) -> web.Response:
+        """Slack's signature is checked on the raw body before anything reads it: a request
+        Slack did not sign (or signed more than five minutes ago) is refused unparsed."""
         try:
-            bolt_request = await to_bolt_request(request)
+            body = (await request.read()).decode("utf-8")
         except UnicodeDecodeError:
             # Slack sends UTF-8; such a body cannot even be checked for its signature.
             log.warning("refused a request to /slack/events whose body is not UTF-8")
             return web.Response(status=400, text="The request body is not UTF-8.")
+        if not self._signed(body, request.headers):
+            log.warning(
+                "refused a request to /slack/events not signed by Slack (%s)", request.remote
+            )
+            return web.Response(status=401, text="The request is not signed by Slack.")
+        headers: dict[str, str | Sequence[str]] = dict(request.headers)
+        try:
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
+        except (ValueError, RecursionError, AttributeError, TypeError) as exc:
+            # Signed, yet not a payload Slack sends (JSON that is not an object, or too deep).
+            log.warning(
+                "refused a signed request to /slack/events that cannot be read (%s)",
+                type(exc).__name__,
+            )
+            return web.Response(status=400, text="The request body cannot be read.")
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def _signed(self, body: str, headers: Mapping[str, str]) -> bool:
+        if self._verifier is None:
+            return False
+        try:
+            return self._verifier.is_valid_request(body, headers)
+        except ValueError:  # a timestamp that is not a number
+            return False
 
     async def start(self) -> None:
         if self._slack.app_token is None:

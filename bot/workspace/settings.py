@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from bot.models import ImageOptions
-from bot.workspace.fields import FIELDS, label
+from bot.workspace.fields import FIELDS, Field, label
 from bot.workspace.options import QUALITIES, SIZES, combination_problems
 
 
@@ -117,3 +117,44 @@ def change(
         raise SettingsInvalid(problems)
     changed = {k: v for k, v in values.items() if getattr(settings, k) != v}
     return updated, changed
+
+
+def sent_changes(
+    current: WorkspaceSettings, texts: Mapping[str, str], *, opened: Mapping[str, str]
+) -> dict[str, str]:
+    """The texts of a form that its sender changed (field -> text).
+
+    `opened` is what the form showed when it was opened. A field left as it was is not
+    applied, so a save never puts back what someone else changed meanwhile; a field both
+    changed since (to something else) raises SettingsInvalid naming it. A field the form did
+    not record is applied as typed."""
+    sent: dict[str, str] = {}
+    conflicts: dict[str, str] = {}
+    for name, text in texts.items():
+        spec, before = FIELDS.get(name), opened.get(name)
+        if spec is None or before is None:
+            sent[name] = text
+            continue
+        was, wanted = _value(spec, before), _value(spec, text)
+        if wanted is not _UNREADABLE and wanted == was:
+            continue  # left as the form showed it
+        now = getattr(current, name)
+        if was is not _UNREADABLE and now not in (was, wanted):
+            conflicts[name] = (
+                f"another admin changed this to {spec.show(now)} while your form was open; "
+                "close it and open it again"
+            )
+        sent[name] = text
+    if conflicts:
+        raise SettingsInvalid(conflicts)
+    return sent
+
+
+_UNREADABLE = object()
+
+
+def _value(spec: Field, text: str) -> Any:
+    try:
+        return spec.parse(text)
+    except ValueError:
+        return _UNREADABLE

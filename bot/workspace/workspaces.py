@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.ports import SettingsStore, Usage
 from bot.workspace.prices import PriceTable
 from bot.workspace.quotas import Quotas, UsageReport
-from bot.workspace.settings import WorkspaceSettings, change
+from bot.workspace.settings import WorkspaceSettings, change, sent_changes
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,23 @@ class Workspaces:
         return self._defaults.with_overrides(overrides)
 
     async def change_settings(
-        self, platform: str, workspace: str, *, user_id: str, texts: Mapping[str, str]
+        self,
+        platform: str,
+        workspace: str,
+        *,
+        user_id: str,
+        texts: Mapping[str, str],
+        opened: Mapping[str, str] | None = None,
     ) -> WorkspaceSettings:
         """Apply typed values (field -> text) after checking them all; record each change.
 
-        The caller has already made sure that `user_id` may change settings here."""
+        With `opened` (a form's values when it was opened, field -> text) only the fields
+        its sender changed are applied, and one that another admin changed meanwhile is
+        refused (SettingsInvalid). The caller has already made sure that `user_id` may
+        change settings here."""
         current = await self.settings(platform, workspace)
+        if opened is not None:
+            texts = sent_changes(current, texts, opened=opened)
         updated, changed = change(current, texts)
         if changed:
             await self._settings.save(
