@@ -7,7 +7,6 @@ failed: nothing drawn (the placeholder), best effort (previews), try again (the 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -18,10 +17,11 @@ from adapters.failures import Caller, PlatformError
 from adapters.slack import blocks, files
 from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
+from adapters.slack.previews import SlackPreviews
 from adapters.slack.public import PreviewHost
 from bot import errors
 from bot.images import verify_image
-from bot.models import MIME_TYPES, DrawRequest, FinalImage, InputImage, Preview, ThreadKey
+from bot.models import DrawRequest, FinalImage, InputImage, Preview, ThreadKey
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +77,20 @@ class SlackSurface:
         self._request = request
         self._downloader = downloader
         self._attached = list(attached)
-        self._host = preview_host
         self._interval = preview_interval
         self._notify = notify
         self._delays = processing_delays
-        self._preview_delays = preview_delays
+        self._previews = SlackPreviews(
+            call=call,
+            client=client,
+            host=preview_host,
+            channel=request.channel,
+            prompt=request.prompt,
+            delays=preview_delays,
+        )
         # An existing message (a retry, or a turn reopened after a restart) is edited, not posted.
         self._ts: str | None = message["ts"] if message else None
         self._thread_ts: str | None = message["thread_ts"] if message else request.thread
-        self._preview_ref: str | None = None  # the preview file id (or URL) the message shows
 
     @property
     def preview_interval(self) -> float:
@@ -146,48 +151,10 @@ class SlackSurface:
         return tuple(images)
 
     async def preview(self, preview: Preview) -> None:
-        line = f"preview {preview.index + 1} of {preview.total}…"
-        if self._host is not None:
-            await self._preview_at_url(preview, line)
-            return
-        file_id = await files.upload(
-            self._call,
-            self._client,
-            data=preview.data,
-            filename=f"preview-{preview.index + 1}.{preview.output_format}",
-            title=f"easel preview {preview.index + 1}",
-            channel=self.channel,
-            thread_ts=self._thread(),
-        )
-        try:
-            processed = await files.wait_processed(
-                self._call,
-                self._client,
-                file_id=file_id,
-                channel=self.channel,
-                delays=self._preview_delays,
-            )
-            image = blocks.image_block(prompt=self._request.prompt, file_id=file_id)
-            shown = processed and await self._show_image(image, line)
-        except BaseException:
-            await asyncio.shield(files.delete_quietly(self._call, self._client, file_id))
-            raise
-        if not shown:
-            await files.delete_quietly(self._call, self._client, file_id)
-            await self._update(self._progress(line), line)
-            return
-        superseded, self._preview_ref = self._preview_ref, file_id
-        if superseded is not None:
-            await files.delete_quietly(self._call, self._client, superseded)
+        async def line(words: str) -> None:
+            await self._update(self._progress(words), words)
 
-    async def _preview_at_url(self, preview: Preview, line: str) -> None:
-        assert self._host is not None
-        mime_type = MIME_TYPES.get(preview.output_format, "image/png")
-        url = self._host.put(preview.data, mime_type=mime_type, replaces=self._preview_ref)
-        self._preview_ref = url
-        image = blocks.image_block(prompt=self._request.prompt, url=url)
-        if not await self._show_image(image, line):
-            await self._update(self._progress(line), line)
+        await self._previews.show(preview, thread=self._thread(), image=self._show_image, line=line)
 
     async def place_final(self, final: FinalImage, *, again: bool) -> str:
         try:
@@ -296,13 +263,7 @@ class SlackSurface:
         )
 
     async def _drop_preview(self) -> None:
-        ref, self._preview_ref = self._preview_ref, None
-        if ref is None:
-            return
-        if self._host is not None:
-            self._host.drop(ref)
-        else:
-            await asyncio.shield(files.delete_quietly(self._call, self._client, ref))
+        await self._previews.drop()
 
 
 def _clip_title(prompt: str) -> str:
