@@ -34,7 +34,9 @@ async def serve(config: Config) -> None:
 
 
 def _shown_host(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
 
 
 USAGE = """usage: easel [sync-commands]

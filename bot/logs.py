@@ -185,4 +185,7 @@ def configure(
         old.close()
     root.addHandler(handler)
     root.setLevel(level)
+    # Warnings (Pillow's DecompressionBombWarning, deprecations) go through the same handler,
+    # as one line each, instead of straight to stderr past the format and the redaction.
+    logging.captureWarnings(True)
     return handler

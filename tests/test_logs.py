@@ -13,11 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from adapters.runtime import Runtime, running
 from bot.config import Config, load_config
@@ -142,6 +144,22 @@ def test_configure_again_replaces_the_handler(root_logger: logging.Logger) -> No
     assert first.getvalue() == "" and json.loads(second.getvalue())["message"] == "once"
     with pytest.raises(ValueError, match="text, json"):
         configure(level="INFO", fmt="xml")
+
+
+def test_warnings_are_written_by_the_same_handler(root_logger: logging.Logger) -> None:
+    """Pillow warns about a decompression bomb it was asked to open: the warning is a log line
+    in easel's format, not a bare line on stderr."""
+    stream = io.StringIO()
+    configure(level="INFO", fmt="json", stream=stream)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("Image size exceeds limit", Image.DecompressionBombWarning, stacklevel=1)
+    finally:
+        logging.captureWarnings(False)
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["logger"] == "py.warnings" and line["level"] == "WARNING"
+    assert "DecompressionBombWarning: Image size exceeds limit" in line["message"]
 
 
 # --- the entry point ------------------------------------------------------------------------

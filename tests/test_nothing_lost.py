@@ -218,3 +218,14 @@ async def test_discord_a_lost_answer_on_the_final_edit_never_doubles_the_file(
         assert len(edits) == 1, "the final was looked for on its message, not sent again"
         message = discord_fake.messages[mid]
         assert next(a["filename"] for a in message["attachments"]).startswith("easel-")
+
+
+async def test_a_prompt_that_says_channel_never_notifies_the_channel(
+    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+) -> None:
+    openai_fake.push(Script(partials=0))
+    await slack.command("<!channel> <!here> a banner that says <@U2>")
+    await settle(easel)
+    texts = [c.args.get("text", "") for c in slack_fake.calls if c.method.startswith("chat.")]
+    assert texts and all("<!" not in text and "<@U2>" not in text for text in texts)
+    assert all("&lt;!channel&gt;" in text for text in texts)

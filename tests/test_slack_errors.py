@@ -158,7 +158,7 @@ async def test_healthz_reports_the_store_and_slack(
 async def test_a_file_slack_never_reports_processed_still_delivers_the_drawing(
     easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
 ) -> None:
-    slack_fake.fail("files.info", "internal_error", times=1000)
+    slack_fake.fail("files.info", "file_not_found", times=1000)  # it will not say
     await slack.command("a harbour at night")
     await settle(easel)
     message = root_message(slack_fake)

@@ -14,6 +14,7 @@ import httpx2
 from PIL import Image
 
 from adapters.downloads import FileHosts, check_count, check_size, download
+from adapters.failures import DEFAULT_TIMEOUT
 from bot.errors import AttachmentRejected
 from bot.images import READABLE, verify_image
 from bot.models import InputImage
@@ -55,8 +56,11 @@ DISCORD_CDN_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
 class DiscordFiles:
     """Downloads attachments only from Discord's CDN, size-checked before a byte is read."""
 
-    def __init__(self, *, http: httpx2.AsyncClient, api_url: str | None) -> None:
+    def __init__(
+        self, *, http: httpx2.AsyncClient, api_url: str | None, silence: float = DEFAULT_TIMEOUT
+    ) -> None:
         self._http = http
+        self._silence = silence
         self._hosts = FileHosts(DISCORD_CDN_HOSTS, api_url=api_url)
 
     def check(self, attachment: AttachmentLike) -> str:
@@ -76,7 +80,7 @@ class DiscordFiles:
     async def fetch(self, attachment: AttachmentLike) -> InputImage:
         url = self.check(attachment)
         name = attachment.filename
-        data = await download(self._http, url, name=name, platform="Discord")
+        data = await download(self._http, url, name=name, platform="Discord", silence=self._silence)
         return await verify_image(data, name=name)
 
     def check_all(self, attachments: Sequence[AttachmentLike]) -> None:

@@ -135,7 +135,7 @@ def discord_runner(
     deps = DiscordDeps(
         turns=turns,
         workspaces=workspaces,
-        files=DiscordFiles(http=http, api_url=discord_config.api_url),
+        files=DiscordFiles(http=http, api_url=discord_config.api_url, silence=chat_timeout),
         call=Caller(classify, timeout=chat_timeout),
         preview_interval=preview_interval,
         clock=clock,

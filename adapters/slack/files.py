@@ -13,7 +13,7 @@ import httpx2
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.downloads import FileHosts, check_count, check_size, download
-from adapters.failures import Caller, Kind, PlatformError
+from adapters.failures import DEFAULT_TIMEOUT, Caller, Kind, PlatformError
 from adapters.slack.failures import field
 from bot.errors import AttachmentRejected
 
@@ -124,9 +124,17 @@ async def delete_quietly(call: Caller, client: AsyncWebClient, file_id: str) -> 
 class SlackDownloader:
     """Downloads files people shared, only from Slack's own file hosts, with the bot token."""
 
-    def __init__(self, *, http: httpx2.AsyncClient, token: str, api_url: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        http: httpx2.AsyncClient,
+        token: str,
+        api_url: str | None,
+        silence: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self._http = http
         self._token = token
+        self._silence = silence
         self._hosts = FileHosts(SLACK_FILE_HOSTS, api_url=api_url)
 
     def check(self, file: Mapping[str, Any]) -> str:
@@ -154,4 +162,6 @@ class SlackDownloader:
         url = self.check(file)
         name = str(file.get("name") or "the attachment")
         headers = {"Authorization": f"Bearer {self._token}"}
-        return await download(self._http, url, name=name, platform="Slack", headers=headers)
+        return await download(
+            self._http, url, name=name, platform="Slack", headers=headers, silence=self._silence
+        )

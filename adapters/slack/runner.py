@@ -172,7 +172,9 @@ async def slack_runner(
             call=Caller(classify, timeout=config.chat_timeout),
             turns=turns,
             workspaces=workspaces,
-            downloader=SlackDownloader(http=http, token=slack.bot_token, api_url=slack.api_url),
+            downloader=SlackDownloader(
+                http=http, token=slack.bot_token, api_url=slack.api_url, silence=config.chat_timeout
+            ),
             preview_host=host,
             preview_interval=config.preview_interval,
             admins=slack.admins,
