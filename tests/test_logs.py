@@ -150,6 +150,8 @@ def test_warnings_are_written_by_the_same_handler(root_logger: logging.Logger) -
     """Pillow warns about a decompression bomb it was asked to open: the warning is a log line
     in easel's format, not a bare line on stderr."""
     stream = io.StringIO()
+    # pytest resets warnings.showwarning around each test, behind logging's back: start clean.
+    logging.captureWarnings(False)
     configure(level="INFO", fmt="json", stream=stream)
     try:
         with warnings.catch_warnings():
