@@ -22,6 +22,8 @@ from bot.offline import OfflineImageBackend
 from bot.openai.backend import OpenAIImageBackend
 from bot.ports import ImageBackend
 from bot.store.sqlite import SqliteStore
+from bot.turns.safety import KEY_NAME as SAFETY_KEY
+from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
 from bot.workspace.settings import WorkspaceSettings
 from bot.workspace.workspaces import Workspaces
@@ -156,7 +158,7 @@ async def _platforms(
     return _Platforms(slack=slack, discord=discord, playground=playground)
 
 
-def _core(
+async def _core(
     config: Config, *, store: SqliteStore, http: httpx2.AsyncClient, clock: Clock
 ) -> tuple[DrawService, Workspaces]:
     workspaces = Workspaces(
@@ -171,6 +173,7 @@ def _core(
         backend=backend(config, http=http),
         workspaces=workspaces,
         prices=config.prices,
+        safety=SafetyIds(await store.secrets.key(SAFETY_KEY)),
         delivery_max_pause=config.delivery_max_pause,
     )
     return turns, workspaces
@@ -191,7 +194,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
             )
         )
         store = await stack.enter_async_context(SqliteStore(path=config.db_path, clock=clock))
-        turns, workspaces = _core(config, store=store, http=http, clock=clock)
+        turns, workspaces = await _core(config, store=store, http=http, clock=clock)
         on = await _platforms(
             stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from dataclasses import replace
 
 from PIL import Image
 
 from bot.errors import AttachmentRejected
-from bot.models import InputImage
+from bot.models import InputImage, Preview
 
 MAX_INPUT_BYTES = 20 * 1024 * 1024
 # Pillow refuses outright above ~179 Mpx; an input for the image model never needs this many.
@@ -73,3 +74,31 @@ def _verify(data: bytes, name: str) -> InputImage:
 async def verify_image(data: bytes, *, name: str) -> InputImage:
     """Decode the bytes once (off the event loop) and return them as a verified InputImage."""
     return await asyncio.to_thread(_verify, data, name)
+
+
+# -- previews: shown small, never at full resolution ------------------------------------------
+
+PREVIEW_LONGEST = 768  # pixels on a preview's long side; a chat shows it smaller still
+_ENCODERS = {"jpeg": ("JPEG", {"quality": 80}), "webp": ("WEBP", {"quality": 75, "method": 2})}
+
+
+def _lighten(data: bytes, fmt: str, longest: int) -> bytes:
+    name, options = _ENCODERS[fmt]
+    with Image.open(io.BytesIO(data)) as source:
+        source.draft("RGB", (longest, longest))  # a JPEG decodes at a fraction of its size
+        source.thumbnail((longest, longest), Image.Resampling.BILINEAR)
+        small: Image.Image = source
+        if fmt == "jpeg" and source.mode != "RGB":
+            small = Image.new("RGB", source.size, "white")  # JPEG has no alpha: on white
+            alpha = source.getchannel("A") if "A" in source.getbands() else None
+            small.paste(source.convert("RGB"), mask=alpha)
+        buffer = io.BytesIO()
+        small.save(buffer, format=name, **options)
+    return buffer.getvalue()
+
+
+async def light_preview(preview: Preview, *, fmt: str, longest: int = PREVIEW_LONGEST) -> Preview:
+    """The preview downscaled (long side at most `longest`) and encoded small as `fmt` (jpeg or
+    webp), off the event loop. The final image never goes through here."""
+    data = await asyncio.to_thread(_lighten, preview.data, fmt, longest)
+    return replace(preview, data=data, output_format=fmt)

@@ -58,10 +58,14 @@ class TurnMessage(Protocol):
 
 
 class PreviewSink(Protocol):
-    """Where partial renders are shown, at most one edit every `preview_interval` seconds."""
+    """Where partial renders are shown, at most one edit every `preview_interval` seconds,
+    downscaled and encoded as `preview_format` ("jpeg" or "webp") on the way."""
 
     @property
     def preview_interval(self) -> float: ...
+
+    @property
+    def preview_format(self) -> str: ...
 
     async def preview(self, preview: Preview) -> None: ...
 
@@ -131,7 +135,10 @@ class ImageBackend(Protocol):
         options: ImageOptions,
         previous_response_id: str | None,
         images: Sequence[InputImage],
-    ) -> AsyncIterator[Preview | FinalImage]: ...
+        safety_identifier: str | None = None,
+    ) -> AsyncIterator[Preview | FinalImage]:
+        """`safety_identifier`: who asked, privacy-preserving (bot.turns.safety)."""
+        ...
 
 
 # -- durable state ----------------------------------------------------------------------------
@@ -235,6 +242,13 @@ class Usage(Protocol):
         ...
 
 
+class Secrets(Protocol):
+    async def key(self, name: str) -> bytes:
+        """A random key created the first time it is asked for, and the same one ever after
+        (on every replica)."""
+        ...
+
+
 class Store(Protocol):
     """One database engine's parts, held together."""
 
@@ -248,5 +262,7 @@ class Store(Protocol):
     def settings(self) -> SettingsStore: ...
     @property
     def usage(self) -> Usage: ...
+    @property
+    def secrets(self) -> Secrets: ...
 
     async def ping(self) -> bool: ...

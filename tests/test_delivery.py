@@ -55,7 +55,7 @@ async def test_slack_503s_on_the_final_upload_are_waited_out(
     assert len(finals) == 1
     turns = await easel.store.ledger.turns(ThreadKey("slack", TEAM, CHANNEL, root["ts"]))
     assert [t["status"] for t in turns] == ["delivered"]
-    assert easel.store.ledger.outbox.held() == []
+    assert (await easel.store.ledger.outbox.held()) == []
 
 
 async def test_a_preview_slack_refuses_is_never_tried_again(
@@ -66,9 +66,9 @@ async def test_a_preview_slack_refuses_is_never_tried_again(
     await slack.command("a snail on a leaf")
     await settle(easel)
     names = [c.args.get("filename") for c in slack_fake.calls_to("files.getUploadURLExternal")]
-    assert names[0] == "preview-1.png"
-    assert names.count("preview-1.png") == 1  # refused once, never asked again
-    assert "preview-2.png" in names
+    assert names[0] == "preview-1.jpeg"
+    assert names.count("preview-1.jpeg") == 1  # refused once, never asked again
+    assert "preview-2.jpeg" in names
     assert "Reply in this thread" in block_text(root_message(slack_fake)["blocks"])
 
 
@@ -122,7 +122,7 @@ async def test_a_discord_503_on_a_replys_final_edit_is_waited_out(
             "delivered",
             "delivered",
         ]
-        assert easel.store.ledger.outbox.held() == []
+        assert (await easel.store.ledger.outbox.held()) == []
 
 
 async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_retry(

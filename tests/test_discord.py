@@ -42,7 +42,7 @@ async def test_draw_defers_edits_previews_in_place_then_the_final_and_opens_a_th
     assert [c["type"] for c in discord_fake.callbacks] == [5]  # deferred ("thinking") at once
     edits = [c for c in discord_fake.rest("PATCH", "/webhooks/") if c.status == 200]
     files = [[name for name, _ in c.files] for c in edits]
-    assert files == [[], ["preview-1.png"], ["preview-2.png"], [files[-1][0]]]
+    assert files == [[], ["preview-1.webp"], ["preview-2.webp"], [files[-1][0]]]
     assert files[-1][0].startswith("easel-") and files[-1][0].endswith(".png")
     assert "drawing…" in edits[0].payload["content"]
     assert "preview 1 of 2" in edits[1].payload["content"]

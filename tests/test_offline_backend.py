@@ -25,6 +25,7 @@ from bot.models import DrawRequest, FinalImage, ImageOptions, InputImage, Previe
 from bot.offline import OfflineImageBackend
 from bot.offline.spec import parse_size
 from bot.store.sqlite import SqliteStore
+from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
 from bot.workspace.prices import PriceTable
 from bot.workspace.settings import WorkspaceSettings
@@ -390,6 +391,10 @@ class RecordingSurface:
     def preview_interval(self) -> float:
         return 0.0
 
+    @property
+    def preview_format(self) -> str:
+        return "webp"
+
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         request = self._request
         if request.thread is None:
@@ -469,6 +474,7 @@ def offline_service(store: SqliteStore, defaults: ImageOptions) -> DrawService:
         backend=OfflineImageBackend(frame_delay=0),
         workspaces=workspaces,
         prices=prices,
+        safety=SafetyIds(b"test key"),
     )
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 
 import httpx2
+from PIL import Image
 
 from adapters.runtime import Runtime, running
 from bot.config import load_config
@@ -156,8 +158,10 @@ async def test_public_url_previews_are_served_by_easel(
         local = shown[0].replace("https://easel.test", f"http://127.0.0.1:{easel.port}")
         served = await http.get(local)
         assert served.status_code == 200
-        assert served.headers["content-type"] == "image/png"
-        assert served.content in [png for _, _, png in openai_fake.partials_sent]
+        assert served.headers["content-type"] == "image/jpeg"  # a preview travels small
+        small = Image.open(io.BytesIO(served.content))
+        sizes = [Image.open(io.BytesIO(png)).size for _, _, png in openai_fake.partials_sent]
+        assert small.format == "JPEG" and small.size in sizes  # the frame, re-encoded
         await settle(easel)
         await slack.aclose()
         ts = root_message(slack_fake)["ts"]

@@ -104,6 +104,10 @@ class DiscordSurface:
     def preview_interval(self) -> float:
         return self._interval
 
+    @property
+    def preview_format(self) -> str:
+        return "webp"
+
     def _text(self, line: str) -> str:
         r = self._request
         return f"<@{r.user_id}>: {_clip(r.prompt, 1500)}\n-# {line}"

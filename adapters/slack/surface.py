@@ -97,6 +97,10 @@ class SlackSurface:
         return self._interval
 
     @property
+    def preview_format(self) -> str:
+        return "jpeg"  # Slack's image blocks show png, jpg and gif: not webp
+
+    @property
     def channel(self) -> str:
         return self._request.channel
 

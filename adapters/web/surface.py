@@ -38,6 +38,10 @@ class WebSurface:
     def preview_interval(self) -> float:
         return self._interval
 
+    @property
+    def preview_format(self) -> str:
+        return "webp"
+
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         message_id = self._hub.new_id()
         thread = self._request.thread or message_id

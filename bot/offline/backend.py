@@ -52,6 +52,7 @@ class OfflineImageBackend:
         options: ImageOptions,
         previous_response_id: str | None,
         images: Sequence[InputImage],
+        safety_identifier: str | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         spec = Spec.from_options(options)
         start: bytes | None = None

@@ -42,12 +42,14 @@ class OpenAIImageBackend:
         options: ImageOptions,
         previous_response_id: str | None,
         images: Sequence[InputImage],
+        safety_identifier: str | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         body = build_request(
             prompt=prompt,
             options=options,
             previous_response_id=previous_response_id,
             images=images,
+            safety_identifier=safety_identifier,
         )
         create = self._client.responses.with_streaming_response.create
         final: FinalImage | None = None
@@ -78,6 +80,7 @@ def build_request(
     options: ImageOptions,
     previous_response_id: str | None,
     images: Sequence[InputImage],
+    safety_identifier: str | None = None,
 ) -> dict[str, Any]:
     """The `POST /responses` body (without `stream`), as the OpenAPI spec shapes it."""
     tool: dict[str, Any] = {
@@ -112,4 +115,6 @@ def build_request(
     }
     if previous_response_id is not None:
         body["previous_response_id"] = previous_response_id
+    if safety_identifier is not None:
+        body["safety_identifier"] = safety_identifier
     return body

@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.store.database import SqliteDatabase
 from bot.store.ledger import SqliteLedger
 from bot.store.outbox import Outbox
+from bot.store.secrets import SqliteSecrets
 from bot.store.threads import SqliteClaims, SqliteThreads
 from bot.store.workspace import SqliteSettings, SqliteUsage
 
@@ -42,6 +43,7 @@ class SqliteStore:
         )
         self.settings = SqliteSettings(self.db, clock)
         self.usage = SqliteUsage(self.db)
+        self.secrets = SqliteSecrets(self.db, clock)
 
     async def __aenter__(self) -> Self:
         await self.db.open()

@@ -27,8 +27,10 @@ class PreviewEditor:
         show: Callable[[Preview], Awaitable[None]],
         min_interval: float,
         clock: Callable[[], float] = time.monotonic,
+        prepare: Callable[[Preview], Awaitable[Preview]] | None = None,
     ) -> None:
         self._show = show
+        self._prepare = prepare  # e.g. downscale: only frames about to be shown pay for it
         self._min_interval = min_interval
         self._clock = clock
         self._pending: Preview | None = None
@@ -84,7 +86,7 @@ class PreviewEditor:
                     return
                 continue
             try:
-                await self._show(frame)
+                await self._show(await self._prepare(frame) if self._prepare else frame)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -18,6 +18,7 @@ from bot.models import DrawRequest, Held, StoredTurn
 from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor
 from bot.turns.delivery import DEFAULT_MAX_PAUSE, quietly
 from bot.turns.order import Place, ThreadOrder
+from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
 from bot.turns.turn import START_PAUSES, TurnRunner, bind
 from bot.workspace.admission import Admission, AdmissionDesk
@@ -51,6 +52,7 @@ class DrawService:
         backend: ImageBackend,
         workspaces: Workspaces,
         prices: PriceTable,
+        safety: SafetyIds,
         delivery_max_pause: float = DEFAULT_MAX_PAUSE,
         start_pauses: Sequence[float] = START_PAUSES,
     ) -> None:
@@ -66,6 +68,7 @@ class DrawService:
             order=self._order,
             prices=prices,
             max_pause=delivery_max_pause,
+            safety=safety,
             start_pauses=start_pauses,
         )
         self._reopen: dict[str, Reopen] = {}

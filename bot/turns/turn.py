@@ -17,12 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import errors
+from bot.images import light_preview
 from bot.logs import bind_turn
 from bot.models import DrawRequest, FinalImage, Held, ImageOptions, InputImage, ThreadKey
 from bot.ports import Delivery, ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
 from bot.turns.delivery import persist, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
+from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
 from bot.workspace.admission import Admission
 from bot.workspace.prices import PriceTable
@@ -44,6 +46,7 @@ class TurnRunner:
     order: ThreadOrder
     prices: PriceTable
     max_pause: float
+    safety: SafetyIds
     start_pauses: Sequence[float] = START_PAUSES
 
     async def run(self, admission: Admission, surface: Surface, place: Place) -> None:
@@ -194,28 +197,38 @@ class TurnRunner:
     ) -> FinalImage:
         state = await self.threads.get(key) if request.is_reply else None
         previous = state.last_response_id if state else None
+        fmt = surface.preview_format
         async with PreviewEditor(
-            show=surface.preview, min_interval=surface.preview_interval
+            show=surface.preview,
+            min_interval=surface.preview_interval,
+            prepare=lambda preview: light_preview(preview, fmt=fmt),
         ) as editor:
             try:
-                return await self._stream(editor, request.prompt, options, previous, images)
+                return await self._stream(editor, request, options, previous, images)
             except errors.ContextExpired:
                 if state is None:
                     raise
                 log.info("context of %s expired; continuing from its last image", key)
                 images = (*await _last_image(surface, state.last_file_ref, key), *images)
-                return await self._stream(editor, request.prompt, options, None, images)
+                return await self._stream(editor, request, options, None, images)
 
     async def _stream(
         self,
         editor: PreviewEditor,
-        prompt: str,
+        request: DrawRequest,
         options: ImageOptions,
         previous: str | None,
         images: Sequence[InputImage],
     ) -> FinalImage:
+        who = self.safety.of(
+            platform=request.platform, workspace=request.workspace, user_id=request.user_id
+        )
         async for item in self.backend.generate(
-            prompt=prompt, options=options, previous_response_id=previous, images=images
+            prompt=request.prompt,
+            options=options,
+            previous_response_id=previous,
+            images=images,
+            safety_identifier=who,
         ):
             if isinstance(item, FinalImage):
                 return item

@@ -8,10 +8,13 @@ wire is tested against the fake servers in tests/fakes.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from PIL import Image
 
 from bot import errors
 from bot.models import (
@@ -24,11 +27,21 @@ from bot.models import (
     ThreadKey,
 )
 from bot.ports import Store
+from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
 from bot.workspace.prices import PriceTable
 from bot.workspace.settings import WorkspaceSettings
 from bot.workspace.workspaces import Workspaces
 from tests.clock import ManualClock
+
+
+def _png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 120, 40)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PREVIEW_PNG = _png((1536, 1024))
 
 
 @dataclass
@@ -87,6 +100,10 @@ class ChatSurface:
     @property
     def preview_interval(self) -> float:
         return 0.0
+
+    @property
+    def preview_format(self) -> str:
+        return "jpeg"
 
     def _show(self, line: str) -> None:
         assert self.message is not None, "the message is posted first"
@@ -199,6 +216,7 @@ class Backend:
         options: ImageOptions,
         previous_response_id: str | None,
         images: Sequence[InputImage],
+        safety_identifier: str | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         self.calls.append(Call(prompt, previous_response_id, images))
         n = len(self.calls)
@@ -206,7 +224,7 @@ class Backend:
         if previous_response_id in self.expired:
             raise errors.ContextExpired(detail=f"{previous_response_id} expired")
         gate = self._holds.popleft() if self._holds else None
-        yield Preview(index=0, total=1, data=b"preview", output_format="png")
+        yield Preview(index=0, total=1, data=PREVIEW_PNG, output_format="png")
         if gate is not None:
             await gate.wait()
         if self._failures:
@@ -272,6 +290,7 @@ def build(
         backend=backend,
         workspaces=workspaces,
         prices=prices,
+        safety=SafetyIds(b"test key"),
         delivery_max_pause=max_pause,
         start_pauses=start_pauses,
     )

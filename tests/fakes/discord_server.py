@@ -88,6 +88,7 @@ class FakeDiscord(LocalServer):
         self.identified: list[_Json] = []
         self.resumed: list[_Json] = []  # RESUME payloads, in order
         self.refused_connections = 0  # gateway connections refused while it is down
+        self._attached_names: dict[str, str] = {}  # attachment id -> file name, as sent
         self.accepting = True  # the gateway takes connections
         self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
@@ -617,6 +618,10 @@ class FakeDiscord(LocalServer):
             return 204, None
         return 200, message
 
+    def blobs_by_name(self, prefix: str) -> list[str]:
+        """Ids of the files easel attached whose names start with `prefix`, oldest first."""
+        return [aid for aid, name in self._attached_names.items() if name.startswith(prefix)]
+
     def _edit(self, message: _Json, payload: _Json, files: list[tuple[str, bytes]]) -> None:
         if "content" in payload:
             message["content"] = payload["content"]
@@ -631,6 +636,7 @@ class FakeDiscord(LocalServer):
             for name, data in files:
                 aid = self.new_id()
                 self.blobs[aid] = data
+                self._attached_names[str(aid)] = name
                 new.append(
                     {
                         "id": str(aid),
