@@ -21,7 +21,7 @@ from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend
 from bot.openai.backend import OpenAIImageBackend
 from bot.ports import ImageBackend
-from bot.store.sqlite import SqliteStore
+from bot.store.sqlite import PostgresStore, SqliteStore, SqlStore
 from bot.turns.safety import KEY_NAME as SAFETY_KEY
 from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     turns: DrawService
     workspaces: Workspaces
-    store: SqliteStore
+    store: SqlStore
     slack: SlackRunner | None
     discord: DiscordRunner | None
     playground: Playground | None
@@ -75,7 +75,7 @@ class Readiness:
 
 def web_app(
     *,
-    store: SqliteStore,
+    store: SqlStore,
     slack: SlackRunner | None,
     discord: DiscordRunner | None,
     playground: Playground | None,
@@ -100,7 +100,14 @@ def web_app(
     return app
 
 
-async def _store_ok(store: SqliteStore) -> bool:
+def store_for(config: Config, *, clock: Clock) -> SqlStore:
+    """PostgreSQL when EASEL_DB is its URL (several replicas), else the SQLite file."""
+    if config.db_url is not None:
+        return PostgresStore(url=config.db_url, clock=clock, lease_seconds=config.lease_seconds)
+    return SqliteStore(path=config.db_path, clock=clock, lease_seconds=config.lease_seconds)
+
+
+async def _store_ok(store: SqlStore) -> bool:
     try:
         return await store.ping()
     except Exception:
@@ -159,7 +166,7 @@ async def _platforms(
 
 
 async def _core(
-    config: Config, *, store: SqliteStore, http: httpx2.AsyncClient, clock: Clock
+    config: Config, *, store: SqlStore, http: httpx2.AsyncClient, clock: Clock
 ) -> tuple[DrawService, Workspaces]:
     workspaces = Workspaces(
         settings=store.settings,
@@ -193,7 +200,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
                 follow_redirects=False,
             )
         )
-        store = await stack.enter_async_context(SqliteStore(path=config.db_path, clock=clock))
+        store = await stack.enter_async_context(store_for(config, clock=clock))
         turns, workspaces = await _core(config, store=store, http=http, clock=clock)
         on = await _platforms(
             stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock

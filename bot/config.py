@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.models import ImageOptions
 from bot.workspace.options import SIZE_ALIASES, validate_options
@@ -54,20 +57,23 @@ class Config:
     host: str
     port: int
     public_url: str | None
-    db_path: Path
+    db_path: Path  # SQLite: the database file (when db_url is not set)
     log_level: str
     log_format: str  # "text" or "json", see bot.logs
     preview_interval: float
     shutdown_grace: float
     delivery_max_pause: float = 60.0  # seconds between attempts while a platform is down
     chat_timeout: float = 30.0  # seconds a chat platform may stay silent before a call fails
+    db_url: str | None = None  # PostgreSQL: a libpq URL, for several replicas on one database
+    lease_seconds: float = 30.0  # a dead replica's turns are taken over within this
+    pg_password: str | None = None  # PGPASSWORD, which libpq reads itself: never logged
     defaults: ImageOptions = field(default_factory=ImageOptions)
     prices: PriceTable = field(default_factory=PriceTable.load)
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """The values no log line may show: the tokens, the signing secret, the API key."""
-        values = [self.openai_api_key]
+        values = [self.openai_api_key, _password(self.db_url), self.pg_password]
         if self.slack is not None:
             values += [self.slack.bot_token, self.slack.app_token, self.slack.signing_secret]
         if self.discord is not None:
@@ -249,7 +255,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         host=_get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
         port=_whole(env, "EASEL_PORT", 3000, high=65535),
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
-        db_path=Path(_get(env, "EASEL_DB") or "easel.db"),
+        db_path=Path(_db(env) or "easel.db"),
+        db_url=_db_url(env),
+        lease_seconds=_number(env, "EASEL_LEASE_SECONDS", 30.0, low=3, high=3600),
+        pg_password=_get(env, "PGPASSWORD"),
         log_level=_log_level(env),
         log_format=_log_format(env),
         preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
@@ -259,6 +268,34 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         defaults=_defaults(env),
         prices=_prices(env),
     )
+
+
+_POSTGRES = ("postgresql://", "postgres://")
+
+
+def _db(env: Mapping[str, str]) -> str | None:
+    value = _get(env, "EASEL_DB")
+    return None if value is not None and value.startswith(_POSTGRES) else value
+
+
+def _db_url(env: Mapping[str, str]) -> str | None:
+    """EASEL_DB as a PostgreSQL URL (any libpq URL), or None for a SQLite file."""
+    value = _get(env, "EASEL_DB")
+    if value is None or not value.startswith(_POSTGRES):
+        return None
+    try:
+        conninfo_to_dict(value)
+    except psycopg.ProgrammingError as exc:
+        raise ConfigError(f"EASEL_DB is not a PostgreSQL URL libpq can read: {exc}") from None
+    return value
+
+
+def _password(url: str | None) -> str | None:
+    """The password written in a database URL (a secret no log line may show)."""
+    if url is None:
+        return None
+    password = conninfo_to_dict(url).get("password")
+    return str(password) if password else None
 
 
 def _prices(env: Mapping[str, str]) -> PriceTable:

@@ -8,7 +8,7 @@ Durable state:                        Claims, Threads, Ledger, SettingsStore, Us
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from bot.errors import EaselError
@@ -184,6 +184,20 @@ class Ledger(Protocol):
 
     async def move(self, turn_id: int, status: TurnStatus) -> None: ...
 
+    async def posted(self, turn_id: int, message: Mapping[str, Any]) -> None:
+        """Where the turn's message is, once it is posted."""
+
+    async def earlier_active(self, turn_id: int, key: ThreadKey) -> bool:
+        """An earlier turn of the thread holds this one up (on any replica)."""
+        ...
+
+    async def wait_turn(self, turn_id: int, key: ThreadKey) -> None:
+        """Return once no earlier turn of the thread holds this one up."""
+
+    async def take_over(self, *, running: Collection[int]) -> list[StoredTurn]:
+        """Unfinished turns no live replica runs, made this replica's, oldest first."""
+        ...
+
     async def hold(self, turn_id: int, final: FinalImage) -> None:
         """Keep the final image (outbox), then mark the turn delivering."""
 
@@ -203,10 +217,6 @@ class Ledger(Protocol):
         """End a turn that delivered nothing (failed, interrupted), dropping any held image."""
 
     async def get(self, turn_id: int) -> StoredTurn | None: ...
-
-    async def unfinished(self) -> list[StoredTurn]:
-        """Turns left queued, drawing or delivering, oldest first."""
-        ...
 
     async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
         """The thread's latest turn, when it was interrupted (what "retry" retries)."""
@@ -242,6 +252,37 @@ class Usage(Protocol):
         ...
 
 
+class Admissions(Protocol):
+    """Drawings admitted and not ended yet, counted on every replica."""
+
+    async def admit(
+        self, person: tuple[str, str, str], check: Callable[[int], Awaitable[None]]
+    ) -> int:
+        """With this person's admissions serialised: `await check(running)`, then record the
+        admission and return its id (`check` raising refuses it)."""
+        ...
+
+    async def release(self, admission_id: int) -> None: ...
+
+    async def forget_the_dead(self) -> None:
+        """Admissions of replicas that are gone no longer count."""
+
+
+class Replicas(Protocol):
+    """This replica's lease on the turns it runs."""
+
+    @property
+    def replica(self) -> str: ...
+    @property
+    def lease_seconds(self) -> float: ...
+
+    async def renew(self) -> None: ...
+
+    async def leave(self) -> None: ...
+
+    async def forget_the_dead(self) -> None: ...
+
+
 class Secrets(Protocol):
     async def key(self, name: str) -> bytes:
         """A random key created the first time it is asked for, and the same one ever after
@@ -264,5 +305,9 @@ class Store(Protocol):
     def usage(self) -> Usage: ...
     @property
     def secrets(self) -> Secrets: ...
+    @property
+    def admissions(self) -> Admissions: ...
+    @property
+    def replicas(self) -> Replicas: ...
 
     async def ping(self) -> bool: ...

@@ -6,24 +6,28 @@ import contextlib
 import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-import bot.store.sql
+import bot.store.schema.sqlite
 from bot.models import DrawRequest, FinalImage, Held, ImageOptions, ThreadKey, ThreadState
 from bot.store.database import SchemaTooNew
-from bot.store.sqlite import SqliteStore
+from bot.store.sqlite import SqliteStore, SqlStore
 from bot.turns.status import IllegalMove, TurnStatus
 from tests import ledger
+from tests.stores import Opener, db_path, opener, sqlite_store, store
+
+__all__ = ["db_path", "opener", "sqlite_store", "store"]  # fixtures, used by name
+
+pytest_plugins = ["tests.postgres"]
 
 KEY = ThreadKey(platform="slack", workspace="T1", channel="C1", thread="1700000000.000100")
 
 
 def _latest_schema_version() -> int:
-    """The highest NNNN_ prefix among the migration files shipped in bot/store/sql/."""
-    folder = Path(bot.store.sql.__file__).parent
+    """The highest NNNN_ prefix among the migration files shipped in bot/store/schema/sqlite/."""
+    folder = Path(bot.store.schema.sqlite.__file__).parent
     versions = [int(path.name.split("_", 1)[0]) for path in folder.glob("[0-9]*_*.sql")]
     assert versions, "no migration files found"
     return max(versions)
@@ -43,17 +47,6 @@ def _request(prompt: str = "a lighthouse at dusk", user: str = "U1") -> DrawRequ
         prompt=prompt,
         thread=KEY.thread,
     )
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "easel.db"
-
-
-@pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(path=db_path) as opened:
-        yield opened
 
 
 # --- schema --------------------------------------------------------------------------------
@@ -76,14 +69,14 @@ async def test_migrations_create_the_tables(db_path: Path) -> None:
     assert {"threads", "turns", "seen_deliveries"} <= tables
 
 
-async def test_journal_mode_is_wal(db_path: Path, store: SqliteStore) -> None:
-    row = await store.db.one("PRAGMA journal_mode")
+async def test_journal_mode_is_wal(db_path: Path, sqlite_store: SqliteStore) -> None:
+    row = await sqlite_store.db.one("PRAGMA journal_mode")
     assert row is not None and row[0] == "wal"
     assert _pragma(db_path, "journal_mode") == "wal"  # WAL is a property of the file
 
 
-async def test_foreign_keys_are_on(store: SqliteStore) -> None:
-    row = await store.db.one("PRAGMA foreign_keys")
+async def test_foreign_keys_are_on(sqlite_store: SqliteStore) -> None:
+    row = await sqlite_store.db.one("PRAGMA foreign_keys")
     assert row is not None and row[0] == 1
 
 
@@ -142,17 +135,17 @@ async def test_failed_open_releases_the_connection(db_path: Path) -> None:
 # --- deliveries ----------------------------------------------------------------------------
 
 
-async def test_claim_delivery_is_true_once_then_false(store: SqliteStore) -> None:
+async def test_claim_delivery_is_true_once_then_false(store: SqlStore) -> None:
     assert await store.claims.claim("slack:T1:Ev1") is True
     assert await store.claims.claim("slack:T1:Ev1") is False
     assert await store.claims.claim("slack:T1:Ev1") is False
     assert await store.claims.claim("slack:T1:Ev2") is True
 
 
-async def test_claim_delivery_is_remembered_across_reopen(db_path: Path) -> None:
-    async with SqliteStore(path=db_path) as store:
+async def test_claim_delivery_is_remembered_across_reopen(opener: Opener) -> None:
+    async with opener() as store:
         assert await store.claims.claim("slack:T1:Ev1") is True
-    async with SqliteStore(path=db_path) as store:
+    async with opener() as store:
         assert await store.claims.claim("slack:T1:Ev1") is False
         assert await store.claims.claim("slack:T1:Ev2") is True
 
@@ -160,25 +153,25 @@ async def test_claim_delivery_is_remembered_across_reopen(db_path: Path) -> None
 # --- threads -------------------------------------------------------------------------------
 
 
-async def test_thread_unknown_until_opened(store: SqliteStore) -> None:
+async def test_thread_unknown_until_opened(store: SqlStore) -> None:
     assert await store.threads.is_easels(KEY) is False
     assert await store.threads.get(KEY) is None
 
 
-async def test_open_thread_makes_it_known_but_without_state(store: SqliteStore) -> None:
+async def test_open_thread_makes_it_known_but_without_state(store: SqlStore) -> None:
     await store.threads.open(KEY)
     assert await store.threads.is_easels(KEY) is True
     assert await store.threads.get(KEY) is None
 
 
-async def test_open_thread_twice_is_harmless_and_keeps_state(store: SqliteStore) -> None:
+async def test_open_thread_twice_is_harmless_and_keeps_state(store: SqlStore) -> None:
     await store.threads.open(KEY)
     await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
     await store.threads.open(KEY)
     assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
 
 
-async def test_advance_thread_sets_then_overwrites_state(store: SqliteStore) -> None:
+async def test_advance_thread_sets_then_overwrites_state(store: SqlStore) -> None:
     await store.threads.open(KEY)
     await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
     assert await store.threads.get(KEY) == ThreadState(
@@ -190,7 +183,7 @@ async def test_advance_thread_sets_then_overwrites_state(store: SqliteStore) -> 
     )
 
 
-async def test_advance_thread_without_open_creates_the_thread(store: SqliteStore) -> None:
+async def test_advance_thread_without_open_creates_the_thread(store: SqlStore) -> None:
     await store.threads.advance(KEY, response_id="resp_1", image_call_id="ig_1", file_ref="F1")
     assert await store.threads.is_easels(KEY) is True
     assert await store.threads.get(KEY) == ThreadState("resp_1", "ig_1", "F1")
@@ -232,7 +225,7 @@ async def test_keys_whose_parts_join_to_the_same_string_never_collide(
 # --- turns ---------------------------------------------------------------------------------
 
 
-async def test_begin_records_a_drawing_turn(store: SqliteStore) -> None:
+async def test_begin_records_a_drawing_turn(store: SqlStore) -> None:
     options = ImageOptions(size="1024x1024", quality="high")
     turn_id = await ledger.begin(store, _request(), KEY, options=options)
     assert isinstance(turn_id, int)
@@ -256,7 +249,7 @@ async def test_begin_records_a_drawing_turn(store: SqliteStore) -> None:
     assert turn["response_id"] is None
 
 
-async def test_a_delivered_turn_keeps_its_response_usage_and_cost(store: SqliteStore) -> None:
+async def test_a_delivered_turn_keeps_its_response_usage_and_cost(store: SqlStore) -> None:
     turn_id = await ledger.begin(store, _request(), KEY)
     usage = {"input_tokens": 12, "output_tokens": 1056, "total_tokens": 1068}
     final = ledger.final_image(turn_id, usage=usage)
@@ -271,7 +264,7 @@ async def test_a_delivered_turn_keeps_its_response_usage_and_cost(store: SqliteS
     assert turn["ended_at"] >= turn["started_at"]
 
 
-async def test_end_records_failure_with_error_code(store: SqliteStore) -> None:
+async def test_end_records_failure_with_error_code(store: SqlStore) -> None:
     turn_id = await ledger.begin(store, _request(), KEY)
     await store.ledger.end(turn_id, status=TurnStatus.FAILED, error_code="moderation_blocked")
 
@@ -294,7 +287,7 @@ async def test_end_records_failure_with_error_code(store: SqliteStore) -> None:
     ],
 )
 async def test_a_move_the_table_does_not_allow_is_refused_and_changes_nothing(
-    store: SqliteStore, start: TurnStatus, to: TurnStatus
+    store: SqlStore, start: TurnStatus, to: TurnStatus
 ) -> None:
     turn_id = await ledger.record(store, _request(), KEY, start)
     with pytest.raises(IllegalMove, match=f"cannot move to {to} from {start}"):
@@ -303,20 +296,20 @@ async def test_a_move_the_table_does_not_allow_is_refused_and_changes_nothing(
     assert turn["status"] == start
 
 
-async def test_a_turn_cannot_begin_delivered(store: SqliteStore) -> None:
+async def test_a_turn_cannot_begin_delivered(store: SqlStore) -> None:
     with pytest.raises(IllegalMove):
         await ledger.begin(store, _request(), KEY, status=TurnStatus.DELIVERED)
     assert await store.ledger.turns(KEY) == []
 
 
-async def test_a_queued_turn_moves_to_drawing(store: SqliteStore) -> None:
+async def test_a_queued_turn_moves_to_drawing(store: SqlStore) -> None:
     turn_id = await ledger.begin(store, _request(), KEY, status=TurnStatus.QUEUED)
     await store.ledger.move(turn_id, TurnStatus.DRAWING)
     [turn] = await store.ledger.turns(KEY)
     assert turn["status"] == "drawing"
 
 
-async def test_turns_are_listed_oldest_first_and_per_thread(store: SqliteStore) -> None:
+async def test_turns_are_listed_oldest_first_and_per_thread(store: SqlStore) -> None:
     other = ThreadKey("slack", "T2", KEY.channel, KEY.thread)
     ids: list[int] = []
     for n in range(3):
@@ -336,28 +329,28 @@ async def test_turns_are_listed_oldest_first_and_per_thread(store: SqliteStore) 
     ]
 
 
-async def test_turns_of_an_unknown_thread_is_empty(store: SqliteStore) -> None:
+async def test_turns_of_an_unknown_thread_is_empty(store: SqlStore) -> None:
     assert await store.ledger.turns(KEY) == []
 
 
-async def test_other_queries_still_return_plain_rows_after_turns(store: SqliteStore) -> None:
+async def test_other_queries_still_return_plain_rows_after_turns(store: SqlStore) -> None:
     await ledger.begin(store, _request(), KEY)
     await store.ledger.turns(KEY)
     assert await store.db.one("SELECT 1, 2") == (1, 2)
 
 
-async def test_turns_survive_reopen(db_path: Path) -> None:
-    async with SqliteStore(path=db_path) as store:
+async def test_turns_survive_reopen(opener: Opener) -> None:
+    async with opener() as store:
         turn_id = await ledger.begin(store, _request(), KEY)
         final = ledger.final_image(turn_id, usage={"total_tokens": 5})
         await ledger.deliver(store, turn_id, KEY, final=final)
-    async with SqliteStore(path=db_path) as store:
+    async with opener() as store:
         [turn] = await store.ledger.turns(KEY)
     assert turn["id"] == turn_id
     assert json.loads(turn["usage"]) == {"total_tokens": 5}
 
 
-async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(tmp_path: Path) -> None:
+async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(opener: Opener) -> None:
     key = ThreadKey("slack", "T1", "C1", "1.0")
     final = FinalImage(
         data=b"\x89PNG final bytes",
@@ -367,28 +360,28 @@ async def test_the_outbox_keeps_a_final_image_until_it_is_delivered(tmp_path: Pa
         revised_prompt="a cat",
         usage={"total_tokens": 3},
     )
-    async with SqliteStore(path=tmp_path / "easel.db") as store:
+    async with opener() as store:
         turn = await ledger.begin(store, _request(), key)
         await store.ledger.hold(turn, final)
         assert [t.status for t in await store.ledger.unfinished()] == ["delivering"]
-    async with SqliteStore(path=tmp_path / "easel.db") as store:  # as after a crash
+    async with opener() as store:  # as after a crash
         assert await store.ledger.held(turn) == Held(final)
         await store.ledger.placed(turn, key=key, final=final, file_ref="F1")
         assert await store.ledger.held(turn) == Held(final, file_ref="F1")  # as after a crash
         await store.ledger.complete(turn, final=final, cost_usd=0.04)
         assert await store.ledger.held(turn) is None
-        assert store.ledger.outbox.held() == []
+        assert (await store.ledger.outbox.held()) == []
         state = await store.threads.get(key)
         assert state is not None and state.last_response_id == "resp_1"
 
 
-async def test_a_stray_outbox_file_is_removed_at_start(tmp_path: Path) -> None:
+async def test_a_stray_outbox_image_is_removed_at_start(opener: Opener) -> None:
     key = ThreadKey("slack", "T1", "C1", "1.0")
-    async with SqliteStore(path=tmp_path / "easel.db") as store:
+    async with opener() as store:
         turn = await ledger.begin(store, _request(), key)
         await store.ledger.outbox.put(
             turn, b"written, then the process died before the turn said so"
         )
-        assert store.ledger.outbox.held() == [turn]
-    async with SqliteStore(path=tmp_path / "easel.db") as store:
-        assert store.ledger.outbox.held() == []
+        assert (await store.ledger.outbox.held()) == [turn]
+    async with opener() as store:
+        assert (await store.ledger.outbox.held()) == []

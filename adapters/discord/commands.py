@@ -83,11 +83,11 @@ async def _start(
     try:
         await client.deps.call(lambda: interaction.response.defer(thinking=True), what="defer")
     except PlatformError as exc:
-        turns.release(admission)
+        await turns.release(admission)
         log.warning("could not answer /draw from %s: %s", interaction.user.id, exc.reason)
         return
     except BaseException:
-        turns.release(admission)
+        await turns.release(admission)
         raise
     editor = InteractionEditor(
         interaction=interaction,

@@ -11,18 +11,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.clock import Clock
 from bot.models import DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
-from bot.store.database import SqliteDatabase
+from bot.store.database import Database
 from bot.store.outbox import Outbox
-from bot.store.threads import SqliteThreads, key_params
+from bot.store.replicas import SqlReplicas
+from bot.store.threads import SqlThreads, key_params
 from bot.turns.status import UNFINISHED, IllegalMove, TurnStatus, check_first, sources
 
 log = logging.getLogger(__name__)
 
+_WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
 _TURN_COLUMNS = (
     "id, status, platform, workspace, channel, thread, user_id, prompt, message, request, options"
 )
@@ -32,16 +34,23 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" for _ in values)
 
 
-class SqliteLedger:
+class SqlLedger:
     """Implements bot.ports.Ledger over the store's connection."""
 
     def __init__(
-        self, db: SqliteDatabase, *, threads: SqliteThreads, outbox: Outbox, clock: Clock
+        self,
+        db: Database,
+        *,
+        threads: SqlThreads,
+        outbox: Outbox,
+        clock: Clock,
+        replicas: SqlReplicas,
     ) -> None:
         self._db = db
         self._threads = threads
         self.outbox = outbox
         self._clock = clock
+        self._replicas = replicas
 
     async def begin(
         self,
@@ -61,7 +70,8 @@ class SqliteLedger:
         }
         return await self._db.insert(
             "INSERT INTO turns (platform, workspace, channel, thread, user_id, prompt, options,"
-            " status, message, request, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, message, request, started_at, owner)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 *key_params(thread),
                 request.user_id,
@@ -71,8 +81,36 @@ class SqliteLedger:
                 json.dumps(dict(message)),
                 json.dumps(wanted),
                 self._clock.time(),
+                self._replicas.replica,
             ),
         )
+
+    async def posted(self, turn_id: int, message: Mapping[str, Any]) -> None:
+        await self._db.execute(
+            "UPDATE turns SET message=? WHERE id=?", (json.dumps(dict(message)), turn_id)
+        )
+
+    async def earlier_active(self, turn_id: int, key: ThreadKey) -> bool:
+        """An earlier turn of the thread is queued, drawing, or delivering with its file not
+        in the thread yet: this one must wait for it."""
+        row = await self._db.one(
+            f"SELECT 1 FROM turns WHERE {_WHERE_KEY} AND id < ? AND (status IN (?, ?)"
+            " OR (status=? AND file_ref IS NULL)) LIMIT 1",
+            (
+                *key_params(key),
+                turn_id,
+                TurnStatus.QUEUED,
+                TurnStatus.DRAWING,
+                TurnStatus.DELIVERING,
+            ),
+        )
+        return row is not None
+
+    async def wait_turn(self, turn_id: int, key: ThreadKey, *, poll: float = 1.0) -> None:
+        """Return once no earlier turn of the thread holds it up, wherever it runs: woken by
+        every move in the thread, and looking again every `poll` seconds regardless."""
+        while await self.earlier_active(turn_id, key):
+            await self._db.changed(topic(key), within=poll)
 
     async def move(self, turn_id: int, status: TurnStatus) -> None:
         await self._move(turn_id, status)
@@ -81,14 +119,16 @@ class SqliteLedger:
         """Set the status (and `columns`) when the table allows the move from where it is."""
         allowed = sources(status)
         assignments = "".join(f", {name}=?" for name in columns)
-        changed = await self._db.execute(
-            f"UPDATE turns SET status=?{assignments} WHERE id=? AND status IN ({_marks(allowed)})",
+        moved = allowed and await self._db.one(
+            f"UPDATE turns SET status=?{assignments} WHERE id=? AND status IN ({_marks(allowed)})"
+            " RETURNING platform, workspace, channel, thread",
             (status, *columns.values(), turn_id, *allowed),
         )
-        if changed != 1:
+        if not moved:
             row = await self._db.one("SELECT status FROM turns WHERE id=?", (turn_id,))
             where = f"from {row[0]}" if row else "(no such turn)"
             raise IllegalMove(f"turn {turn_id} cannot move to {status} {where}")
+        await self._db.notify(topic(ThreadKey(*moved)))
 
     async def end(self, turn_id: int, *, status: TurnStatus, error_code: str) -> None:
         await self._move(turn_id, status, error_code=error_code, ended_at=self._clock.time())
@@ -122,8 +162,8 @@ class SqliteLedger:
     async def placed(
         self, turn_id: int, *, key: ThreadKey, final: FinalImage, file_ref: str
     ) -> None:
-        async with self._db.transaction():
-            changed = await self._db.execute(
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
                 "UPDATE turns SET file_ref=? WHERE id=? AND status=?",
                 (file_ref, turn_id, TurnStatus.DELIVERING),
             )
@@ -134,7 +174,9 @@ class SqliteLedger:
                 response_id=final.response_id,
                 image_call_id=final.image_call_id,
                 file_ref=file_ref,
+                on=tx,
             )
+        await self._db.notify(topic(key))
 
     async def complete(self, turn_id: int, *, final: FinalImage, cost_usd: float | None) -> None:
         await self._move(
@@ -158,6 +200,30 @@ class SqliteLedger:
         )
         return [_stored(row) for row in rows]
 
+    async def take_over(self, *, running: Collection[int]) -> list[StoredTurn]:
+        """Unfinished turns no live replica runs, made this replica's, oldest first: those
+        whose owner stopped renewing its lease (one atomic statement: two replicas never take
+        the same turn), and this replica's own, begun a lease ago or more, that no task of it
+        runs (`running`)."""
+        alive, params = self._replicas.alive()
+        me = self._replicas.replica
+        skip = " FOR UPDATE SKIP LOCKED" if self._db.engine == "postgres" else ""
+        taken = await self._db.all(
+            f"UPDATE turns SET owner=? WHERE id IN (SELECT id FROM turns"
+            f" WHERE status IN ({_marks(UNFINISHED)}) AND (owner IS NULL OR owner NOT IN"
+            f" ({alive})){skip}) RETURNING {_TURN_COLUMNS}",
+            (me, *UNFINISHED, *params),
+        )
+        settled = self._clock.time() - self._replicas.lease_seconds  # not one just begun
+        mine = await self._db.all(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE status IN ({_marks(UNFINISHED)})"
+            " AND owner=? AND started_at < ?",
+            (*UNFINISHED, me, settled),
+        )
+        orphans = [row for row in mine if int(row[0]) not in running]
+        turns = {int(row[0]): _stored(row) for row in (*taken, *orphans)}
+        return [turns[turn_id] for turn_id in sorted(turns)]
+
     async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
         row = await self._db.one(
             f"SELECT {_TURN_COLUMNS} FROM turns WHERE platform=? AND workspace=? AND channel=?"
@@ -178,7 +244,12 @@ class SqliteLedger:
     async def tidy_outbox(self) -> None:
         """Remove outbox files no delivering turn owns (a crash between two steps)."""
         rows = await self._db.all("SELECT id FROM turns WHERE status=?", (TurnStatus.DELIVERING,))
-        self.outbox.forget_all_but(int(row[0]) for row in rows)
+        await self.outbox.forget_all_but(int(row[0]) for row in rows)
+
+
+def topic(key: ThreadKey) -> str:
+    """What waiters on a thread's turns listen to."""
+    return f"turns:{key}"
 
 
 def _stored(row: Any) -> StoredTurn:

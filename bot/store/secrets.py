@@ -5,21 +5,21 @@ from __future__ import annotations
 import secrets
 
 from bot.clock import Clock
-from bot.store.database import SqliteDatabase
+from bot.store.database import Database
 
 KEY_BYTES = 32
 
 
-class SqliteSecrets:
+class SqlSecrets:
     """Implements bot.ports.Secrets."""
 
-    def __init__(self, db: SqliteDatabase, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
     async def key(self, name: str) -> bytes:
         await self._db.execute(
-            "INSERT OR IGNORE INTO secrets (name, value, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (name, secrets.token_bytes(KEY_BYTES), self._clock.time()),
         )
         row = await self._db.one("SELECT value FROM secrets WHERE name=?", (name,))

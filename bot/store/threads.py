@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.models import ThreadKey, ThreadState
-from bot.store.database import SqliteDatabase
+from bot.store.database import Database, Statements
 
 SEEN_RETENTION = 7 * 24 * 3600.0  # seconds a platform delivery id is remembered
 _WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
@@ -14,17 +14,17 @@ def key_params(key: ThreadKey) -> tuple[str, str, str, str]:
     return (key.platform, key.workspace, key.channel, key.thread)
 
 
-class SqliteClaims:
+class SqlClaims:
     """Implements bot.ports.Claims."""
 
-    def __init__(self, db: SqliteDatabase, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
     async def claim(self, key: str) -> bool:
         return (
             await self._db.execute(
-                "INSERT OR IGNORE INTO seen_deliveries (key, seen_at) VALUES (?, ?)",
+                "INSERT INTO seen_deliveries (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (key, self._clock.time()),
             )
             == 1
@@ -37,10 +37,10 @@ class SqliteClaims:
         )
 
 
-class SqliteThreads:
+class SqlThreads:
     """Implements bot.ports.Threads."""
 
-    def __init__(self, db: SqliteDatabase, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
@@ -63,8 +63,8 @@ class SqliteThreads:
     async def open(self, key: ThreadKey, *, started_by: str | None = None) -> None:
         now = self._clock.time()
         await self._db.execute(
-            "INSERT OR IGNORE INTO threads (platform, workspace, channel, thread, started_by,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO threads (platform, workspace, channel, thread, started_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (*key_params(key), started_by, now, now),
         )
 
@@ -75,11 +75,18 @@ class SqliteThreads:
         return str(row[0]) if row and row[0] is not None else None
 
     async def advance(
-        self, key: ThreadKey, *, response_id: str, image_call_id: str, file_ref: str
+        self,
+        key: ThreadKey,
+        *,
+        response_id: str,
+        image_call_id: str,
+        file_ref: str,
+        on: Statements | None = None,
     ) -> None:
-        """The thread's next turn continues from this image (its first makes the thread)."""
+        """The thread's next turn continues from this image (its first makes the thread);
+        `on`: the transaction to write it in."""
         now = self._clock.time()
-        await self._db.execute(
+        await (on or self._db).execute(
             "INSERT INTO threads (platform, workspace, channel, thread, last_response_id,"
             " last_image_call_id, last_file_ref, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

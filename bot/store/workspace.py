@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.clock import Clock
-from bot.store.database import SqliteDatabase
+from bot.store.database import Database
 from bot.turns.status import TurnStatus
 
 
-class SqliteSettings:
+class SqlSettings:
     """Implements bot.ports.SettingsStore."""
 
-    def __init__(self, db: SqliteDatabase, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
 
@@ -34,9 +34,9 @@ class SqliteSettings:
         changes: Mapping[str, tuple[Any, Any]],
     ) -> None:
         now = self._clock.time()
-        async with self._db.transaction():
+        async with self._db.transaction() as tx:
             for field_name, (old, new) in changes.items():
-                await self._db.execute(
+                await tx.execute(
                     "INSERT INTO workspace_settings (platform, workspace, field, value,"
                     " updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
                     " ON CONFLICT (platform, workspace, field) DO UPDATE SET"
@@ -44,7 +44,7 @@ class SqliteSettings:
                     " updated_at=excluded.updated_at",
                     (platform, workspace, field_name, json.dumps(new), user_id, now),
                 )
-                await self._db.execute(
+                await tx.execute(
                     "INSERT INTO settings_audit (platform, workspace, user_id, field, old_value,"
                     " new_value, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -71,10 +71,10 @@ class SqliteSettings:
         ]
 
 
-class SqliteUsage:
+class SqlUsage:
     """Implements bot.ports.Usage: only delivered drawings count."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     async def delivered_count(

@@ -14,13 +14,14 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot import errors
-from bot.models import DrawRequest, Held, StoredTurn
+from bot.models import DrawRequest
 from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor
 from bot.turns.delivery import DEFAULT_MAX_PAUSE, quietly
 from bot.turns.order import Place, ThreadOrder
+from bot.turns.recovery import Recovery
 from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
-from bot.turns.turn import START_PAUSES, TurnRunner, bind
+from bot.turns.turn import START_PAUSES, TurnRunner
 from bot.workspace.admission import Admission, AdmissionDesk
 from bot.workspace.prices import PriceTable
 from bot.workspace.workspaces import Workspaces
@@ -56,7 +57,9 @@ class DrawService:
         delivery_max_pause: float = DEFAULT_MAX_PAUSE,
         start_pauses: Sequence[float] = START_PAUSES,
     ) -> None:
-        self.admission = AdmissionDesk(workspaces=workspaces, threads=store.threads)
+        self.admission = AdmissionDesk(
+            workspaces=workspaces, threads=store.threads, admissions=store.admissions
+        )
         self._claims = store.claims
         self._threads = store.threads
         self._ledger = store.ledger
@@ -73,6 +76,15 @@ class DrawService:
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.recovery = Recovery(
+            ledger=store.ledger,
+            replicas=store.replicas,
+            admissions=store.admissions,
+            runner=self._runner,
+            order=self._order,
+            reopen=self._reopen,
+            queue=self._queue,
+        )
 
     def reopen_with(self, platform: str, reopen: Reopen) -> None:
         """How `platform`'s adapter finds a stored turn's message again (once, when built)."""
@@ -101,7 +113,7 @@ class DrawService:
         admission = await self.admission.admit(request)
         key = request.dedupe_key
         if key is not None and not await self._claims.claim(key):
-            self.admission.release(admission)
+            await self.admission.release(admission)
             log.info("ignoring a repeated delivery %s", key)
             return None
         return admission
@@ -111,12 +123,23 @@ class DrawService:
         turns run in the order they were submitted; return its task at once."""
         place = self._order.take(admission.request.thread_key)
         task = self._queue(self._run(admission, surface, place), place)
-        task.add_done_callback(lambda _: self.admission.release(admission))
+        task.add_done_callback(lambda _: self._release_soon(admission))
         return task
 
-    def release(self, admission: Admission) -> None:
-        """Give back an accepted turn that will not be submitted after all."""
-        self.admission.release(admission)
+    def _release_soon(self, admission: Admission) -> None:
+        """The admission's place goes back (in a task of its own: a done callback cannot
+        wait for the database)."""
+        releasing = asyncio.create_task(self.release(admission), name="easel-release")
+        self._tasks.add(releasing)
+        releasing.add_done_callback(self._tasks.discard)
+
+    async def release(self, admission: Admission) -> None:
+        """Give back an accepted turn that will not be drawn (ended, or never submitted)."""
+        try:
+            await self.admission.release(admission)
+        except Exception:
+            # Its replica's lease ends it in time: the limit counts it a little longer.
+            log.warning("could not give back admission %d", admission.place, exc_info=True)
 
     async def retry(self, turn_id: int, *, platform: str, workspace: str, user_id: str) -> None:
         """Draw an interrupted turn again in its own message, asked by `user_id`."""
@@ -155,43 +178,13 @@ class DrawService:
             log.exception("drawing turn crashed")
             await quietly(surface.fail(errors.EaselError()), "tell the user the turn failed")
 
-    # -- after a restart -------------------------------------------------------------------
+    # -- after a restart, and while other replicas come and go -------------------------------
 
     async def recover(self) -> None:
-        """Settle what the last run left unfinished, oldest first: a turn that was queued or
-        drawing is marked interrupted (its message says so, with Retry); a turn that was
-        delivering is delivered from the outbox, ahead of any new turn in its thread."""
-        for turn in await self._ledger.unfinished():
-            reopen = self._reopen.get(turn.key.platform)
-            if reopen is None:
-                log.warning(
-                    "turn %d is unfinished on %s, which is not configured now",
-                    turn.id,
-                    turn.key.platform,
-                )
-                continue
-            surface = reopen(turn)
-            held = await self._ledger.held(turn.id)
-            if held is None:
-                # In a task of its own, so that its log lines (and only they) carry the turn.
-                await asyncio.create_task(self._interrupt_stored(turn, surface))
-                continue
-            self._queue(self._redeliver(turn, held, surface), self._order.take(turn.key))
-
-    async def _interrupt_stored(self, turn: StoredTurn, surface: Surface) -> None:
-        bind(turn.id, turn.key)
-        log.info("turn %d was %s when easel stopped: interrupted", turn.id, turn.status)
-        await self._runner.interrupt(turn.id, surface)
-
-    async def _redeliver(self, turn: StoredTurn, held: Held, surface: Surface) -> None:
-        bind(turn.id, turn.key)
-        step = "showing its file" if held.file_ref else "delivering its finished image"
-        log.info("turn %d: %s from the outbox", turn.id, step)
-        try:
-            await self._runner.deliver(turn.id, turn.key, held, turn.options, surface, resumed=True)
-        except Exception:
-            # The outermost handler of this task; the image stays in the outbox.
-            log.exception("delivering turn %d from the outbox crashed", turn.id)
+        """Settle what no live replica runs (at start: what the last run left), then keep
+        this replica's lease and look again every third of it."""
+        await self.recovery.sweep()
+        self.recovery.start()
 
     # -- ownership ---------------------------------------------------------------------------
 
@@ -214,7 +207,8 @@ class DrawService:
 
     async def aclose(self, *, grace: float) -> None:
         """Stop taking turns, give running ones `grace` seconds, then interrupt the rest
-        (a turn already delivering stays in the outbox for the next start)."""
+        (a turn already delivering stays in the outbox: another replica, or the next start,
+        delivers it)."""
         self.admission.close()
         pending = set(self._tasks)
         if pending:
@@ -224,3 +218,4 @@ class DrawService:
                 task.cancel()
             if still:
                 await asyncio.wait(still)
+        await self.recovery.stop()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot import errors
 from bot.images import light_preview
@@ -48,38 +48,78 @@ class TurnRunner:
     max_pause: float
     safety: SafetyIds
     start_pauses: Sequence[float] = START_PAUSES
+    running: set[int] = field(default_factory=set)  # the turns this replica's tasks run
 
     async def run(self, admission: Admission, surface: Surface, place: Place) -> None:
         """One turn. Expected failures end in surface.fail() with words that say what
         happened; a bug ends the turn as failed too, logged with its stack."""
-        request = admission.request
-        waiting = place.waiting
         try:
-            key = await self._start(surface, waiting=waiting)
+            begun = await self._begin(admission, surface, place)
+        finally:
+            place.posted.set()
+        if begun is None:
+            return
+        turn_id, key, waiting = begun
+        self.running.add(turn_id)
+        try:
+            bind(turn_id, key)
+            log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
+            final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
+            if final is not None:
+                await self.ledger.hold(turn_id, final)
+                await self.deliver(
+                    turn_id, key, Held(final), admission.options, surface, place=place
+                )
+        finally:
+            self.running.discard(turn_id)
+
+    async def _begin(
+        self, admission: Admission, surface: Surface, place: Place
+    ) -> tuple[int, ThreadKey, bool] | None:
+        """The turn in the ledger and its placeholder posted: (turn, thread, waiting), or None
+        when the placeholder could not be posted (the person is told, nothing was drawn).
+
+        A reply takes its place in the ledger first, so that its thread's order is the order
+        in which the replies came, whichever replica took each; a new drawing's message
+        makes its thread, so it is written down once posted."""
+        request = admission.request
+        key = request.thread_key
+        try:
+            if key is None:
+                return await self._begin_thread(admission, surface, place)
+            turn_id = await self._write(admission, surface, key, TurnStatus.QUEUED)
+            waiting = place.waiting or await self.ledger.earlier_active(turn_id, key)
+            try:
+                await self._start(surface, waiting=waiting)
+            except errors.EaselError as exc:
+                await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
+                raise
+            await self.ledger.posted(turn_id, surface.message_ref())
+            return turn_id, key, waiting
         except errors.EaselError as exc:
             log.warning("could not start a turn in %s: %s", request.channel, exc.detail or exc.code)
             await quietly(surface.fail(exc), "say that nothing was drawn")
-            return
-        finally:
-            place.posted.set()
-        if request.thread_key is None:
-            self.order.adopt(key, place)  # replies to this new thread queue behind it
-            await self.threads.open(key, started_by=request.user_id)
-        status = TurnStatus.QUEUED if waiting else TurnStatus.DRAWING
-        turn_id = await self.ledger.begin(
-            request,
+            return None
+
+    async def _begin_thread(
+        self, admission: Admission, surface: Surface, place: Place
+    ) -> tuple[int, ThreadKey, bool]:
+        key = await self._start(surface, waiting=False)
+        self.order.adopt(key, place)  # replies to this new thread queue behind it
+        await self.threads.open(key, started_by=admission.request.user_id)
+        return await self._write(admission, surface, key, TurnStatus.DRAWING), key, False
+
+    async def _write(
+        self, admission: Admission, surface: Surface, key: ThreadKey, status: TurnStatus
+    ) -> int:
+        return await self.ledger.begin(
+            admission.request,
             thread=key,
             options=admission.options,
             status=status,
-            message=surface.message_ref(),
+            message=surface.message_ref() if status is TurnStatus.DRAWING else {},
             inputs=surface.inputs_ref(),
         )
-        bind(turn_id, key)
-        log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
-        final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
-        if final is not None:
-            await self.ledger.hold(turn_id, final)
-            await self.deliver(turn_id, key, Held(final), admission.options, surface, place=place)
 
     async def _start(self, surface: Surface, *, waiting: bool) -> ThreadKey:
         """Post the placeholder, trying again for a few seconds while the platform is down."""
@@ -105,9 +145,11 @@ class TurnRunner:
     ) -> FinalImage | None:
         """The turn's final image; None when the turn ended without one (and said so)."""
         try:
-            if waiting:
-                await place.wait_turn()
+            if admission.request.is_reply:
+                await place.wait_turn()  # the turns before it in this process
+                await self.ledger.wait_turn(turn_id, key)  # and on every replica
                 await self.ledger.move(turn_id, TurnStatus.DRAWING)
+            if waiting:
                 await quietly(surface.drawing(), "show that the turn is drawing")
             images = await surface.attachments()
             return await self._draw(key, admission.request, images, admission.options, surface)

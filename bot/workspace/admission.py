@@ -7,15 +7,13 @@ is built from, the one stored and the one sent.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass, replace
 
 from bot import errors
 from bot.models import DrawRequest, ImageOptions
-from bot.ports import Threads
+from bot.ports import Admissions, Threads
 from bot.workspace.options import SHAPES, SIZE_ALIASES, fit_upload_limit, validate_options
 from bot.workspace.settings import WorkspaceSettings
 from bot.workspace.workspaces import Workspaces
@@ -55,19 +53,19 @@ class Admission:
     request: DrawRequest
     options: ImageOptions
     settings: WorkspaceSettings
+    place: int  # its place among the person's drawings in flight (bot.ports.Admissions)
 
 
 class AdmissionDesk:
     """Every check a request passes before it may be drawn.
 
-    It counts the drawings in progress per person, so two at once cannot both slip under a
-    daily limit: an admission holds its place until `release`."""
+    It counts the drawings in progress per person, on every replica, so two at once cannot
+    both slip under a daily limit: an admission holds its place until `release`."""
 
-    def __init__(self, *, workspaces: Workspaces, threads: Threads) -> None:
+    def __init__(self, *, workspaces: Workspaces, threads: Threads, admissions: Admissions) -> None:
         self._workspaces = workspaces
         self._threads = threads
-        self._running: Counter[tuple[str, str, str]] = Counter()
-        self._admitting = asyncio.Lock()
+        self._admissions = admissions
         self._closing = False
 
     def close(self) -> None:
@@ -82,17 +80,19 @@ class AdmissionDesk:
         settings = await self._workspaces.settings(request.platform, request.workspace)
         await self._check_place(request, settings)
         options = options_for(request, settings)
-        who = (request.platform, request.workspace, request.user_id)
-        async with self._admitting:  # one check at a time, so two cannot slip under a limit
+
+        async def check(running: int) -> None:
             await self._workspaces.quotas.check(
                 platform=request.platform,
                 workspace=request.workspace,
                 user_id=request.user_id,
                 settings=settings,
-                running=self._running[who],
+                running=running,
             )
-            self._running[who] += 1
-        return Admission(request=request, options=options, settings=settings)
+
+        who = (request.platform, request.workspace, request.user_id)
+        place = await self._admissions.admit(who, check)  # one at a time, on every replica
+        return Admission(request=request, options=options, settings=settings, place=place)
 
     async def _check_place(self, request: DrawRequest, settings: WorkspaceSettings) -> None:
         """Whether easel draws here at all, and whether this person may reply here."""
@@ -109,13 +109,9 @@ class AdmissionDesk:
                     "Start your own with /draw."
                 )
 
-    def release(self, admission: Admission) -> None:
+    async def release(self, admission: Admission) -> None:
         """Give back an admission that will not be drawn (its turn ended, or never started)."""
-        r = admission.request
-        who = (r.platform, r.workspace, r.user_id)
-        self._running[who] -= 1
-        if self._running[who] <= 0:
-            del self._running[who]
+        await self._admissions.release(admission.place)
 
 
 def options_for(request: DrawRequest, settings: WorkspaceSettings) -> ImageOptions:

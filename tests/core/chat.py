@@ -295,7 +295,11 @@ def build(
         start_pauses=start_pauses,
     )
     turns.reopen_with(chat.platform, chat.reopen)
+    BUILT.append(turns)
     return turns, workspaces
+
+
+BUILT: list[DrawService] = []  # closed after each test (tests/core/conftest.py)
 
 
 def request(

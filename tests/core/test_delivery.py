@@ -34,7 +34,7 @@ async def test_a_lost_answer_while_placing_the_file_never_puts_it_in_the_thread_
     turn = await _turn(c, thread)
     assert turn["status"] == "delivered" and turn["file_ref"] == "F1"
     assert isinstance(turn["cost_usd"], float) and turn["cost_usd"] > 0
-    assert store.ledger.outbox.held() == []
+    assert (await store.ledger.outbox.held()) == []
 
 
 async def test_a_refusal_for_good_of_the_file_fails_the_turn_and_keeps_the_thread(
@@ -91,14 +91,16 @@ async def test_a_stop_while_placing_keeps_the_image_and_the_next_start_never_dou
     [message] = c.chat.messages.values()
     turn = await _turn(c, message.thread)
     assert turn["status"] == "delivering" and turn["file_ref"] is None
-    assert store.ledger.outbox.held() == [turn["id"]]
+    assert (await store.ledger.outbox.held()) == [turn["id"]]
     assert message.shows == "delivering"
 
     c.chat.place_failures.clear()
-    again = core(store)
-    again.chat.messages, again.chat.files = c.chat.messages, c.chat.files
-    await again.turns.recover()
-    await again.turns.join()
+    async with SqliteStore(path=store.db.path) as restarted:  # the next start, on that file
+        again = core(restarted)
+        again.chat.messages, again.chat.files = c.chat.messages, c.chat.files
+        await again.turns.recover()
+        await again.turns.join()
+        await again.turns.aclose(grace=0)
     assert again.chat.place_attempts == [True], "it looked in the thread first"
     assert len(again.chat.files) == 1 and message.shows == "done"
     assert (await _turn(c, message.thread))["status"] == "delivered"
@@ -115,10 +117,12 @@ async def test_a_stop_after_the_file_resumes_at_the_message(store: SqliteStore) 
     assert (turn["status"], turn["file_ref"]) == ("delivering", "F1")
 
     c.chat.show_failures.clear()
-    again = core(store)
-    again.chat.messages, again.chat.files = c.chat.messages, c.chat.files
-    await again.turns.recover()
-    await again.turns.join()
+    async with SqliteStore(path=store.db.path) as restarted:  # the next start, on that file
+        again = core(restarted)
+        again.chat.messages, again.chat.files = c.chat.messages, c.chat.files
+        await again.turns.recover()
+        await again.turns.join()
+        await again.turns.aclose(grace=0)
     assert again.chat.place_attempts == [], "the file was in the thread: not placed again"
     assert message.shows == "done" and (await _turn(c, message.thread))["status"] == "delivered"
 

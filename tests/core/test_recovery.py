@@ -17,21 +17,23 @@ from tests.core.chat import Backend, Chat, Message, build, core, key, request
 async def _left_by_a_run(
     store: SqliteStore, chat: Chat, status: TurnStatus, prompt: str = "a cat"
 ) -> tuple[int, ThreadKey]:
-    """A turn the last run left `status`, with its message in the chat."""
+    """A turn the last run (another replica, on the same file) left `status`, with its
+    message in the chat."""
     message = Message(id=f"m{len(chat.messages) + 1}", thread="t1", lines=["drawing"])
     chat.messages[message.id] = message
     thread = key(message.thread)
-    await store.threads.open(thread, started_by="U1")
-    turn_id = await store.ledger.begin(
-        request(prompt),
-        thread=thread,
-        options=ImageOptions(),
-        status=TurnStatus.DRAWING,
-        message={"id": message.id},
-        inputs=(),
-    )
-    if status is TurnStatus.DELIVERING:
-        await store.ledger.hold(turn_id, ledger.final_image(turn_id))
+    async with SqliteStore(path=store.db.path) as last_run:
+        await last_run.threads.open(thread, started_by="U1")
+        turn_id = await last_run.ledger.begin(
+            request(prompt),
+            thread=thread,
+            options=ImageOptions(),
+            status=TurnStatus.DRAWING,
+            message={"id": message.id},
+            inputs=(),
+        )
+        if status is TurnStatus.DELIVERING:
+            await last_run.ledger.hold(turn_id, ledger.final_image(turn_id))
     return turn_id, thread
 
 
@@ -63,7 +65,7 @@ async def test_a_turn_left_delivering_is_delivered_before_a_new_reply_draws(
     await turns.join()
     assert await _statuses(store, thread) == ["delivered", "delivered"]
     assert backend.calls[0].previous_response_id == f"resp_{turn_id}", "from the held image"
-    assert store.ledger.outbox.held() == []
+    assert (await store.ledger.outbox.held()) == []
 
 
 async def test_retry_draws_in_the_same_message_once_however_often_it_is_pressed(

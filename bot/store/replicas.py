@@ -1,0 +1,130 @@
+"""Replicas and their leases: each running easel renews its lease (`replicas.seen_at`) while
+it lives; the turns it runs carry its id (`turns.owner`). A turn whose owner stopped renewing
+is anyone's to take over, with one atomic statement.
+
+One SQLite file serves one easel: there, every owner but this process is a run before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from bot.clock import Clock
+from bot.store.database import Database, Statements
+
+log = logging.getLogger(__name__)
+
+Person = tuple[str, str, str]  # platform, workspace, user id
+Check = Callable[[int], Awaitable[None]]
+
+
+class SqlReplicas:
+    def __init__(self, db: Database, clock: Clock, *, replica: str, lease_seconds: float) -> None:
+        self._db = db
+        self._clock = clock
+        self.replica = replica
+        self.lease_seconds = lease_seconds
+
+    @property
+    def shared(self) -> bool:
+        """Other easels may run on this database at the same time."""
+        return self._db.engine != "sqlite"
+
+    async def renew(self) -> None:
+        now = self._clock.time()
+        await self._db.execute(
+            "INSERT INTO replicas (id, started_at, seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET seen_at=excluded.seen_at",
+            (self.replica, now, now),
+        )
+
+    async def leave(self) -> None:
+        """Stopping: this replica's turns are for the others to take over at once."""
+        await self._db.execute("DELETE FROM replicas WHERE id=?", (self.replica,))
+
+    def alive(self) -> tuple[str, tuple[Any, ...]]:
+        """SQL that lists the owners still alive, and its parameters."""
+        if not self.shared:
+            return "?", (self.replica,)
+        since = self._clock.time() - self.lease_seconds
+        return "SELECT id FROM replicas WHERE seen_at > ?", (since,)
+
+    async def forget_the_dead(self) -> None:
+        """Replicas whose lease ran out long ago (ten leases) are no one's concern any more."""
+        since = self._clock.time() - 10 * self.lease_seconds
+        await self._db.execute("DELETE FROM replicas WHERE seen_at <= ?", (since,))
+
+
+class SqlAdmissions:
+    """Drawings admitted and not ended yet, on every replica: a daily limit counts them."""
+
+    def __init__(self, db: Database, clock: Clock, *, replicas: SqlReplicas) -> None:
+        self._db = db
+        self._clock = clock
+        self._replicas = replicas
+
+    async def count(self, person: Person, *, on: Statements | None = None) -> int:
+        alive, params = self._replicas.alive()
+        row = await (on or self._db).one(
+            "SELECT count(*) FROM admissions WHERE platform=? AND workspace=? AND user_id=?"
+            f" AND owner IN ({alive})",
+            (*person, *params),
+        )
+        return int(row[0]) if row else 0
+
+    async def add(self, person: Person, *, on: Statements) -> int:
+        return await on.insert(
+            "INSERT INTO admissions (platform, workspace, user_id, owner, at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (*person, self._replicas.replica, self._clock.time()),
+        )
+
+    async def lock(self, person: Person, *, on: Statements) -> None:
+        """Serialise admissions of one person across replicas, until the transaction ends
+        (SQLite's write transaction already serialises everything)."""
+        if self._db.engine == "postgres":
+            await on.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (":".join(person),))
+
+    async def admit(self, person: Person, check: Check) -> int:
+        """In one transaction, admissions of this person serialised across replicas: `await
+        check(running)`, then record the admission; its id. `check` raising refuses it, and
+        nothing is recorded."""
+        async with self._db.transaction() as tx:
+            await self.lock(person, on=tx)
+            await check(await self.count(person, on=tx))
+            return await self.add(person, on=tx)
+
+    async def release(self, admission_id: int) -> None:
+        await self.remove(admission_id)
+
+    async def remove(self, admission_id: int) -> None:
+        await self._db.execute("DELETE FROM admissions WHERE id=?", (admission_id,))
+
+    async def forget_the_dead(self) -> None:
+        alive, params = self._replicas.alive()
+        await self._db.execute(f"DELETE FROM admissions WHERE owner NOT IN ({alive})", params)
+
+
+class SqlFacts:
+    """Small named facts easel keeps for itself."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def get(self, name: str) -> str | None:
+        row = await self._db.one("SELECT value FROM facts WHERE name=?", (name,))
+        return str(row[0]) if row else None
+
+    async def put(self, name: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO facts (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name)"
+            " DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
+            (name, value, self._clock.time()),
+        )
+
+
+def marks(values: Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)

@@ -1,0 +1,1 @@
+"""Schema files, one folder per database engine."""

@@ -1,0 +1,7 @@
+-- Keys easel creates once and keeps, so that every replica derives the same values from them
+-- (the key of the privacy-preserving safety identifiers sent to OpenAI).
+CREATE TABLE secrets (
+    name            TEXT PRIMARY KEY,
+    value           BYTEA NOT NULL,
+    created_at      DOUBLE PRECISION NOT NULL
+);

@@ -1,0 +1,160 @@
+"""The store's contract for what several replicas share, on both engines: leases and taking
+over, drawings in flight, waiting for a thread's earlier turns, keys, facts and previews.
+
+With SQLite one process serves one file: every other owner is a run before it, taken over at
+once. With PostgreSQL a turn is taken over only once its replica's lease ran out, and two
+replicas never take the same turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.errors import NotAllowed
+from bot.models import DrawRequest, ThreadKey
+from bot.store.sqlite import SqlStore
+from bot.turns.status import TurnStatus
+from tests import ledger
+from tests.clock import ManualClock
+from tests.stores import Opener, db_path, opener, store
+
+pytest_plugins = ["tests.postgres"]
+__all__ = ["db_path", "opener", "store"]  # fixtures, used by name
+
+KEY = ThreadKey("slack", "T1", "C1", "1700000000.000100")
+PERSON = ("slack", "T1", "U1")
+
+
+def _request(prompt: str = "a kettle") -> DrawRequest:
+    return DrawRequest(
+        platform="slack", workspace="T1", channel="C1", user_id="U1", prompt=prompt, thread="t"
+    )
+
+
+async def test_a_dead_replicas_turns_are_taken_over_once_its_lease_ran_out(
+    opener: Opener,
+) -> None:
+    clock = ManualClock()
+    async with (
+        opener(clock=clock, lease_seconds=30) as dead,
+        opener(clock=clock, lease_seconds=30) as alive,
+    ):
+        drawing = await ledger.begin(dead, _request(), KEY)
+        delivering = await ledger.begin(dead, _request(), KEY)
+        await dead.ledger.hold(delivering, ledger.final_image(delivering))
+        done = await ledger.record(dead, _request(), KEY, TurnStatus.DELIVERED)
+        if dead.db.engine == "postgres":
+            assert await alive.ledger.take_over(running=set()) == [], "its lease still holds"
+            clock.advance(31)
+            await alive.replicas.renew()
+        taken = await alive.ledger.take_over(running=set())
+        assert [t.id for t in taken] == [drawing, delivering]
+        assert done not in [t.id for t in taken]
+        running = {t.id for t in taken}  # the taker runs them now
+        assert await alive.ledger.take_over(running=running) == [], "taken once"
+
+
+async def test_two_replicas_never_take_the_same_turn(opener: Opener) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock) as dead, opener(clock=clock) as one, opener(clock=clock) as two:
+        if dead.db.engine == "sqlite":
+            pytest.skip("one SQLite file serves one easel: several replicas need PostgreSQL")
+        turns = [await ledger.begin(dead, _request(f"t{n}"), KEY) for n in range(20)]
+        clock.advance(60)
+        await one.replicas.renew()
+        await two.replicas.renew()
+        first, second = await asyncio.gather(
+            one.ledger.take_over(running=set()), two.ledger.take_over(running=set())
+        )
+        ids = [t.id for t in first] + [t.id for t in second]
+        assert sorted(ids) == turns and len(set(ids)) == len(ids)
+
+
+async def test_a_replicas_own_turn_that_no_task_runs_is_taken_over_after_a_lease(
+    opener: Opener,
+) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock, lease_seconds=30) as mine:
+        running = await ledger.begin(mine, _request(), KEY)
+        orphan = await ledger.begin(mine, _request(), KEY)
+        assert await mine.ledger.take_over(running={running}) == [], "just begun"
+        clock.advance(31)
+        await mine.replicas.renew()
+        assert [t.id for t in await mine.ledger.take_over(running={running})] == [orphan]
+
+
+async def test_drawings_in_flight_count_on_every_replica_and_end_with_their_replica(
+    opener: Opener,
+) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock) as a, opener(clock=clock) as other:
+        b = other if a.db.engine == "postgres" else a  # SQLite: one easel, its own tasks
+
+        async def at_most_one(running: int) -> None:
+            if running >= 1:
+                raise NotAllowed("one at a time")
+
+        outcomes = await asyncio.gather(
+            a.admissions.admit(PERSON, at_most_one),
+            b.admissions.admit(PERSON, at_most_one),
+            return_exceptions=True,
+        )
+        admitted = [o for o in outcomes if isinstance(o, int)]
+        refused = [o for o in outcomes if isinstance(o, NotAllowed)]
+        assert len(admitted) == 1 and len(refused) == 1, outcomes
+        assert await b.admissions.count(PERSON) == 1
+        await a.admissions.release(admitted[0])
+        assert await b.admissions.count(PERSON) == 0
+
+
+async def test_a_refused_admission_records_nothing(store: SqlStore) -> None:
+    async def refuse(running: int) -> None:
+        raise NotAllowed("no")
+
+    with pytest.raises(NotAllowed):
+        await store.admissions.admit(PERSON, refuse)
+    assert await store.admissions.count(PERSON) == 0
+
+
+async def test_a_turn_waits_for_the_threads_earlier_turns_wherever_they_run(
+    opener: Opener,
+) -> None:
+    async with opener() as a, opener() as b:
+        first = await ledger.begin(a, _request(), KEY)
+        second = await ledger.begin(b, _request(), KEY, status=TurnStatus.QUEUED)
+        assert await b.ledger.earlier_active(second, KEY)
+        waiting = asyncio.create_task(b.ledger.wait_turn(second, KEY))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        await a.ledger.hold(first, ledger.final_image(first))
+        assert not waiting.done(), "delivering without its file in the thread still holds it"
+        final = ledger.final_image(first)
+        await a.ledger.placed(first, key=KEY, final=final, file_ref="F1")
+        async with asyncio.timeout(5):  # woken by the move, not by its own polling
+            await waiting
+        assert not await b.ledger.earlier_active(second, KEY)
+
+
+async def test_every_replica_derives_from_the_same_key(opener: Opener) -> None:
+    async with opener() as a, opener() as b:
+        key_a, key_b = await asyncio.gather(a.secrets.key("k"), b.secrets.key("k"))
+        assert key_a == key_b and len(key_a) == 32
+        assert await a.secrets.key("other") != key_a
+
+
+async def test_facts_and_previews_are_shared(opener: Opener) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock) as a, opener(clock=clock) as b:
+        await a.facts.put("commands", "abc")
+        assert await a.facts.get("commands") == "abc"
+        await a.previews.put("tok", mime_type="image/jpeg", data=b"jpg", ttl=600)
+        assert await a.previews.get("tok") == ("image/jpeg", b"jpg")
+        if a.db.engine == "postgres":  # any replica answers for any preview
+            assert await b.facts.get("commands") == "abc"
+            assert await b.previews.get("tok") == ("image/jpeg", b"jpg")
+        clock.advance(601)
+        assert await a.previews.get("tok") is None
+        await a.previews.put("tok2", mime_type="image/jpeg", data=b"x", ttl=600)
+        await a.previews.drop("tok2")
+        assert await a.previews.get("tok2") is None
