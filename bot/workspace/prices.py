@@ -152,7 +152,8 @@ class PriceTable:
 
     def _dearest(self, quality: str, width: int, height: int) -> float:
         """A model whose price is not known: the highest the table has for this image."""
-        found = [p for m in self.per_image.values() if (p := _at(m, quality, width, height))]
+        size = f"{width}x{height}"
+        found = [p for m in self.per_image.values() if (p := m.get(quality, {}).get(size))]
         if self.image_models:
             rate = self._highest_image_rates().image_output
             found.append(self.image_tokens.output(quality, width, height) * rate / MILLION)
@@ -256,9 +257,10 @@ def _named(
     """Each model's rates under its name and the names of its `snapshots`."""
     named: dict[str, _Rates] = {}
     for model, entry in section.items():
-        rates = parse(entry)
-        for name in (model, *entry.get("snapshots", ())):
-            named[str(name)] = rates
+        snapshots = entry.get("snapshots", [])
+        if not isinstance(snapshots, list):
+            raise TypeError(f"{model}: snapshots must be a list of names")
+        named.update(dict.fromkeys(map(str, [model, *snapshots]), parse(entry)))
     return named
 
 
@@ -281,17 +283,14 @@ def _token_rates(entry: Mapping[str, Any]) -> TokenRates:
 
 
 def _image_tokens(entry: Mapping[str, Any]) -> ImageTokens:
-    factors = {str(q): _whole(f) for q, f in entry["quality_factors"].items()}
-    sizes = tuple(_SIZE.fullmatch(str(s)) for s in entry["auto_sizes"])
-    if not factors or not sizes or not all(sizes) or min(factors.values()) < 1:
-        raise ValueError("[image_tokens] needs quality factors of 1 or more and WxH auto sizes")
-    scale = _whole(entry["area_scale"])
-    if scale < 1:
-        raise ValueError("[image_tokens] area_scale must be 1 or more")
+    factors = {str(q): _whole(f, low=1) for q, f in entry["quality_factors"].items()}
+    sizes = [_SIZE.fullmatch(str(s)) for s in entry["auto_sizes"]]
+    if not factors or not sizes or not all(sizes):
+        raise ValueError("[image_tokens] needs quality factors and auto sizes written WxH")
     return ImageTokens(
         quality_factors=factors,
         area_offset=_whole(entry["area_offset"]),
-        area_scale=scale,
+        area_scale=_whole(entry["area_scale"], low=1),
         auto_sizes=tuple((int(m[1]), int(m[2])) for m in sizes if m),
         min_pixels=_whole(entry["min_pixels"]),
         partial_image=_whole(entry["partial_image"]),
@@ -306,19 +305,15 @@ def _price(value: Any) -> float:
     return price
 
 
-def _whole(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"a token count must be a whole number of 0 or more, not {value!r}")
+def _whole(value: Any, *, low: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"[image_tokens] takes whole numbers of {low} or more, not {value!r}")
     return value
 
 
 def _count(value: Any) -> int:
     """A token count from the API's JSON; anything that is not one counts as none."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _at(prices: Mapping[str, Mapping[str, float]], quality: str, width: int, height: int) -> float:
-    return prices.get(quality, {}).get(f"{width}x{height}", 0.0)
 
 
 def _highest(rates: Collection[object], kind: Any) -> dict[str, float]:
