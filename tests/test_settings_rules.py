@@ -735,6 +735,7 @@ _MODEL = '[image_models."m"]\ntext_input = 5\nimage_input = 8\nimage_output = 30
         'as_of = "2030-01-01"\nimage_models = ["m"]\n',  # not a table of models
         'as_of = "2030-01-01"\n[tokens."t"]\ninput = 1\n' + _MODEL,  # no output price
         'as_of = "2030-01-01"\n' + _MODEL + "[image_tokens]\narea_scale = 0\n",  # no formula
+        'as_of = "2030-01-01"\n' + _MODEL + 'snapshots = "m-2030"\n',  # not a list of names
     ],
 )
 def test_a_broken_price_file_names_the_file(tmp_path: Path, text: str) -> None:
