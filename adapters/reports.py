@@ -33,22 +33,30 @@ def usage_text(report: UsageReport, *, admin: bool, bold: str) -> str:
         f"{report.month} this month."
     ]
     if admin:
-        cap = (
-            f" of the ${report.monthly_cap_usd:,.2f} cap"
-            if report.monthly_cap_usd is not None
-            else ""
-        )
-        spend = report.month_spend
-        lines.append(
-            f"{b}Workspace this month:{b} {_drawings(spend.drawings)}, "
-            f"about ${spend.usd:,.2f}{cap} "
-            f"(resets {report.month_resets_on}; prices as of {report.prices_as_of})."
-        )
-        people = [(f"<@{k}>", v) for k, v in report.by_user.items()]
-        channels = [(f"<#{k}>", v) for k, v in report.by_channel.items()]
-        lines.extend(_breakdown(f"{b}By person:{b}", people))
-        lines.extend(_breakdown(f"{b}By channel:{b}", channels))
+        lines.extend(_spend_lines(report, bold=b))
     return "\n".join(lines)
+
+
+def _spend_lines(report: UsageReport, *, bold: str) -> list[str]:
+    """The workspace's spend for admins: every dollar figure with the price table's date (and
+    source), then what is known to be wrong with the prices of the models in use."""
+    b = bold
+    cap = (
+        f" of the ${report.monthly_cap_usd:,.2f} cap" if report.monthly_cap_usd is not None else ""
+    )
+    dated = f"prices as of {report.prices_as_of}"
+    sourced = f"{dated} from {report.prices_source}" if report.prices_source else dated
+    spend = report.month_spend
+    lines = [
+        f"{b}Workspace this month:{b} {_drawings(spend.drawings)}, "
+        f"about ${spend.usd:,.2f}{cap} (resets {report.month_resets_on}; {sourced})."
+    ]
+    people = [(f"<@{k}>", v) for k, v in report.by_user.items()]
+    channels = [(f"<#{k}>", v) for k, v in report.by_channel.items()]
+    lines.extend(_breakdown(f"{b}By person ({dated}):{b}", people))
+    lines.extend(_breakdown(f"{b}By channel ({dated}):{b}", channels))
+    lines.extend(f"{b}Note:{b} {note}." for note in report.price_notes)
+    return lines
 
 
 def _breakdown(title: str, rows: list[tuple[str, Spend]]) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from adapters.reports import usage_text
 from bot.errors import NotAllowed
 from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey
 from bot.store.sqlite import SqliteStore
@@ -529,92 +530,110 @@ def shipped() -> PriceTable:
     return PriceTable.load()
 
 
+# A table of both kinds, without its own [image_tokens]: the shipped formula counts the tokens
+# (high 1024x1024 = 7024, high 1536x1024 = 5488, low 1024x1024 = 196, high 2048x2048 = 14272).
 TABLE = PriceTable.from_data(
     {
         "as_of": "2030-01-02",
-        "images": {
-            "cheap": {
+        "source": "https://example.com/prices",
+        "image_models": {
+            "cheap": {"text_input": 1.0, "image_input": 2.0, "image_output": 10.0},
+            "dear": {
+                "text_input": 5.0,
+                "image_input": 8.0,
+                "image_output": 40.0,
+                "snapshots": ["dear-2030-01-01"],
+            },
+        },
+        "images": {  # per-image prices, as older copies of the table list them
+            "flat": {
                 "low": {"1024x1024": 0.01, "1024x1536": 0.02, "1536x1024": 0.03},
                 "high": {"1024x1024": 0.10, "1024x1536": 0.20, "1536x1024": 0.30},
-            },
-            "dear": {
-                "low": {"1024x1024": 0.05, "1024x1536": 0.06, "1536x1024": 0.04},
-                "high": {"1024x1024": 0.50, "1024x1536": 0.40, "1536x1024": 0.35},
             },
             "partial": {"medium": {"1024x1024": 0.07}},
         },
         "tokens": {
             "small": {"input": 1.0, "cached_input": 0.1, "output": 4.0},
-            "large": {"input": 10.0, "cached_input": 1.0, "output": 40.0},
+            "large": {
+                "input": 10.0,
+                "cached_input": 1.0,
+                "output": 40.0,
+                "cache_write_input": 12.5,
+            },
         },
     }
 )
 
 
-def test_the_shipped_table_loads_with_its_date(shipped: PriceTable) -> None:
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", shipped.as_of)
-    assert "gpt-image-1" in shipped.images
-    # The default image model is priced by name, not by the unknown-model rule.
-    assert ImageOptions().image_model in shipped.images
+def _per_million(tokens: int, dollars: float) -> float:
+    return tokens * dollars / 1e6
+
+
+def test_the_shipped_table_loads_with_its_date_and_source(shipped: PriceTable) -> None:
+    assert shipped.as_of == "2026-12-01"
+    assert "https://developers.openai.com/api/docs/pricing" in shipped.source
+    assert shipped.provenance == f"prices as of 2026-12-01 from {shipped.source}"
+    # The defaults are priced by name, not by the unknown-model rule.
+    assert ImageOptions().image_model in shipped.image_models
     assert ImageOptions().model in shipped.tokens
-    for model, qualities in shipped.images.items():
-        assert set(qualities) == {"low", "medium", "high"}, model
-        for quality, sizes in qualities.items():
-            assert set(sizes) == {"1024x1024", "1024x1536", "1536x1024"}, (model, quality)
-            assert all(p > 0 for p in sizes.values())
+    active = {
+        "gpt-image-2",
+        *(f"gpt-image-{v}-{n}" for v in ("2.5", "2.6") for n in ("flare", "sunburst")),
+    }
+    assert active <= set(shipped.image_models)
+    retired = {"gpt-image-1", "gpt-image-1.5", "gpt-image-1-mini", "chatgpt-image-latest"}
+    assert not retired & set(shipped.image_models) and not shipped.per_image
+    assert retired <= set(shipped.shutdowns)
+    mainline = {"gpt-6.1-terra", "gpt-6-luna", "gpt-6-sol", "gpt-6.1-sol", "gpt-5.6-luna"}
+    assert mainline | {"gpt-5.6-terra", "gpt-5.6-sol"} <= set(shipped.tokens)
+    for rates in shipped.tokens.values():
+        assert 0 < rates.cached_input <= rates.input <= rates.cache_write and rates.output > 0
 
 
 @pytest.mark.parametrize(
     ("model", "quality", "size", "price"),
     [
-        ("gpt-image-1", "low", "1024x1024", 0.011),
-        ("gpt-image-1", "medium", "1024x1536", 0.063),
-        ("gpt-image-1", "high", "1536x1024", 0.25),
-        ("gpt-image-1-mini", "high", "1024x1024", 0.036),
-    ],
-)
-def test_shipped_prices_for_known_models(
-    shipped: PriceTable, model: str, quality: str, size: str, price: float
-) -> None:
-    assert shipped.image_price(model, quality, size) == price
-
-
-def test_shipped_unknown_model_is_priced_at_the_highest_for_its_quality_and_size(
-    shipped: PriceTable,
-) -> None:
-    highest = max(m["medium"]["1024x1024"] for m in shipped.images.values())
-    assert shipped.image_price("gpt-image-9", "medium", "1024x1024") == highest
-    assert highest == shipped.image_price("gpt-image-1", "medium", "1024x1024")
-
-
-@pytest.mark.parametrize(
-    ("model", "quality", "size", "price"),
-    [
-        # known model, known quality and size: exactly the table's figure
-        ("cheap", "low", "1024x1024", 0.01),
-        ("cheap", "high", "1536x1024", 0.30),
-        ("dear", "low", "1536x1024", 0.04),
-        # unknown model: the highest figure for this quality and size across models
-        ("mystery", "low", "1024x1024", 0.05),
-        ("mystery", "low", "1536x1024", 0.04),
-        ("mystery", "high", "1536x1024", 0.35),
-        # quality auto (or unknown) is priced as high
-        ("cheap", "auto", "1024x1024", 0.10),
-        ("cheap", "ultra", "1024x1536", 0.20),
-        # size auto (or unknown) is priced at the dearest size
-        ("cheap", "low", "auto", 0.03),
-        ("dear", "low", "auto", 0.06),
-        ("dear", "high", "2048x2048", 0.50),
-        # both unknown: the highest high-quality figure in the table
-        ("cheap", "auto", "auto", 0.30),
-        ("mystery", "auto", "auto", 0.50),
-        # a model listed without this quality: the table's maximum
-        ("partial", "low", "1024x1024", 0.50),
+        # known model, concrete quality and size: its tokens at its output price
+        ("cheap", "low", "1024x1024", _per_million(196, 10.0)),
+        ("cheap", "high", "1536x1024", _per_million(5488, 10.0)),
+        ("dear-2030-01-01", "high", "1024x1024", _per_million(7024, 40.0)),  # a snapshot
+        ("cheap", "high", "2048x2048", _per_million(14272, 10.0)),  # any WIDTHxHEIGHT
+        (" cheap", "high", "1024x1024", _per_million(7024, 40.0)),  # not a name it lists
+        # quality auto (or unknown) is priced as the dearest quality
+        ("cheap", "auto", "1024x1024", _per_million(7024, 10.0)),
+        ("cheap", "ultra", "1024x1536", _per_million(5488, 10.0)),
+        # size auto (or unreadable) is priced at the dearest of the auto sizes
+        ("cheap", "low", "auto", _per_million(196, 10.0)),
+        ("cheap", "high", "0x1024", _per_million(7024, 10.0)),
+        ("cheap", "high", "64x64", _per_million(7024, 10.0)),  # smaller than it makes
+        ("cheap", "low", "1024x640", _per_million(107, 10.0)),  # the smallest it makes
+        ("cheap", "auto", "auto", _per_million(7024, 10.0)),
+        # per-image prices are used as listed, and auto takes the dearest listed
+        ("flat", "low", "1536x1024", 0.03),
+        ("flat", "low", "auto", 0.03),
         ("partial", "medium", "1024x1024", 0.07),
+        # a listed model without this quality or size: the highest figure for that image
+        ("flat", "high", "2048x2048", _per_million(14272, 40.0)),
+        ("partial", "low", "1024x1024", 0.01),
+        # an unknown model: the highest figure of either kind for that image
+        ("mystery", "low", "1024x1024", 0.01),
+        ("mystery", "high", "1024x1024", _per_million(7024, 40.0)),
+        ("mystery", "high", "1536x1024", 0.30),
+        ("mystery", "auto", "auto", 0.30),
     ],
 )
 def test_image_price_rules(model: str, quality: str, size: str, price: float) -> None:
     assert TABLE.image_price(model, quality, size) == pytest.approx(price)
+
+
+def test_a_table_of_per_image_prices_only_prices_the_rest_at_its_highest() -> None:
+    table = PriceTable.from_data(
+        {"as_of": "2030-01-01", "images": {"m": {"low": {"1024x1024": 0.5}}}}
+    )
+    assert table.image_price("m", "low", "1024x1024") == 0.5
+    assert table.image_price("m", "high", "3840x2160") == 0.5
+    assert table.image_price("other", "low", "1024x1024") == 0.5
+    assert table.image_tokens == PriceTable.load().image_tokens  # the shipped formula
 
 
 @pytest.mark.parametrize(
@@ -639,47 +658,68 @@ def test_image_price_rules(model: str, quality: str, size: str, price: float) ->
             {"input_tokens": 2000, "input_tokens_details": {"cached_tokens": 2000}},
             2000 * 1.0 / 1e6,
         ),
-        # an unknown mainline model is priced as the dearest one
+        # tokens written to the cache at the cache-write price (else the input price)
+        (
+            "large",
+            {
+                "input_tokens": 3000,
+                "input_tokens_details": {"cached_tokens": 1000, "cache_write_tokens": 1500},
+                "output_tokens": 10,
+            },
+            (500 * 10.0 + 1000 * 1.0 + 1500 * 12.5 + 10 * 40.0) / 1e6,
+        ),
+        (
+            "small",
+            {"input_tokens": 100, "input_tokens_details": {"cache_write_tokens": 100}},
+            100 * 1.0 / 1e6,
+        ),
+        # an unknown mainline model is priced at the highest of each price
         ("mystery", {"input_tokens": 1000, "output_tokens": 1000}, (10_000 + 40_000) / 1e6),
         ("small", None, 0.0),
         ("small", {}, 0.0),
+        # counts that are not counts are none; more cached than sent is capped
+        ("small", {"input_tokens": "9", "output_tokens": None, "input_tokens_details": 3}, 0.0),
+        ("small", {"input_tokens": 10, "input_tokens_details": {"cached_tokens": 50}}, 1e-6),
     ],
 )
 def test_token_price(model: str, usage: dict[str, Any] | None, price: float) -> None:
     assert TABLE.token_price(model, usage) == pytest.approx(price)
 
 
-def test_shipped_token_price_with_cached_tokens(shipped: PriceTable) -> None:
-    usage = {
-        "input_tokens": 10_000,
-        "input_tokens_details": {"cached_tokens": 4_000},
-        "output_tokens": 2_000,
-    }
-    gpt5 = shipped.tokens["gpt-5"]
-    expected = (6_000 * gpt5["input"] + 4_000 * gpt5["cached_input"] + 2_000 * gpt5["output"]) / 1e6
-    assert shipped.token_price("gpt-5", usage) == pytest.approx(expected)
-    assert gpt5["cached_input"] < gpt5["input"]
-
-
 def test_estimate_prices_what_the_service_says_it_made() -> None:
-    options = ImageOptions(model="small", image_model="cheap", quality="auto", size="auto")
+    options = ImageOptions(
+        model="small", image_model="cheap", quality="auto", size="auto", partial_images=2
+    )
     final = FinalImage(
         data=b"",
         output_format="png",
         response_id="resp_1",
         image_call_id="ig_1",
+        revised_prompt="x" * 30,  # 10 tokens at most
         usage={"input_tokens": 1000, "output_tokens": 0},
         size="1024x1536",
         quality="low",
     )
-    assert TABLE.estimate(options, final) == pytest.approx(0.02 + 0.001)
+    partials = _per_million(2 * 100, 10.0)
+    prompt = _per_million(10, 1.0)
+    image = _per_million(158, 10.0)
+    assert TABLE.estimate(options, final) == pytest.approx(image + partials + prompt + 0.001)
+    edit = _per_million(2 * 1536, 2.0)
+    assert TABLE.estimate(options, final, input_images=2) == pytest.approx(
+        image + partials + prompt + 0.001 + edit
+    )
     unresolved = replace(final, size=None, quality=None, usage=None)
-    assert TABLE.estimate(options, unresolved) == pytest.approx(0.30)
+    assert TABLE.estimate(options, unresolved) == pytest.approx(
+        _per_million(7024, 10.0) + partials + prompt
+    )
 
 
 def test_a_table_without_image_models_is_refused() -> None:
     with pytest.raises(ValueError, match="no image model"):
         PriceTable.from_data({"as_of": "2030-01-01", "images": {}})
+
+
+_MODEL = '[image_models."m"]\ntext_input = 5\nimage_input = 8\nimage_output = 30\n'
 
 
 @pytest.mark.parametrize(
@@ -690,6 +730,12 @@ def test_a_table_without_image_models_is_refused() -> None:
         'as_of = "2030-01-01"\n',  # no images
         'as_of = "2030-01-01"\n[images]\n',  # no image model
         'as_of = "2030-01-01"\n[images."m"]\nlow = { "1024x1024" = "cheap" }\n',  # not a number
+        'as_of = "2030-01-01"\n' + _MODEL.replace("image_output", "image_ouput"),  # a typo
+        'as_of = "2030-01-01"\n' + _MODEL.replace("= 30", "= -30"),  # negative
+        'as_of = "2030-01-01"\nimage_models = ["m"]\n',  # not a table of models
+        'as_of = "2030-01-01"\n[tokens."t"]\ninput = 1\n' + _MODEL,  # no output price
+        'as_of = "2030-01-01"\n' + _MODEL + "[image_tokens]\narea_scale = 0\n",  # no formula
+        'as_of = "2030-01-01"\n' + _MODEL + 'snapshots = "m-2030"\n',  # not a list of names
     ],
 )
 def test_a_broken_price_file_names_the_file(tmp_path: Path, text: str) -> None:
@@ -697,6 +743,17 @@ def test_a_broken_price_file_names_the_file(tmp_path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PriceTableError, match=re.escape(str(path))):
         PriceTable.load(path)
+
+
+def test_a_broken_formula_is_refused_by_name(tmp_path: Path, shipped: PriceTable) -> None:
+    text = (Path(__file__).parents[1] / "bot" / "workspace" / "prices.toml").read_text(
+        encoding="utf-8"
+    )
+    for old, new in [("area_scale = 4_000_000", "area_scale = 0"), ("high = 96", "high = 9.6")]:
+        path = tmp_path / "prices.toml"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(PriceTableError, match=re.escape(str(path))):
+            PriceTable.load(path)
 
 
 def test_a_missing_price_file_names_the_file(tmp_path: Path) -> None:
@@ -711,10 +768,24 @@ def test_a_copied_price_file_loads(tmp_path: Path, shipped: PriceTable) -> None:
         encoding="utf-8"
     )
     path = tmp_path / "prices.toml"
-    path.write_text(text.replace(shipped.as_of, "2031-05-06"), encoding="utf-8")
+    dated = text.replace(f'as_of = "{shipped.as_of}"', 'as_of = "2031-05-06"')
+    assert dated != text
+    path.write_text(dated, encoding="utf-8")
     copied = PriceTable.load(path)
     assert copied.as_of == "2031-05-06"
-    assert copied.images == shipped.images
+    assert copied.source == shipped.source
+    assert copied.image_models == shipped.image_models and copied.tokens == shipped.tokens
+    assert copied.image_tokens == shipped.image_tokens and copied.shutdowns == shipped.shutdowns
+
+
+def test_a_copy_that_names_no_source_is_shown_with_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "ours.toml"
+    path.write_text('as_of = "2031-01-01"\n' + _MODEL, encoding="utf-8")
+    table = PriceTable.load(path)
+    assert table.provenance == f"prices as of 2031-01-01 from {path}"
+    assert PriceTable.from_data({"as_of": "2031-01-01", "images": {"m": {}}}).provenance == (
+        "prices as of 2031-01-01"
+    )
 
 
 # --- quotas ---------------------------------------------------------------------------------
@@ -953,7 +1024,7 @@ async def test_monthly_cap_at_its_boundary(
     message = caught.value.user_message
     assert f"monthly spend cap of ${cap:,.2f}" in message
     assert f"estimated ${sum(costs):,.2f} so far" in message
-    assert f"prices as of {quotas.prices.as_of}" in message
+    assert f"prices as of {quotas.prices.as_of} from {quotas.prices.source})" in message
     assert message.endswith("It resets on 1 December (UTC).")
 
 
@@ -1025,6 +1096,63 @@ async def test_report_matches_the_clock_and_the_store(
     assert report.prices_as_of == quotas.prices.as_of
     assert report.day_resets_in == "2 h 30 min"
     assert report.month_resets_on == "1 December"
+    assert report.prices_source == quotas.prices.source
+    assert not [n for n in report.price_notes if "unknown" in n]  # defaults priced by name
+
+
+async def test_report_names_unknown_and_retired_models_in_use(
+    quotas: Quotas, clock: ManualClock
+) -> None:
+    clock.set(_utc(2026, 12, 1, 9, 0))
+    settings = replace(_defaults(), image_model="gpt-image-9", model="gpt-5-mini")
+    report = await quotas.report(
+        platform=PLATFORM, workspace=WORKSPACE, user_id=USER, settings=settings
+    )
+    assert report.price_notes == (
+        "prices for gpt-image-9 are unknown: counted at the highest known price",
+        "gpt-5-mini shuts down on 2026-12-11",
+    )
+    clock.set(_utc(2026, 12, 11, 0, 0))
+    settings = replace(settings, image_model="gpt-image-1.5", model="gpt-6-luna")
+    report = await quotas.report(
+        platform=PLATFORM, workspace=WORKSPACE, user_id=USER, settings=settings
+    )
+    assert report.price_notes == (
+        "gpt-image-1.5 was shut down on 2026-12-01",
+        "prices for gpt-image-1.5 are unknown: counted at the highest known price",
+    )
+
+
+@pytest.mark.parametrize("bold", ["*", "**"])
+async def test_usage_text_shows_the_date_and_source_beside_money_and_flags_unknown_models(
+    quotas: Quotas, store: SqliteStore, clock: ManualClock, bold: str
+) -> None:
+    clock.set(_utc(2026, 12, 3, 12, 0))
+    await _turn(store, cost=0.25)
+    await _turn(store, user="U2", channel="C2", cost=1.0)
+    settings = replace(
+        _defaults(), image_model="gpt-image-9", model="gpt-6-luna", monthly_cap_usd=50.0
+    )
+    report = await quotas.report(
+        platform=PLATFORM, workspace=WORKSPACE, user_id=USER, settings=settings
+    )
+    b, prices = bold, quotas.prices
+    dated = "prices as of 2026-12-01"
+    text = usage_text(report, admin=True, bold=b)
+    lines = text.splitlines()
+    assert lines[1] == (
+        f"{b}Workspace this month:{b} 2 drawings, about $1.25 of the $50.00 cap "
+        f"(resets 1 January; {dated} from {prices.source})."
+    )
+    assert f"{b}By person ({dated}):{b}" in lines and f"{b}By channel ({dated}):{b}" in lines
+    for line in lines:  # every dollar figure is under a heading that dates it, or dates itself
+        if "$" in line and not line.startswith("•"):
+            assert dated in line
+    assert lines[-1] == (
+        f"{b}Note:{b} prices for gpt-image-9 are unknown: counted at the highest known price."
+    )
+    mine = usage_text(report, admin=False, bold=b)
+    assert "$" not in mine and "prices" not in mine and "gpt-image-9" not in mine
 
 
 def test_lists_hold_each_entry_once_after_names_are_resolved() -> None:

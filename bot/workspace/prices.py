@@ -1,17 +1,36 @@
-"""Estimated spend: the price table (one data file) applied to what a turn used."""
+"""Estimated spend: the price table (one data file, prices.toml) applied to what a turn used.
+
+A turn costs its mainline model's tokens, as the Responses `usage` reports them, plus the
+image tool's tokens, which the API does not report: the final image's output tokens (by
+image model, quality and pixel size), those of each partial image, the prompt the tool read
+and any input images. prices.toml's comments give the formulas and their sources. A model
+the table does not list is counted at the table's highest prices, and `notes` says so.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, fields
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.models import FinalImage, ImageOptions
 
-PIXEL_SIZES = ("1024x1024", "1024x1536", "1536x1024")
+log = logging.getLogger(__name__)
+
+MILLION = 1_000_000
+UNKNOWN = "prices for {} are unknown: counted at the highest known price"
+_SIZE = re.compile(r"([1-9]\d{0,4})x([1-9]\d{0,4})")
+_Rates = TypeVar("_Rates")
+# A file of the wrong shape is as unreadable as a broken one.
+_UNREADABLE = (OSError, tomllib.TOMLDecodeError, AttributeError, KeyError, TypeError, ValueError)
+PerImage = Mapping[str, Mapping[str, Mapping[str, float]]]  # model -> quality -> size -> $
 
 
 class PriceTableError(ValueError):
@@ -19,83 +38,284 @@ class PriceTableError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class ImageRates:
+    """An image model's prices, US dollars per million tokens."""
+
+    text_input: float = 0.0
+    image_input: float = 0.0
+    image_output: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRates:
+    """A mainline model's prices, US dollars per million tokens."""
+
+    input: float = 0.0
+    cached_input: float = 0.0
+    output: float = 0.0
+    cache_write: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageTokens:
+    """How many tokens the image tool is counted at (prices.toml's [image_tokens])."""
+
+    quality_factors: Mapping[str, int]
+    area_offset: int
+    area_scale: int
+    auto_sizes: tuple[tuple[int, int], ...]
+    min_pixels: int
+    partial_image: int
+    input_image: int
+
+    def qualities(self, quality: str) -> tuple[str, ...]:
+        """The qualities `quality` may be: itself, or (auto, unknown) every one."""
+        return (quality,) if quality in self.quality_factors else tuple(self.quality_factors)
+
+    def sizes(self, size: str) -> tuple[tuple[int, int], ...]:
+        """The sizes `size` may be: itself when it reads WIDTHxHEIGHT of at least the
+        smallest the service makes, else (auto, unreadable, too small) the auto sizes."""
+        match = _SIZE.fullmatch(size.strip().lower())
+        if match is None or int(match[1]) * int(match[2]) < self.min_pixels:
+            return self.auto_sizes
+        return ((int(match[1]), int(match[2])),)
+
+    def output(self, quality: str, width: int, height: int) -> int:
+        """Output tokens of one image (OpenAI's calculator formula)."""
+        q = self.quality_factors[quality]
+        long, short = max(width, height), min(width, height)
+        across = (2 * q * short + long) // (2 * long)
+        return -(-q * across * (self.area_offset + width * height) // self.area_scale)
+
+
+@dataclass(frozen=True, slots=True)
 class PriceTable:
     as_of: str
-    images: Mapping[str, Mapping[str, Mapping[str, float]]]  # model -> quality -> size -> $
-    tokens: Mapping[str, Mapping[str, float]]  # model -> input/cached_input/output -> $ per 1M
+    source: str
+    image_models: Mapping[str, ImageRates]
+    tokens: Mapping[str, TokenRates]
+    image_tokens: ImageTokens
+    per_image: PerImage
+    shutdowns: Mapping[str, str]  # model -> YYYY-MM-DD
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> PriceTable:
         """The table in `path`, or the one that ships with easel."""
         try:
-            if path is None:
-                text = resources.files("bot.workspace").joinpath("prices.toml").read_text("utf-8")
-            else:
-                text = Path(path).read_text("utf-8")
-            data = tomllib.loads(text)
-            return cls.from_data(data)
-        except (
-            OSError,
-            tomllib.TOMLDecodeError,
-            AttributeError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ) as exc:  # a file of the wrong shape is as unreadable as a broken one
+            return cls.from_data(_read(path), source=str(path or ""))
+        except _UNREADABLE as exc:
             where = path or "prices.toml"
             raise PriceTableError(f"cannot read the price table {where}: {exc}") from exc
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> PriceTable:
-        images = {
-            model: {q: {s: float(p) for s, p in sizes.items()} for q, sizes in qualities.items()}
-            for model, qualities in data["images"].items()
+    def from_data(cls, data: Mapping[str, Any], *, source: str = "") -> PriceTable:
+        """A table from parsed TOML; `source` stands in when the data names none."""
+        image_models = _named(data.get("image_models", {}), _image_rates)
+        per_image = {
+            str(model): {q: {s: _price(p) for s, p in sizes.items()} for q, sizes in qs.items()}
+            for model, qs in data.get("images", {}).items()
         }
-        tokens = {
-            model: {k: float(v) for k, v in prices.items()}
-            for model, prices in data.get("tokens", {}).items()
-        }
-        if not images:
+        if not image_models and not per_image:
             raise ValueError("it lists no image model")
-        return cls(as_of=str(data["as_of"]), images=images, tokens=tokens)
+        formula = data.get("image_tokens")
+        return cls(
+            as_of=str(data["as_of"]),
+            source=str(data.get("source") or source),
+            image_models=image_models,
+            tokens=_named(data.get("tokens", {}), _token_rates),
+            image_tokens=shipped_image_tokens() if formula is None else _image_tokens(formula),
+            per_image=per_image,
+            shutdowns={str(k): str(v) for k, v in data.get("shutdowns", {}).items()},
+        )
+
+    @property
+    def provenance(self) -> str:
+        """What every spend figure is shown with: the table's date and its source."""
+        return f"prices as of {self.as_of}" + (f" from {self.source}" if self.source else "")
 
     def image_price(self, model: str, quality: str, size: str) -> float:
-        """One image; a model, quality or size not in the table is priced at the most it
-        could cost, so that a cap never lets more through than it should."""
-        qualities = [quality] if quality in ("low", "medium", "high") else ["high"]
-        sizes = [size] if size in PIXEL_SIZES else list(PIXEL_SIZES)
-        models = [self.images[model]] if model in self.images else list(self.images.values())
-        found = [m[q][s] for m in models for q in qualities for s in sizes if s in m.get(q, {})]
-        if not found:  # a model listed without this quality or size: the table's maximum
-            found = [p for m in self.images.values() for q in m.values() for p in q.values()]
-        return max(found)
+        """The final image's output, in US dollars; "auto" quality or size at the most it
+        could cost, and a model not in the table at the table's highest price."""
+        t = self.image_tokens
+        return max(
+            self._one(model, q, w, h) for q in t.qualities(quality) for w, h in t.sizes(size)
+        )
+
+    def _one(self, model: str, quality: str, width: int, height: int) -> float:
+        listed = self.per_image.get(model, {}).get(quality, {}).get(f"{width}x{height}")
+        if listed is not None:
+            return listed
+        rates = self.image_models.get(model)
+        if rates is not None:
+            return self.image_tokens.output(quality, width, height) * rates.image_output / MILLION
+        return self._dearest(quality, width, height)
+
+    def _dearest(self, quality: str, width: int, height: int) -> float:
+        """A model whose price is not known: the highest the table has for this image."""
+        size = f"{width}x{height}"
+        found = [p for m in self.per_image.values() if (p := m.get(quality, {}).get(size))]
+        if self.image_models:
+            rate = self._highest_image_rates().image_output
+            found.append(self.image_tokens.output(quality, width, height) * rate / MILLION)
+        elif not found:  # per-image prices only, none for this image: the table's highest
+            found = [p for m in self.per_image.values() for q in m.values() for p in q.values()]
+        return max(found, default=0.0)
 
     def token_price(self, model: str, usage: Mapping[str, Any] | None) -> float:
+        """The mainline model's tokens as `usage` reports them, in US dollars."""
         if not usage:
             return 0.0
-        prices = self.tokens.get(model) or _most_expensive(self.tokens)
-        if not prices:
-            return 0.0
-        details = usage.get("input_tokens_details") or {}
-        cached = int(details.get("cached_tokens") or 0)
-        fresh = max(0, int(usage.get("input_tokens") or 0) - cached)
-        output = int(usage.get("output_tokens") or 0)
-        total = (
-            fresh * prices.get("input", 0.0)
-            + cached * prices.get("cached_input", prices.get("input", 0.0))
-            + output * prices.get("output", 0.0)
+        rates = self.tokens.get(model) or TokenRates(**_highest(self.tokens.values(), TokenRates))
+        details = usage.get("input_tokens_details")
+        details = details if isinstance(details, Mapping) else {}
+        total = _count(usage.get("input_tokens"))
+        cached = min(total, _count(details.get("cached_tokens")))
+        written = min(total - cached, _count(details.get("cache_write_tokens")))
+        dollars = (
+            (total - cached - written) * rates.input
+            + cached * rates.cached_input
+            + written * rates.cache_write
+            + _count(usage.get("output_tokens")) * rates.output
         )
-        return total / 1_000_000
+        return dollars / MILLION
 
-    def estimate(self, options: ImageOptions, final: FinalImage) -> float:
-        """The estimated cost of a delivered turn, in US dollars."""
-        quality = final.quality or options.quality
-        size = final.size or options.size
-        image = self.image_price(options.image_model, quality, size)
-        return round(image + self.token_price(options.model, final.usage), 6)
+    def tool_inputs_price(
+        self, options: ImageOptions, final: FinalImage, *, input_images: int = 0
+    ) -> float:
+        """What the image tool read and showed on the way, in US dollars: its prompt, the
+        partial images asked for and `input_images` input images (an edit's)."""
+        rates = self.image_models.get(options.image_model) or self._highest_image_rates()
+        t = self.image_tokens
+        dollars = (
+            max(0, options.partial_images) * t.partial_image * rates.image_output
+            + prompt_tokens(final) * rates.text_input
+            + max(0, input_images) * t.input_image * rates.image_input
+        )
+        return dollars / MILLION
+
+    def estimate(self, options: ImageOptions, final: FinalImage, *, input_images: int = 0) -> float:
+        """The estimated cost of a delivered turn, in US dollars. The quality and size are
+        what the image call reports it made, else what was asked."""
+        for note in self.notes(image_model=options.image_model, model=options.model):
+            log.warning("%s", note)
+        image = self.image_price(
+            options.image_model, final.quality or options.quality, final.size or options.size
+        )
+        tool = self.tool_inputs_price(options, final, input_images=input_images)
+        return round(image + tool + self.token_price(options.model, final.usage), 6)
+
+    def notes(self, *, image_model: str, model: str, today: str | None = None) -> tuple[str, ...]:
+        """What admins should know about these models' prices: unknown ones and, given
+        `today` (YYYY-MM-DD), those OpenAI has shut down or will."""
+        found: list[str] = []
+        for name, known in (
+            (image_model, image_model in self.image_models or image_model in self.per_image),
+            (model, model in self.tokens),
+        ):
+            when = self.shutdowns.get(name)
+            if today is not None and when is not None:
+                found.append(
+                    f"{name} {'was shut down' if when <= today else 'shuts down'} on {when}"
+                )
+            if not known:
+                found.append(UNKNOWN.format(name))
+        return tuple(dict.fromkeys(found))
+
+    def _highest_image_rates(self) -> ImageRates:
+        return ImageRates(**_highest(self.image_models.values(), ImageRates))
 
 
-def _most_expensive(tokens: Mapping[str, Mapping[str, float]]) -> Mapping[str, float]:
-    if not tokens:
-        return {}
-    return max(tokens.values(), key=lambda p: p.get("output", 0.0) + p.get("input", 0.0))
+def prompt_tokens(final: FinalImage) -> int:
+    """An upper bound on the tokens of the prompt the image tool drew from: one per three
+    bytes of the revised prompt; without one, what the mainline model wrote (its output
+    tokens, reasoning aside)."""
+    if final.revised_prompt:
+        return math.ceil(len(final.revised_prompt.encode("utf-8")) / 3)
+    usage = final.usage or {}
+    details = usage.get("output_tokens_details")
+    reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, Mapping) else 0
+    return max(0, _count(usage.get("output_tokens")) - reasoning)
+
+
+@cache
+def shipped_image_tokens() -> ImageTokens:
+    """The formula of the table that ships with easel, for copies that leave it out."""
+    return _image_tokens(_read(None)["image_tokens"])
+
+
+def _read(path: str | Path | None) -> dict[str, Any]:
+    if path is None:
+        text = resources.files("bot.workspace").joinpath("prices.toml").read_text("utf-8")
+    else:
+        text = Path(path).read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def _named(
+    section: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], _Rates]
+) -> dict[str, _Rates]:
+    """Each model's rates under its name and the names of its `snapshots`."""
+    named: dict[str, _Rates] = {}
+    for model, entry in section.items():
+        snapshots = entry.get("snapshots", [])
+        if not isinstance(snapshots, list):
+            raise TypeError(f"{model}: snapshots must be a list of names")
+        named.update(dict.fromkeys(map(str, [model, *snapshots]), parse(entry)))
+    return named
+
+
+def _image_rates(entry: Mapping[str, Any]) -> ImageRates:
+    return ImageRates(
+        text_input=_price(entry["text_input"]),
+        image_input=_price(entry["image_input"]),
+        image_output=_price(entry["image_output"]),
+    )
+
+
+def _token_rates(entry: Mapping[str, Any]) -> TokenRates:
+    fresh = _price(entry["input"])
+    return TokenRates(
+        input=fresh,
+        cached_input=_price(entry.get("cached_input", fresh)),
+        output=_price(entry["output"]),
+        cache_write=_price(entry.get("cache_write_input", fresh)),
+    )
+
+
+def _image_tokens(entry: Mapping[str, Any]) -> ImageTokens:
+    factors = {str(q): _whole(f, low=1) for q, f in entry["quality_factors"].items()}
+    sizes = [_SIZE.fullmatch(str(s)) for s in entry["auto_sizes"]]
+    if not factors or not sizes or not all(sizes):
+        raise ValueError("[image_tokens] needs quality factors and auto sizes written WxH")
+    return ImageTokens(
+        quality_factors=factors,
+        area_offset=_whole(entry["area_offset"]),
+        area_scale=_whole(entry["area_scale"], low=1),
+        auto_sizes=tuple((int(m[1]), int(m[2])) for m in sizes if m),
+        min_pixels=_whole(entry["min_pixels"]),
+        partial_image=_whole(entry["partial_image"]),
+        input_image=_whole(entry["input_image"]),
+    )
+
+
+def _price(value: Any) -> float:
+    price = float(value)
+    if not math.isfinite(price) or price < 0:
+        raise ValueError(f"a price must be a number of 0 or more, not {value!r}")
+    return price
+
+
+def _whole(value: Any, *, low: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"[image_tokens] takes whole numbers of {low} or more, not {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    """A token count from the API's JSON; anything that is not one counts as none."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _highest(rates: Collection[object], kind: Any) -> dict[str, float]:
+    """Each of a kind's prices at the highest any of `rates` has (0 when there are none)."""
+    return {f.name: max((getattr(r, f.name) for r in rates), default=0.0) for f in fields(kind)}

@@ -56,6 +56,8 @@ class UsageReport:
     by_user: dict[str, Spend]
     by_channel: dict[str, Spend]
     prices_as_of: str
+    prices_source: str
+    price_notes: tuple[str, ...]  # unknown or retired models among the settings' models
     day_resets_in: str
     month_resets_on: str
 
@@ -97,7 +99,7 @@ class Quotas:
                 raise NotAllowed(
                     f"This workspace has reached its monthly spend cap of "
                     f"${settings.monthly_cap_usd:,.2f} (estimated ${spent.usd:,.2f} so far, "
-                    f"prices as of {self.prices.as_of}). It resets on "
+                    f"{self.prices.provenance}). It resets on "
                     f"{next_month(now):%-d %B} (UTC)."
                 )
 
@@ -127,6 +129,10 @@ class Quotas:
             by_user={k: Spend(*v) for k, v in by_user.items()},
             by_channel={k: Spend(*v) for k, v in by_channel.items()},
             prices_as_of=self.prices.as_of,
+            prices_source=self.prices.source,
+            price_notes=self.prices.notes(
+                image_model=settings.image_model, model=settings.model, today=f"{now:%Y-%m-%d}"
+            ),
             day_resets_in=until(now, day_start(now) + timedelta(days=1)),
             month_resets_on=f"{next_month(now):%-d %B}",
         )
