@@ -26,7 +26,9 @@ class ThreadKey:
 class ImageOptions:
     """How to draw: the image_generation tool's settings plus the mainline model."""
 
-    model: str = "gpt-5-mini"
+    # Both active and recommended by OpenAI as read on 2026-12-01 (README: "Which models, and
+    # why"); easel checks them with OpenAI at start and every day after.
+    model: str = "gpt-6.1-terra"
     image_model: str = "gpt-image-2"
     size: str = "auto"
     quality: str = "auto"
