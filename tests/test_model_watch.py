@@ -41,6 +41,10 @@ async def health(runtime: Runtime) -> tuple[int, dict[str, Any]]:
     return response.status_code, response.json()
 
 
+def watch_tasks() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "model-watch" and not t.done()]
+
+
 def records(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
     return [
         r.getMessage()
@@ -150,6 +154,8 @@ async def test_a_model_shutting_down_soon_is_a_warning_in_the_log_and_in_healthz
     config = load_config({**env, "EASEL_MODEL": "gpt-5-mini"})
     async with running(config, clock=ManualClock(NOW)) as easel:
         code, body = await health(easel)
+        assert len(watch_tasks()) == 1
+    assert watch_tasks() == []  # the daily check ends with easel
     said = f"OpenAI says gpt-5-mini shuts down on {soon.isoformat()}, in 10 days"
     assert (code, body["ok"]) == (200, True)
     assert body["warnings"] == [f"{said} (EASEL_MODEL)"]
