@@ -3,6 +3,8 @@ them down in order."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -13,19 +15,22 @@ import openai
 from aiohttp import web
 
 from adapters.discord.runner import DiscordRunner, discord_runner
+from adapters.errors import StartupError
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.images import MAX_INPUT_BYTES
-from bot.offline import OfflineImageBackend
+from bot.offline import OfflineImageBackend, OfflineModelCatalog
 from bot.openai.backend import OpenAIImageBackend
-from bot.ports import ImageBackend
+from bot.openai.models import OpenAIModelCatalog
+from bot.ports import ImageBackend, ModelCatalog
 from bot.store.sqlite import PostgresStore, SqliteStore, SqlStore
 from bot.turns.safety import KEY_NAME as SAFETY_KEY
 from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
 from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.watch import DAY, ModelWatch, Tick
 from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     turns: DrawService
     workspaces: Workspaces
+    models: ModelWatch
     store: SqlStore
     slack: SlackRunner | None
     discord: DiscordRunner | None
@@ -56,14 +62,18 @@ def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOp
     )
 
 
-def backend(config: Config, *, http: httpx2.AsyncClient) -> ImageBackend:
+def backend(
+    config: Config, *, http: httpx2.AsyncClient, clock: Clock
+) -> tuple[ImageBackend, ModelCatalog]:
+    """What draws, and what says which models exist: both over one OpenAI client."""
     if config.backend == "offline":
         log.warning(
             "drawing with the offline backend: pictures are made locally and labelled "
             "'offline preview' (set OPENAI_API_KEY to draw with OpenAI)"
         )
-        return OfflineImageBackend()
-    return OpenAIImageBackend(client=openai_client(config, http=http))
+        return OfflineImageBackend(), OfflineModelCatalog()
+    client = openai_client(config, http=http)
+    return OpenAIImageBackend(client=client), OpenAIModelCatalog(client=client, clock=clock)
 
 
 @dataclass(slots=True)
@@ -80,6 +90,7 @@ def web_app(
     discord: DiscordRunner | None,
     playground: Playground | None,
     readiness: Readiness,
+    models: ModelWatch,
 ) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         checks = {"ready": readiness.ready, "store": await _store_ok(store)}
@@ -88,7 +99,10 @@ def web_app(
         if discord is not None:
             checks["discord"] = discord.connected()
         ok = all(checks.values())
-        return web.json_response({"ok": ok, **checks}, status=200 if ok else 503)
+        body: dict[str, object] = {"ok": ok, **checks}
+        if checks["store"] and (warnings := await _model_warnings(models)):
+            body["warnings"] = warnings  # said, without failing the check
+        return web.json_response(body, status=200 if ok else 503)
 
     # The playground takes image uploads; Slack's own requests are small.
     app = web.Application(client_max_size=MAX_INPUT_BYTES + 2**20 if playground else 2**20)
@@ -113,6 +127,14 @@ async def _store_ok(store: SqlStore) -> bool:
     except Exception:
         log.warning("health check: the store is not reachable", exc_info=True)
         return False
+
+
+async def _model_warnings(models: ModelWatch) -> list[str]:
+    try:
+        return await models.warnings()
+    except Exception:
+        log.warning("health check: the models in use could not be read", exc_info=True)
+        return []
 
 
 async def _serve(stack: AsyncExitStack, config: Config, app: web.Application) -> int:
@@ -165,43 +187,88 @@ async def _platforms(
     return _Platforms(slack=slack, discord=discord, playground=playground)
 
 
+@dataclass(frozen=True, slots=True)
+class _Core:
+    turns: DrawService
+    workspaces: Workspaces
+    models: ModelWatch
+
+
 async def _core(
     config: Config, *, store: SqlStore, http: httpx2.AsyncClient, clock: Clock
-) -> tuple[DrawService, Workspaces]:
+) -> _Core:
+    draws, catalog = backend(config, http=http, clock=clock)
+    models = ModelWatch(
+        catalog=catalog, settings=store.settings, defaults=config.defaults, clock=clock
+    )
     workspaces = Workspaces(
         settings=store.settings,
         usage=store.usage,
         defaults=WorkspaceSettings.from_defaults(config.defaults),
         prices=config.prices,
         clock=clock,
+        models=models,
     )
     turns = DrawService(
         store=store,
-        backend=backend(config, http=http),
+        backend=draws,
         workspaces=workspaces,
         prices=config.prices,
         safety=SafetyIds(await store.secrets.key(SAFETY_KEY)),
         delivery_max_pause=config.delivery_max_pause,
     )
-    return turns, workspaces
+    return _Core(turns=turns, workspaces=workspaces, models=models)
+
+
+async def _watch_models(stack: AsyncExitStack, models: ModelWatch, tick: Tick | None) -> None:
+    """Check the configured models now (stopping easel for one set in the environment that is
+    gone), then once a day (or at each `tick`) until shutdown."""
+    refusals = await models.start()
+    if refusals:
+        raise StartupError(". ".join(refusals))
+    task = asyncio.create_task(_recheck(models, tick), name="model-watch")
+
+    async def cancel() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    stack.push_async_callback(cancel)
+
+
+async def _recheck(models: ModelWatch, tick: Tick | None) -> None:
+    wait = tick or (lambda: asyncio.sleep(DAY))
+    while True:
+        await wait()
+        try:
+            await models.recheck()
+        except Exception:
+            log.exception("the daily check of the models in use failed; it runs again tomorrow")
+
+
+def _openai_http(config: Config) -> httpx2.AsyncClient:
+    """The SDK's aiohttp-backed httpx2 client: aiohttp's C HTTP parser reads a drawing's
+    ~14 MB of streamed events with 40% less CPU than httpx2's default transport."""
+    return openai.DefaultAioHttpClient(
+        timeout=httpx2.Timeout(config.openai_timeout, connect=10.0),
+        limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
+        follow_redirects=False,
+    )
 
 
 @asynccontextmanager
-async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterator[Runtime]:
-    """Everything easel runs, started; on exit: stop intake, drain turns, close resources."""
+async def running(
+    config: Config, *, clock: Clock | None = None, model_tick: Tick | None = None
+) -> AsyncIterator[Runtime]:
+    """Everything easel runs, started; on exit: stop intake, drain turns, close resources.
+    `model_tick`: what the model watch waits for between checks (default: a day)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
-        # The SDK's aiohttp-backed httpx2 client: aiohttp's C HTTP parser reads a drawing's
-        # ~14 MB of streamed events with 40% less CPU than httpx2's default transport.
-        http = await stack.enter_async_context(
-            openai.DefaultAioHttpClient(
-                timeout=httpx2.Timeout(config.openai_timeout, connect=10.0),
-                limits=httpx2.Limits(max_connections=200, max_keepalive_connections=50),
-                follow_redirects=False,
-            )
-        )
+        http = await stack.enter_async_context(_openai_http(config))
         store = await stack.enter_async_context(store_for(config, clock=clock))
-        turns, workspaces = await _core(config, store=store, http=http, clock=clock)
+        core = await _core(config, store=store, http=http, clock=clock)
+        turns, workspaces = core.turns, core.workspaces
+        await _watch_models(stack, core.models, model_tick)
         on = await _platforms(
             stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock
         )
@@ -212,6 +279,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
             discord=on.discord,
             playground=on.playground,
             readiness=readiness,
+            models=core.models,
         )
         port = await _serve(stack, config, app)
         if on.playground is not None:
@@ -230,6 +298,7 @@ async def running(config: Config, *, clock: Clock | None = None) -> AsyncIterato
         yield Runtime(
             turns=turns,
             workspaces=workspaces,
+            models=core.models,
             store=store,
             slack=on.slack,
             discord=on.discord,

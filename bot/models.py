@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from bot.turns.status import TurnStatus
@@ -26,7 +28,9 @@ class ThreadKey:
 class ImageOptions:
     """How to draw: the image_generation tool's settings plus the mainline model."""
 
-    model: str = "gpt-5-mini"
+    # Both active and recommended by OpenAI as read on 2026-12-01 (README: "Which models, and
+    # why"); easel checks them with OpenAI at start and every day after.
+    model: str = "gpt-6.1-terra"
     image_model: str = "gpt-image-2"
     size: str = "auto"
     quality: str = "auto"
@@ -36,6 +40,24 @@ class ImageOptions:
     moderation: str = "auto"
     partial_images: int = 2
     input_fidelity: str | None = None
+
+
+class Exists(StrEnum):
+    YES = "yes"
+    NO = "no"  # OpenAI says there is no such model (never was, or retired)
+    UNKNOWN = "unknown"  # nobody could say: a gateway without /models, a 5xx, no network
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """What the image service says of one model name."""
+
+    model: str
+    exists: Exists
+    shutdown_date: date | None = None  # announced, or None
+    retired: bool = False  # it did exist: OpenAI's 404 says it "has been deprecated"
+    # Why it is unknown, or what OpenAI said; None when there was no one to ask (offline).
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

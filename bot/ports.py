@@ -2,7 +2,7 @@
 them; each part of the core asks only for the roles it uses.
 
 A chat platform's side of one turn:   TurnMessage, PreviewSink, FinalSink, Inputs (= Surface)
-The image service:                    ImageBackend
+The image service:                    ImageBackend, ModelCatalog
 Durable state:                        Claims, Threads, Ledger, SettingsStore, Usage (= Store)
 """
 
@@ -18,6 +18,7 @@ from bot.models import (
     Held,
     ImageOptions,
     InputImage,
+    ModelStatus,
     Preview,
     StoredTurn,
     ThreadKey,
@@ -141,6 +142,15 @@ class ImageBackend(Protocol):
         ...
 
 
+class ModelCatalog(Protocol):
+    """Whether a model exists and when it shuts down, as the image service says."""
+
+    async def status(self, model: str, *, fresh: bool = False) -> ModelStatus:
+        """Never raises for the service's failures: what nobody could say is Exists.UNKNOWN.
+        `fresh`: ask again even when a recent answer is kept."""
+        ...
+
+
 # -- durable state ----------------------------------------------------------------------------
 
 
@@ -237,6 +247,10 @@ class SettingsStore(Protocol):
         changes: Mapping[str, tuple[Any, Any]],
     ) -> None:
         """Store new values and audit each change (field -> (old, new)) in one transaction."""
+
+    async def chosen(self, field_names: Sequence[str]) -> list[tuple[str, str, str, Any]]:
+        """Every workspace's stored value of these fields: (platform, workspace, field, value)."""
+        ...
 
 
 class Usage(Protocol):

@@ -267,9 +267,14 @@ async def test_json_lines_carry_the_turn_they_were_logged_in(
         ts = thread.split("/")[1]
         assert any("chat.update" in m and ts in m and prompt in m for m in slack_calls)
         assert any("files.completeUploadExternal" in m and ts in m for m in slack_calls)
-    # Every line the openai SDK wrote was written inside a turn; no line that names one turn's
-    # prompt or thread is marked with the other turn.
-    assert all("turn_id" in line for line in lines if line["logger"].startswith("openai"))
+    # Every line the openai SDK wrote once easel was serving was written inside a turn (before,
+    # it asked about the models in use); no line that names one turn's prompt or thread is
+    # marked with the other turn.
+    serving = next(i for i, line in enumerate(lines) if line["message"].startswith("listening"))
+    before = [line["message"] for line in lines[:serving] if line["logger"].startswith("openai")]
+    assert [m for m in before if m.startswith("HTTP Response")] == ["HTTP Response: GET 200"] * 2
+    after = lines[serving:]
+    assert all("turn_id" in line for line in after if line["logger"].startswith("openai"))
     for line in marked:
         for turn_id, (thread, prompt, _) in turns.items():
             if turn_id != line["turn_id"]:

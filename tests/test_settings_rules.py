@@ -157,11 +157,11 @@ def test_parse_accepts(field: str, text: str, expected: object) -> None:
         ("channels", "<#C1|x", "is not a channel"),
         ("enabled", "maybe", "must be on or off"),
         ("enabled", "", "must be on or off"),
-        ("image_model", "gpt image 1", "must be a model name such as gpt-image-1"),
+        ("image_model", "gpt image 1", "must be a model name such as gpt-image-2"),
         ("image_model", "", "cannot be empty"),
         ("image_model", "x" * 65, "must be a model name"),
         ("image_model", "gpt/image", "must be a model name"),
-        ("model", "gpt 5", "must be a model name such as gpt-image-1"),
+        ("model", "gpt 5", "must be a model name such as gpt-6.1-terra"),
         ("model", "   ", "cannot be empty"),
     ],
 )

@@ -13,12 +13,22 @@ from discord.app_commands import Choice
 from adapters.discord.deps import DiscordDeps
 from adapters.reports import settings_lines, shown, usage_text
 from bot.workspace.fields import FIELDS, label
-from bot.workspace.settings import SettingsInvalid
+from bot.workspace.settings import SettingsInvalid, WorkspaceSettings
+from bot.workspace.verdicts import MODEL_FIELDS
 
 log = logging.getLogger(__name__)
 
 ONLY_MANAGERS = "Only members with the Manage Server permission can change easel's settings."
 FIELD_CHOICES = [Choice(name=f.label, value=f.name) for f in FIELDS.values()]
+CHANGE_IT = "Change it with `/draw-settings set`."
+
+
+def warned(text: str, warnings: list[str]) -> str:
+    """`text` with the models' warnings (for members with Manage Server) before it."""
+    if not warnings:
+        return text
+    lines = "\n".join(f"⚠️ {line}" for line in warnings)
+    return f"{lines}\n{CHANGE_IT}\n\n{text}"
 
 
 async def send_usage(interaction: discord.Interaction, deps: DiscordDeps) -> None:
@@ -44,9 +54,12 @@ class SettingsCommands(app_commands.Group):
 
     @app_commands.command(name="show", description="Show easel's settings for this server")
     async def show(self, interaction: discord.Interaction) -> None:
-        settings = await self._deps.workspaces.settings("discord", str(interaction.guild_id))
+        workspaces = self._deps.workspaces
+        settings = await workspaces.settings("discord", str(interaction.guild_id))
+        manager = interaction.permissions.manage_guild
+        warnings = workspaces.model_warnings(settings) if manager else []
         await interaction.response.send_message(
-            settings_lines(settings, bold="**"),
+            warned(settings_lines(settings, bold="**"), warnings),
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -65,9 +78,15 @@ class SettingsCommands(app_commands.Group):
             reasons = "; ".join(f"{label(k)}: {v}" for k, v in exc.problems.items())
             await interaction.response.send_message(f"Not changed: {reasons}.", ephemeral=True)
             return
-        await interaction.response.send_message(
-            f"{label(field.value)} is now {shown(FIELDS[field.value], settings)}.", ephemeral=True
-        )
+        said = self._changed(field.value, settings)
+        await interaction.response.send_message(said, ephemeral=True)
+
+    def _changed(self, name: str, settings: WorkspaceSettings) -> str:
+        said = f"{label(name)} is now {shown(FIELDS[name], settings)}."
+        if name not in MODEL_FIELDS:
+            return said
+        warnings = self._deps.workspaces.model_warnings(settings)
+        return said + "".join(f"\n⚠️ {line}" for line in warnings)
 
     @app_commands.command(name="usage", description="Your drawings; for managers, the spend")
     async def usage(self, interaction: discord.Interaction) -> None:

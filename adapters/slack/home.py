@@ -29,10 +29,13 @@ from adapters.slack.views import (
     opened_texts,
     settings_modal,
     submitted_texts,
+    warnings_text,
 )
 from bot.workspace.settings import SettingsInvalid
 
 log = logging.getLogger(__name__)
+
+SAVED = "Saved.\n"
 
 
 async def show(call: Callable[[], Awaitable[Any]], *, what: str, user: str, team: str) -> None:
@@ -47,7 +50,8 @@ async def publish_home(deps: SlackDeps, *, team: str, user: str) -> None:
     admin = await admin_check(deps.client, user_id=user, team=team, extra=deps.admins)
     settings = await deps.workspaces.settings("slack", team)
     report = await deps.workspaces.usage("slack", team, user, settings=settings)
-    view = home_view(settings, report, admin=admin)
+    warnings = deps.workspaces.model_warnings(settings) if admin is Admin.YES else []
+    view = home_view(settings, report, admin=admin, warnings=warnings)
     publish = deps.client.views_publish
     await show(lambda: publish(user_id=user, view=view), what="views.publish", user=user, team=team)
 
@@ -87,13 +91,16 @@ async def settings_submitted(
         await ack(response_action="errors", errors={next(iter(texts), "enabled"): words})
         return
     try:
-        await deps.workspaces.change_settings(
+        settings = await deps.workspaces.change_settings(
             "slack", team, user_id=user, texts=texts, opened=opened
         )
     except SettingsInvalid as exc:
         await ack(response_action="errors", errors=exc.problems)
         return
-    await ack()
+    if warnings := deps.workspaces.model_warnings(settings):  # saved, and worth a word
+        await ack(response_action="update", view=notice_modal(SAVED + warnings_text(warnings)))
+    else:
+        await ack()
     await publish_home(deps, team=team, user=user)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -80,7 +80,14 @@ def _text(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
-def home_view(settings: WorkspaceSettings, report: UsageReport, *, admin: Admin) -> dict[str, Any]:
+def home_view(
+    settings: WorkspaceSettings,
+    report: UsageReport,
+    *,
+    admin: Admin,
+    warnings: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Home tab; `warnings` (the models in use that need an admin) are for admins only."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Draw with easel"}},
         _text(
@@ -93,8 +100,10 @@ def home_view(settings: WorkspaceSettings, report: UsageReport, *, admin: Admin)
         _text(usage_text(report, admin=admin is Admin.YES, bold="*")),
         {"type": "divider"},
         {"type": "header", "text": {"type": "plain_text", "text": "Settings"}},
-        _text(settings_lines(settings, bold="*")),
     ]
+    if admin is Admin.YES and warnings:
+        blocks.append(_text(warnings_text(warnings) + "\nChange it with *Edit settings* below."))
+    blocks.append(_text(settings_lines(settings, bold="*")))
     if admin is Admin.YES:
         blocks.append(
             {
@@ -117,6 +126,10 @@ def home_view(settings: WorkspaceSettings, report: UsageReport, *, admin: Admin)
             }
         )
     return {"type": "home", "blocks": blocks}
+
+
+def warnings_text(warnings: Sequence[str]) -> str:
+    return "\n".join(f":warning: {line}" for line in warnings)
 
 
 def _option(value: str, label: str | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ _DROP_WORDS = re.compile(
 )
 _DROPS = (aiohttp.ClientConnectionError, OSError, httpx2.NetworkError, httpx2.ProtocolError)
 _MODEL_NAME = re.compile(r"model `([\w.:/-]{1,80})`")
-_RETIRED_WORDS = re.compile(r"deprecated|retired|shut ?down|no longer", re.I)
+RETIRED_WORDS = re.compile(r"deprecated|retired|shut ?down|no longer", re.I)
 
 
 def map_api_error(exc: openai.APIError) -> errors.EaselError:
@@ -112,7 +112,7 @@ def model_gone(message: str) -> str:
     """The words for a model that does not exist, or no longer does (`model_not_found`)."""
     found = _MODEL_NAME.search(message)
     name = f" {found.group(1)}" if found else ""
-    retired = " any more: it has been retired" if _RETIRED_WORDS.search(message) else ""
+    retired = " any more: it has been retired" if RETIRED_WORDS.search(message) else ""
     return (
         f"The model{name} that easel is set to use is not available{retired}. "
         "An admin must choose another one in easel's settings."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.clock import Clock
@@ -57,6 +57,17 @@ class SqlSettings:
                         now,
                     ),
                 )
+
+    async def chosen(self, field_names: Sequence[str]) -> list[tuple[str, str, str, Any]]:
+        if not field_names:
+            return []
+        marks = ", ".join("?" * len(field_names))
+        rows = await self._db.all(
+            "SELECT platform, workspace, field, value FROM workspace_settings"
+            f" WHERE field IN ({marks}) ORDER BY platform, workspace, field",
+            tuple(field_names),
+        )
+        return [(str(p), str(w), str(f), json.loads(v)) for p, w, f, v in rows]
 
     async def audit(self, platform: str, workspace: str) -> list[dict[str, Any]]:
         """Every settings change in the workspace, oldest first."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.models import ImageOptions
 from bot.workspace.options import (
     BACKGROUNDS,
     FIDELITIES,
@@ -22,6 +23,7 @@ REPLY_POLICIES = ("anyone", "starter")
 _NONE_WORDS = ("none", "off", "no", "unlimited", "all", "")
 _TRUE_WORDS = ("on", "yes", "true", "enabled", "1")
 _FALSE_WORDS = ("off", "no", "false", "disabled", "0")
+_LIVE = ImageOptions()  # live models to name as examples (checked with OpenAI at start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,8 @@ def _model(field: Field, text: str) -> str:
     if not text:
         raise ValueError("cannot be empty")
     if len(text) > 64 or not re.fullmatch(r"[A-Za-z0-9._:-]+", text):
-        raise ValueError("must be a model name such as gpt-image-1")
+        example = getattr(_LIVE, field.name, _LIVE.image_model)
+        raise ValueError(f"must be a model name such as {example}")
     return text
 
 
@@ -150,11 +153,16 @@ def label(name: str) -> str:
 
 _SETTING_FIELDS = (
     Field("enabled", "Enabled", "Whether /draw works in this workspace at all.", "bool"),
-    Field("image_model", "Image model", "The model that draws, e.g. gpt-image-1.", "text"),
+    Field(
+        "image_model",
+        "Image model",
+        f"The model that draws, e.g. {_LIVE.image_model}. OpenAI must know it.",
+        "text",
+    ),
     Field(
         "model",
         "Mainline model",
-        "The model that reads the request and calls the image tool.",
+        f"The model that reads the request and calls the image tool, e.g. {_LIVE.model}.",
         "text",
     ),
     Field(

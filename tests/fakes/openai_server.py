@@ -7,7 +7,8 @@ request gets (partials, errors, delays, hangs, broken streams), and `faults` fai
 
 `GET /v1/models/{id}` answers the spec's `Model` object; `shutdown_dates` announces a model's
 shutdown date, `unknown_models` answers 404 `model_not_found`, and `models_gateway` stands for
-a gateway in front of the API that does not serve `/models` at all (404, HTML or text).
+a gateway in front of the API that does not serve `/models` at all (404, HTML or text). Every
+other model exists with no shutdown announced, easel's defaults included.
 """
 
 from __future__ import annotations
