@@ -5,7 +5,8 @@ for each; heartbeats acked; RESUME of a known session answered RESUMED (an unkno
 INVALID_SESSION). IDENTIFY's `shard: [id, count]` is recorded per connection; without one
 the connection is shard 0 of 1, which holds every server. A server's events go only to the
 connections holding its shard, `(guild_id >> 22) % count` as Discord routes them, and events
-without a server to shard 0. A shard outside its count is closed with 4010, as Discord does.
+without a server to shard 0. A shard outside its count is closed with 4010, and a connection
+with fewer shards than `required_shards` with 4011 (sharding required), as Discord does.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aiohttp import WSMsgType, web
 
 _Json = dict[str, Any]
 INVALID_SHARD = 4010
+SHARDING_REQUIRED = 4011
 GOING_DOWN = 4000
 
 
@@ -65,6 +67,7 @@ class Gateway:
         self.resumed: list[_Json] = []  # RESUME payloads, in order
         self.refused_connections = 0  # connections refused while it is down
         self.accepting = True
+        self.required_shards = 1  # fewer shards than this: closed with 4011
         self.ready = asyncio.Event()  # a client has identified and been sent READY
         self._sessions: dict[str, Session] = {}
         self._open: dict[web.WebSocketResponse, Session] = {}
@@ -129,6 +132,9 @@ class Gateway:
         shard = _shard(payload.get("shard"))
         if shard is None:
             await ws.close(code=INVALID_SHARD, message=b"Invalid shard.")
+            return
+        if shard[1] < self.required_shards:
+            await ws.close(code=SHARDING_REQUIRED, message=b"Sharding required.")
             return
         session = Session(id=f"session-{len(self._sessions) + 1}", shard=shard)
         self._sessions[session.id] = session
