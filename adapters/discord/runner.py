@@ -123,13 +123,13 @@ class DiscordRunner:
         except discord.PrivilegedIntentsRequired:
             log.error("Discord refused the Message Content intent; restart easel after fixing it")
         except discord.ConnectionClosed as exc:
-            if exc.code != SHARDING_REQUIRED:
+            if exc.code == SHARDING_REQUIRED:
+                log.error(
+                    "Discord requires more gateway shards for this bot: set DISCORD_SHARD_COUNT "
+                    "(and each process's DISCORD_SHARD_IDS) and restart easel"
+                )
+            else:
                 log.exception("the Discord gateway connection ended")
-                return
-            log.error(
-                "Discord requires sharding for this bot: set DISCORD_SHARD_COUNT (and each "
-                "process's DISCORD_SHARD_IDS) and restart easel"
-            )
         except Exception:
             log.exception("the Discord gateway connection ended")
 
