@@ -9,7 +9,7 @@ import pytest
 
 from adapters.runtime import Runtime, running
 from bot.config import Config, load_config
-from tests.fakes.discord_server import FakeDiscord, wait_ready
+from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack
 from tests.slack import BOT_TOKEN, CHANNEL, SIGNING_SECRET, TEAM, USER, SlackSender
@@ -97,8 +97,14 @@ async def slack(easel: Runtime) -> AsyncIterator[SlackSender]:
 
 
 @pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
+def discord_guilds() -> list[int]:
+    """The servers the fake Discord knows; a test module overrides this to have several."""
+    return [GUILD_ID]
+
+
+@pytest.fixture
+async def discord_fake(discord_guilds: list[int]) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord(guilds=discord_guilds) as fake:
         yield fake
     if SPECS_DIR.is_dir():
         assert_bodies_match_discords_spec(fake)

@@ -391,3 +391,65 @@ def test_every_variable_easel_reads_is_in_the_readmes_configuration_table() -> N
     table = set(re.findall(r"^\| `([A-Z][A-Z0-9_]+)` \|", readme, re.M))
     assert read - table == set(), "variables easel reads that the README does not list"
     assert table - read == set(), "variables the README lists that easel does not read"
+
+
+# --- Discord shards --------------------------------------------------------------------------
+
+DISCORD_ENV = {"DISCORD_TOKEN": "discord-test-token"}
+
+
+def test_without_shard_variables_discord_runs_unsharded() -> None:
+    config = load_config(DISCORD_ENV)
+    assert config.discord is not None
+    assert config.discord.shard_count is None
+    assert config.discord.shard_ids == ()
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [
+        ("2", "0", (0,)),
+        ("2", "1", (1,)),
+        ("4", "3, 1", (3, 1)),
+        ("4", "0 2", (0, 2)),
+        ("3", None, (0, 1, 2)),  # a count alone: every shard in this process
+        ("1", None, (0,)),
+    ],
+)
+def test_shard_variables_are_read(count: str, ids: str | None, expected: tuple[int, ...]) -> None:
+    env = _with(DISCORD_ENV, DISCORD_SHARD_COUNT=count, DISCORD_SHARD_IDS=ids)
+    config = load_config(env)
+    assert config.discord is not None
+    assert config.discord.shard_count == int(count)
+    assert config.discord.shard_ids == expected
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "words"),
+    [
+        ("0", None, ["DISCORD_SHARD_COUNT", "at least 1"]),
+        ("-2", None, ["DISCORD_SHARD_COUNT", "at least 1"]),
+        ("two", None, ["DISCORD_SHARD_COUNT", "number", "'two'"]),
+        ("1.5", None, ["DISCORD_SHARD_COUNT", "whole number"]),
+        ("2", "2", ["DISCORD_SHARD_IDS", "shard 2", "DISCORD_SHARD_COUNT=2", "0 to 1"]),
+        ("2", "0,0", ["DISCORD_SHARD_IDS", "shard 0 twice"]),
+        ("2", "0,one", ["DISCORD_SHARD_IDS", "'one'"]),
+        ("2", "-1", ["DISCORD_SHARD_IDS", "'-1'"]),
+        ("2", "1.0", ["DISCORD_SHARD_IDS", "'1.0'"]),
+        ("2", ",", ["DISCORD_SHARD_IDS", "','"]),
+        (None, "0", ["DISCORD_SHARD_IDS", "DISCORD_SHARD_COUNT is not"]),
+    ],
+)
+def test_invalid_shard_variables_are_refused_naming_the_variable(
+    count: str | None, ids: str | None, words: list[str]
+) -> None:
+    message = _refused(_with(DISCORD_ENV, DISCORD_SHARD_COUNT=count, DISCORD_SHARD_IDS=ids))
+    for word in words:
+        assert word in message
+
+
+@pytest.mark.parametrize("name", ["DISCORD_SHARD_COUNT", "DISCORD_SHARD_IDS", "DISCORD_GUILD_ID"])
+def test_discord_variables_without_a_token_name_the_token(name: str) -> None:
+    message = _refused(_with(HTTP_ENV, **{name: "1"}))
+    assert name in message
+    assert "DISCORD_TOKEN" in message

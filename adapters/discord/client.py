@@ -163,6 +163,11 @@ class EaselDiscord(discord.Client):
         )
 
 
+class ShardedEaselDiscord(EaselDiscord, discord.AutoShardedClient):
+    """The same client over several gateway connections: the shards `shard_ids` of
+    `shard_count`, given as options; discord.py routes each server to its shard."""
+
+
 def _guild_id(message: discord.Message) -> int | None:
     if message.guild is not None:
         return message.guild.id

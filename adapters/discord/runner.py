@@ -12,7 +12,7 @@ import yarl
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord.client import EaselDiscord
+from adapters.discord.client import EaselDiscord, ShardedEaselDiscord
 from adapters.discord.deps import DiscordDeps
 from adapters.discord.failures import classify
 from adapters.discord.files import DiscordFiles
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 class DiscordStartupError(StartupError):
     """Discord refused to start easel; the message says what to fix."""
+
+
+SHARDING_REQUIRED = 4011  # the gateway's close code for a bot in too many servers per shard
 
 
 def point_at(api_url: str | None) -> None:
@@ -61,11 +64,7 @@ class DiscordRunner:
     async def _login(self, *, read_replies: bool) -> EaselDiscord:
         # easel never joins voice: skip discord.py's warnings about voice libraries.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        client = EaselDiscord(
-            deps=self._deps,
-            read_replies=read_replies,
-            guild_ready_timeout=self._config.guild_ready_timeout,
-        )
+        client = self._client(read_replies=read_replies)
         try:
             await client.login(self._config.token)
         except discord.LoginFailure as exc:
@@ -75,6 +74,23 @@ class DiscordRunner:
                 "Portal (Bot → Reset Token)"
             ) from exc
         return client
+
+    def _client(self, *, read_replies: bool) -> EaselDiscord:
+        """Unsharded by default: one gateway connection with no shard in its IDENTIFY, as a
+        plain bot has; with DISCORD_SHARD_COUNT, this process's shards only."""
+        timeout = self._config.guild_ready_timeout
+        count = self._config.shard_count
+        if count is None:
+            return EaselDiscord(
+                deps=self._deps, read_replies=read_replies, guild_ready_timeout=timeout
+            )
+        return ShardedEaselDiscord(
+            deps=self._deps,
+            read_replies=read_replies,
+            guild_ready_timeout=timeout,
+            shard_ids=list(self._config.shard_ids),
+            shard_count=count,
+        )
 
     async def sync_commands(self, client: EaselDiscord) -> int:
         """Register /draw: on DISCORD_GUILD_ID only when set (instant), else globally."""
@@ -93,6 +109,12 @@ class DiscordRunner:
             # A plain Client dials Discord's own gateway; ask the API we were pointed at.
             _, url, _ = await client.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        if self._config.shard_count is not None:
+            log.info(
+                "running Discord shards %s of %d",
+                ",".join(map(str, self._config.shard_ids)),
+                self._config.shard_count,
+            )
         self._task = asyncio.create_task(self._connect(client), name="discord-gateway")
 
     async def _connect(self, client: EaselDiscord) -> None:
@@ -100,15 +122,30 @@ class DiscordRunner:
             await client.connect(reconnect=True)
         except discord.PrivilegedIntentsRequired:
             log.error("Discord refused the Message Content intent; restart easel after fixing it")
+        except discord.ConnectionClosed as exc:
+            if exc.code == SHARDING_REQUIRED:
+                log.error(
+                    "Discord requires more gateway shards for this bot: set DISCORD_SHARD_COUNT "
+                    "(and each process's DISCORD_SHARD_IDS) and restart easel"
+                )
+            else:
+                log.exception("the Discord gateway connection ended")
         except Exception:
             log.exception("the Discord gateway connection ended")
 
     def connected(self) -> bool:
-        """Ready, and its gateway WebSocket open now: discord.py keeps is_ready() true while it
-        reconnects, so readiness alone says nothing about a gateway that went away."""
+        """Ready, and every gateway WebSocket of this process open now: discord.py keeps
+        is_ready() true while it reconnects, so readiness alone says nothing about a gateway
+        (or one shard's) that went away."""
         client = self.client
         if client is None or client.is_closed() or not client.is_ready():
             return False
+        if isinstance(client, discord.AutoShardedClient):
+            shards = client.shards
+            return all(
+                shard in shards and not shards[shard].is_closed()
+                for shard in self._config.shard_ids
+            )
         ws = client.ws
         return ws is not None and ws.open
 

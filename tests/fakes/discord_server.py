@@ -1,10 +1,13 @@
 """A fake Discord API over real local HTTP: REST, interaction webhooks, a CDN and a gateway.
 
 discord.py is pointed at it (`Route.BASE` via DISCORD_API_URL) and dials its gateway, which
-`GET /gateway/bot` names: HELLO, IDENTIFY, READY and one GUILD_CREATE, heartbeats acked, and
-`dispatch()` pushes events (INTERACTION_CREATE, MESSAGE_CREATE) down the real WebSocket.
-`gateway_down()` closes the gateway's connections and refuses new ones until `gateway_up()`;
-a client that comes back RESUMEs its session, as against Discord.
+`GET /gateway/bot` names (see discord_gateway: HELLO, IDENTIFY with or without a shard, READY
+and a GUILD_CREATE per server of the shard, heartbeats acked), and `dispatch()` pushes events
+(INTERACTION_CREATE, MESSAGE_CREATE) down the real WebSocket of the shard that holds their
+server. The fake knows the servers `guilds` (one, GUILD_ID, unless told), each with one text
+channel (`channel_of()`). `gateway_down()` closes the gateway's connections (or one shard's)
+and refuses new ones until `gateway_up()`; a client that comes back RESUMEs its session, as
+against Discord.
 Every REST call is recorded; `faults` fails any route by name (`route_name()`),
 `rate_limit(path, times)` answers 429 with Discord's headers, `unavailable()` 503;
 `expire(token)` makes an interaction token answer 401 "Invalid Webhook Token" (50027).
@@ -16,14 +19,15 @@ import asyncio
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from aiohttp import BodyPartReader, WSMsgType, web
+from aiohttp import BodyPartReader, web
 
+from tests.fakes.discord_gateway import Gateway, guild_create
 from tests.fakes.faults import Fault, Faults, Kind, json_response, rate_limited, status
 from tests.fakes.server import LocalServer
 
@@ -68,7 +72,9 @@ def now_iso() -> str:
 class FakeDiscord(LocalServer):
     """`faults` fails a route by the name `route_name()` gives it (see ROUTES)."""
 
-    def __init__(self, *, token: str = "discord-test-token") -> None:
+    def __init__(
+        self, *, token: str = "discord-test-token", guilds: Sequence[int] = (GUILD_ID,)
+    ) -> None:
         app = web.Application(client_max_size=64 * 1024**2)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_get("/cdn/attachments/{id}/{name}", self._cdn)
@@ -85,24 +91,25 @@ class FakeDiscord(LocalServer):
         self.originals: dict[str, int] = {}  # interaction token -> its response message id
         self.callbacks: list[_Json] = []
         self.expired: set[str] = set()
-        self.identified: list[_Json] = []
-        self.resumed: list[_Json] = []  # RESUME payloads, in order
-        self.refused_connections = 0  # gateway connections refused while it is down
         self._attached_names: dict[str, str] = {}  # attachment id -> file name, as sent
-        self.accepting = True  # the gateway takes connections
         self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
         self._pressed: dict[int, int] = {}  # component interaction id -> its message id
         self._ids = itertools.count(10_000)
-        self._seq = itertools.count(1)
-        self._sockets: set[web.WebSocketResponse] = set()
-        self.ready = asyncio.Event()  # a client has identified and been sent READY
+        self.guilds = list(guilds)
+        self.recommended_shards = 1  # GET /gateway/bot's `shards`
+        self._channels = {g: CHANNEL_ID if g == GUILD_ID else self.new_id() for g in guilds}
+        self._token_channels: dict[str, int] = {}  # interaction token -> its channel
+        self.gateway = Gateway(self)
+        # What tests read of the gateway, by the names they always had.
+        self.identified = self.gateway.identified  # IDENTIFY payloads, in order
+        self.resumed = self.gateway.resumed  # RESUME payloads, in order
+        self.ready = self.gateway.ready  # a client has identified and been sent READY
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def _close_sockets(self, app: web.Application) -> None:
-        for ws in list(self._sockets):
-            await ws.close()
+        await self.gateway.close_all()
 
     @property
     def api_url(self) -> str:
@@ -126,122 +133,61 @@ class FakeDiscord(LocalServer):
     def new_id(self) -> int:
         return next(self._ids)
 
-    # -- gateway -------------------------------------------------------------------------
+    # -- gateway ---------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
-        return bool(self._sockets)
+        return self.gateway.connected
+
+    @property
+    def refused_connections(self) -> int:
+        return self.gateway.refused_connections
 
     async def dispatch(self, event: str, data: _Json) -> None:
-        frame = json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
-        for ws in list(self._sockets):
-            await ws.send_str(frame)
+        await self.gateway.dispatch(event, data)
 
-    async def gateway_down(self) -> None:
-        """Close every gateway connection (as Discord does before a reconnect, code 4000) and
-        refuse new ones until gateway_up()."""
-        self.accepting = False
-        self.ready.clear()
-        for ws in list(self._sockets):
-            await ws.close(code=4000, message=b"gateway going down")
+    async def gateway_down(self, *, shard: int | None = None) -> None:
+        """Close the gateway's connections (or only those of `shard`) and refuse new ones
+        until gateway_up()."""
+        await self.gateway.down(shard=shard)
 
     def gateway_up(self) -> None:
-        self.accepting = True
+        self.gateway.up()
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         if (faulty := await self.faults.intercept("gateway", request)) is not None:
             return faulty
-        if not self.accepting:
-            self.refused_connections += 1
-            raise web.HTTPServiceUnavailable()
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41_250}})
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            frame = json.loads(msg.data)
-            if frame["op"] == 1:
-                await ws.send_json({"op": 11})
-            elif frame["op"] == 2:
-                self.identified.append(frame["d"])
-                await ws.send_json(
-                    {"op": 0, "t": "READY", "s": next(self._seq), "d": self._ready()}
-                )
-                await ws.send_json(
-                    {"op": 0, "t": "GUILD_CREATE", "s": next(self._seq), "d": self.guild()}
-                )
-                self._sockets.add(ws)
-                self.ready.set()
-            elif frame["op"] == 6:
-                self.resumed.append(frame["d"])
-                await ws.send_json({"op": 0, "t": "RESUMED", "s": next(self._seq), "d": {}})
-                self._sockets.add(ws)
-                self.ready.set()
-        self._sockets.discard(ws)
-        return ws
+        return await self.gateway.serve(request)
 
-    def _ready(self) -> _Json:
+    def ready_payload(self, *, guilds: Sequence[int], session_id: str) -> _Json:
         return {
             "v": 10,
             "user": user(BOT_ID, "easel", bot=True),
-            "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-            "session_id": "session-1",
+            "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+            "session_id": session_id,
             "resume_gateway_url": f"ws://{self.base_url[7:]}/gateway",
             "application": {"id": str(APP_ID), "flags": self.app_flags},
         }
 
-    def guild(self) -> _Json:
-        everyone = {
-            "id": str(GUILD_ID),
-            "name": "@everyone",
-            "permissions": "1071698660929",
-            "position": 0,
-            "color": 0,
-            "hoist": False,
-            "managed": False,
-            "mentionable": False,
-            "flags": 0,
-        }
-        channel = {
-            "id": str(CHANNEL_ID),
-            "type": 0,
-            "name": "art",
-            "position": 0,
-            "guild_id": str(GUILD_ID),
-            "permission_overwrites": [],
-            "nsfw": False,
-        }
-        return {
-            "id": str(GUILD_ID),
-            "name": "Test Server",
-            "unavailable": False,
-            "owner_id": "1",
-            "roles": [everyone],
-            "channels": [channel],
-            "threads": list(self.threads.values()),
-            "members": [],
-            "emojis": [],
-            "stickers": [],
-            "features": [],
-            "member_count": 3,
-            "premium_tier": 0,
-            "verification_level": 0,
-            "default_message_notifications": 0,
-            "explicit_content_filter": 0,
-            "mfa_level": 0,
-            "system_channel_flags": 0,
-            "preferred_locale": "en-US",
-            "nsfw_level": 0,
-            "premium_progress_bar_enabled": False,
-            "joined_at": now_iso(),
-            "large": False,
-            "voice_states": [],
-            "presences": [],
-            "stage_instances": [],
-            "guild_scheduled_events": [],
-            "soundboard_sounds": [],
-        }
+    def guild(self, guild_id: int = GUILD_ID) -> _Json:
+        """GUILD_CREATE's payload for one of the fake's servers."""
+        return guild_create(
+            guild_id,
+            name="Test Server" if guild_id == GUILD_ID else f"Server {guild_id}",
+            channel_id=self._channels[guild_id],
+            threads=[t for t in self.threads.values() if t["guild_id"] == str(guild_id)],
+        )
+
+    def channel_of(self, guild_id: int) -> int:
+        """The text channel of one of the fake's servers."""
+        return self._channels[guild_id]
+
+    def _guild_of(self, channel_id: int) -> int:
+        """The server of a channel or thread (GUILD_ID for one the fake does not know)."""
+        if channel_id in self.threads:
+            return int(self.threads[channel_id]["guild_id"])
+        guilds = [g for g, c in self._channels.items() if c == channel_id]
+        return guilds[0] if guilds else GUILD_ID
 
     # -- payloads tests inject -----------------------------------------------------------
 
@@ -253,7 +199,9 @@ class FakeDiscord(LocalServer):
         size: str | None = None,
         quality: str | None = None,
         limit: int = 10 * 1024 * 1024,
+        guild: int = GUILD_ID,
     ) -> _Json:
+        """/draw in `guild`'s channel."""
         options: list[_Json] = [{"name": "prompt", "type": 3, "value": prompt}]
         resolved: _Json = {}
         if attachment is not None:
@@ -269,7 +217,7 @@ class FakeDiscord(LocalServer):
             "options": options,
             "resolved": resolved,
         }
-        return self._interaction(data, limit=limit)
+        return self._interaction(data, limit=limit, guild=guild)
 
     def command(
         self,
@@ -278,6 +226,7 @@ class FakeDiscord(LocalServer):
         *,
         permissions: int = MEMBER_PERMISSIONS,
         member: int = USER_ID,
+        guild: int = GUILD_ID,
         **values: str,
     ) -> _Json:
         """A `/name subcommand key:value ...` interaction from a member with `permissions`."""
@@ -288,16 +237,17 @@ class FakeDiscord(LocalServer):
             "type": 1,
             "options": [{"name": subcommand, "type": 1, "options": options}],
         }
-        return self._interaction(data, permissions=permissions, member=member)
+        return self._interaction(data, permissions=permissions, member=member, guild=guild)
 
     def press(self, message_id: int, custom_id: str, *, member: int = USER_ID) -> _Json:
         """A person pressing the button `custom_id` on a bot message."""
         message = self.messages[message_id]
         data = {"custom_id": custom_id, "component_type": 2}
-        interaction = self._interaction(data, member=member)
+        guild = self._guild_of(int(message["channel_id"]))
+        interaction = self._interaction(data, member=member, guild=guild)
         interaction["type"] = 3
         interaction["channel_id"] = message["channel_id"]
-        interaction["message"] = {**message, "guild_id": str(GUILD_ID)}
+        interaction["message"] = {**message, "guild_id": str(guild)}
         self._pressed[int(interaction["id"])] = message_id
         return interaction
 
@@ -308,20 +258,23 @@ class FakeDiscord(LocalServer):
         permissions: int = MEMBER_PERMISSIONS,
         member: int = USER_ID,
         limit: int = 10 * 1024 * 1024,
+        guild: int = GUILD_ID,
     ) -> _Json:
         iid = self.new_id()
+        channel = self.channel_of(guild)
+        self._token_channels[f"itoken-{iid}"] = channel
         return {
             "id": str(iid),
             "application_id": str(APP_ID),
             "type": 2,
             "token": f"itoken-{iid}",
             "version": 1,
-            "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
+            "guild_id": str(guild),
+            "channel_id": str(channel),
             "channel": {
-                "id": str(CHANNEL_ID),
+                "id": str(channel),
                 "type": 0,
-                "guild_id": str(GUILD_ID),
+                "guild_id": str(guild),
                 "name": "art",
                 "position": 0,
                 "permission_overwrites": [],
@@ -340,7 +293,7 @@ class FakeDiscord(LocalServer):
             "guild_locale": "en-US",
             "app_permissions": "1071698660929",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "authorizing_integration_owners": {"0": str(guild)},
             "context": 0,
             "attachment_size_limit": limit,
         }
@@ -381,7 +334,7 @@ class FakeDiscord(LocalServer):
         self.messages[mid] = message
         return {
             **message,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(self._guild_of(thread)),
             "member": {"roles": [], "joined_at": now_iso(), "flags": 0},
         }
 
@@ -513,7 +466,7 @@ class FakeDiscord(LocalServer):
         if path == "/gateway/bot":
             return 200, {
                 "url": f"ws://{self.base_url[7:]}/gateway",
-                "shards": 1,
+                "shards": self.recommended_shards,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 999,
@@ -549,8 +502,9 @@ class FakeDiscord(LocalServer):
             mid = self.new_id()
             self.originals[token] = mid
             data = payload.get("data") or {}
+            channel = self._token_channels.get(token, CHANNEL_ID)
             message = self._message(
-                mid, CHANNEL_ID, data.get("content", ""), user(BOT_ID, "easel", bot=True), []
+                mid, channel, data.get("content", ""), user(BOT_ID, "easel", bot=True), []
             )
             self.messages[mid] = message
             return 200, {
@@ -596,7 +550,7 @@ class FakeDiscord(LocalServer):
             thread = {
                 "id": str(mid),
                 "type": 11,
-                "guild_id": str(GUILD_ID),
+                "guild_id": str(self._guild_of(cid)),
                 "parent_id": str(cid),
                 "name": payload["name"],
                 "owner_id": str(BOT_ID),
