@@ -3,7 +3,10 @@ by its `GET /gateway/bot`), and receives /draw interactions and thread replies o
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 
 import pytest
 from PIL import Image
@@ -237,6 +240,25 @@ async def test_guild_id_syncs_commands_to_that_server_only(
         await wait_ready(discord_fake)
     assert [c["name"] for c in discord_fake.commands[str(GUILD_ID)]] == ["draw", "draw-settings"]
     assert "global" not in discord_fake.commands  # nothing registered everywhere
+
+
+async def test_sync_commands_registers_both_commands_and_exits(
+    discord_env: dict, discord_fake: FakeDiscord
+) -> None:
+    env = {**os.environ, **discord_env, "DISCORD_GUILD_ID": str(GUILD_ID)}
+    easel = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "adapters.cli",
+        "sync-commands",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(easel.communicate(), timeout=30)
+    assert easel.returncode == 0, err.decode()
+    assert out.decode().strip() == "easel: registered 2 command(s) with Discord"
+    assert [c["name"] for c in discord_fake.commands[str(GUILD_ID)]] == ["draw", "draw-settings"]
 
 
 async def test_a_refused_token_stops_startup_with_a_clear_message(

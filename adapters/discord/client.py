@@ -51,7 +51,7 @@ class EaselDiscord(discord.Client):
 
     async def setup_hook(self) -> None:
         self.tree.add_command(draw_command(self))
-        self.tree.add_command(SettingsCommands(self.deps))
+        self.tree.add_command(SettingsCommands(lambda: self.deps))
         self.add_dynamic_items(RetryButton)
 
     def surface(

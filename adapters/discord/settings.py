@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -46,15 +47,18 @@ async def send_usage(interaction: discord.Interaction, deps: DiscordDeps) -> Non
 class SettingsCommands(app_commands.Group):
     """easel's settings for this server."""
 
-    def __init__(self, deps: DiscordDeps) -> None:
+    def __init__(self, deps: Callable[[], DiscordDeps]) -> None:
         super().__init__(
             name="draw-settings", description="easel's settings for this server", guild_only=True
         )
-        self._deps = deps
+        self._deps_of = deps  # asked for when a command runs: `easel sync-commands` has none
+
+    def _deps(self) -> DiscordDeps:
+        return self._deps_of()
 
     @app_commands.command(name="show", description="Show easel's settings for this server")
     async def show(self, interaction: discord.Interaction) -> None:
-        workspaces = self._deps.workspaces
+        workspaces = self._deps().workspaces
         settings = await workspaces.settings("discord", str(interaction.guild_id))
         manager = interaction.permissions.manage_guild
         warnings = workspaces.model_warnings(settings) if manager else []
@@ -71,7 +75,7 @@ class SettingsCommands(app_commands.Group):
     async def set_(self, interaction: discord.Interaction, field: Choice[str], value: str) -> None:
         guild, user = str(interaction.guild_id), str(interaction.user.id)
         try:
-            settings = await self._deps.workspaces.change_settings(
+            settings = await self._deps().workspaces.change_settings(
                 "discord", guild, user_id=user, texts={field.value: value}
             )
         except SettingsInvalid as exc:
@@ -85,12 +89,12 @@ class SettingsCommands(app_commands.Group):
         said = f"{label(name)} is now {shown(FIELDS[name], settings)}."
         if name not in MODEL_FIELDS:
             return said
-        warnings = self._deps.workspaces.model_warnings(settings)
+        warnings = self._deps().workspaces.model_warnings(settings)
         return said + "".join(f"\n⚠️ {line}" for line in warnings)
 
     @app_commands.command(name="usage", description="Your drawings; for managers, the spend")
     async def usage(self, interaction: discord.Interaction) -> None:
-        await send_usage(interaction, self._deps)
+        await send_usage(interaction, self._deps())
 
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
