@@ -13,9 +13,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from bot import errors
+from bot.models import FinalImage, Held, ImageOptions, ThreadKey
+from bot.ports import Delivery, Ledger, TurnMessage
+from bot.turns.order import Place
+from bot.turns.status import TurnStatus
+from bot.workspace.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -73,3 +79,71 @@ async def quietly(step: Awaitable[None], what: str, *, within: float = 10.0) -> 
         log.warning("could not %s", what, exc_info=True)
         return False
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Deliverer:
+    """Delivers held images, step by step, each step recorded in the ledger as it succeeds."""
+
+    ledger: Ledger
+    prices: PriceTable
+    max_pause: float
+
+    async def deliver(
+        self,
+        turn_id: int,
+        key: ThreadKey,
+        held: Held,
+        options: ImageOptions,
+        surface: Delivery,
+        *,
+        place: Place | None = None,
+        resumed: bool = False,
+    ) -> None:
+        """Deliver a held image step by step, each step recorded as it succeeds: the file into
+        the thread (the thread's chain advances with it), then the message showing it."""
+        try:
+            file_ref = held.file_ref or await self._place(
+                turn_id, key, held.final, surface, resumed
+            )
+        except errors.DeliveryFailed as exc:
+            log.warning("turn %d cannot be delivered: %s", turn_id, exc.detail)
+            await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
+            await quietly(surface.fail(exc), "tell the user the image cannot be delivered")
+            return
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stays(turn_id, surface))
+            raise
+        if place is not None:
+            place.ended.set()  # the next turn in the thread may draw from this image now
+        try:
+            await persist(
+                lambda _: surface.show_final(held.final, file_ref),
+                what=f"turn {turn_id}: showing {file_ref}",
+                max_pause=self.max_pause,
+            )
+        except errors.DeliveryFailed as exc:
+            # The file is in the thread for everyone to see; only the message lags behind.
+            log.warning("turn %d: its message cannot show %s: %s", turn_id, file_ref, exc.detail)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._stays(turn_id, surface))
+            raise
+        cost = self.prices.estimate(options, held.final)
+        await self.ledger.complete(turn_id, final=held.final, cost_usd=cost)
+        log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
+
+    async def _place(
+        self, turn_id: int, key: ThreadKey, final: FinalImage, surface: Delivery, resumed: bool
+    ) -> str:
+        file_ref = await persist(
+            lambda attempt: surface.place_final(final, again=resumed or attempt > 1),
+            what=f"turn {turn_id}: the file",
+            max_pause=self.max_pause,
+            on_delay=surface.delivering,
+        )
+        await self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref)
+        return file_ref
+
+    async def _stays(self, turn_id: int, surface: TurnMessage) -> None:
+        log.info("turn %d stays in the outbox; it is delivered at the next start", turn_id)
+        await quietly(surface.delivering(), "say the image is on its way")

@@ -104,7 +104,9 @@ class Recovery:
         step = "showing its file" if held.file_ref else "delivering its finished image"
         log.info("turn %d: %s from the outbox", turn.id, step)
         try:
-            await self._runner.deliver(turn.id, turn.key, held, turn.options, surface, resumed=True)
+            await self._runner.deliverer.deliver(
+                turn.id, turn.key, held, turn.options, surface, resumed=True
+            )
         except Exception:
             # The outermost handler of this task; the image stays in the outbox.
             log.exception("delivering turn %d from the outbox crashed", turn.id)

@@ -16,7 +16,7 @@ from typing import Any
 from bot import errors
 from bot.models import DrawRequest
 from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor
-from bot.turns.delivery import DEFAULT_MAX_PAUSE, quietly
+from bot.turns.delivery import DEFAULT_MAX_PAUSE, Deliverer, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.recovery import Recovery
 from bot.turns.safety import SafetyIds
@@ -69,8 +69,7 @@ class DrawService:
             threads=store.threads,
             backend=backend,
             order=self._order,
-            prices=prices,
-            max_pause=delivery_max_pause,
+            deliverer=Deliverer(ledger=store.ledger, prices=prices, max_pause=delivery_max_pause),
             safety=safety,
             start_pauses=start_pauses,
         )

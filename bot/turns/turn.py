@@ -20,14 +20,13 @@ from bot import errors
 from bot.images import light_preview
 from bot.logs import bind_turn
 from bot.models import DrawRequest, FinalImage, Held, ImageOptions, InputImage, ThreadKey
-from bot.ports import Delivery, ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
-from bot.turns.delivery import persist, quietly
+from bot.ports import ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
+from bot.turns.delivery import Deliverer, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
 from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
 from bot.workspace.admission import Admission
-from bot.workspace.prices import PriceTable
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,7 @@ class TurnRunner:
     threads: Threads
     backend: ImageBackend
     order: ThreadOrder
-    prices: PriceTable
-    max_pause: float
+    deliverer: Deliverer
     safety: SafetyIds
     start_pauses: Sequence[float] = START_PAUSES
     running: set[int] = field(default_factory=set)  # the turns this replica's tasks run
@@ -67,7 +65,7 @@ class TurnRunner:
             final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
             if final is not None:
                 await self.ledger.hold(turn_id, final)
-                await self.deliver(
+                await self.deliverer.deliver(
                     turn_id, key, Held(final), admission.options, surface, place=place
                 )
         finally:
@@ -165,65 +163,6 @@ class TurnRunner:
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code="bug")
             await quietly(surface.fail(errors.EaselError()), "say the turn failed")
         return None
-
-    async def deliver(
-        self,
-        turn_id: int,
-        key: ThreadKey,
-        held: Held,
-        options: ImageOptions,
-        surface: Delivery,
-        *,
-        place: Place | None = None,
-        resumed: bool = False,
-    ) -> None:
-        """Deliver a held image step by step, each step recorded as it succeeds: the file into
-        the thread (the thread's chain advances with it), then the message showing it."""
-        try:
-            file_ref = held.file_ref or await self._place(
-                turn_id, key, held.final, surface, resumed
-            )
-        except errors.DeliveryFailed as exc:
-            log.warning("turn %d cannot be delivered: %s", turn_id, exc.detail)
-            await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
-            await quietly(surface.fail(exc), "tell the user the image cannot be delivered")
-            return
-        except asyncio.CancelledError:
-            await asyncio.shield(self._stays(turn_id, surface))
-            raise
-        if place is not None:
-            place.ended.set()  # the next turn in the thread may draw from this image now
-        try:
-            await persist(
-                lambda _: surface.show_final(held.final, file_ref),
-                what=f"turn {turn_id}: showing {file_ref}",
-                max_pause=self.max_pause,
-            )
-        except errors.DeliveryFailed as exc:
-            # The file is in the thread for everyone to see; only the message lags behind.
-            log.warning("turn %d: its message cannot show %s: %s", turn_id, file_ref, exc.detail)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._stays(turn_id, surface))
-            raise
-        cost = self.prices.estimate(options, held.final)
-        await self.ledger.complete(turn_id, final=held.final, cost_usd=cost)
-        log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
-
-    async def _place(
-        self, turn_id: int, key: ThreadKey, final: FinalImage, surface: Delivery, resumed: bool
-    ) -> str:
-        file_ref = await persist(
-            lambda attempt: surface.place_final(final, again=resumed or attempt > 1),
-            what=f"turn {turn_id}: the file",
-            max_pause=self.max_pause,
-            on_delay=surface.delivering,
-        )
-        await self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref)
-        return file_ref
-
-    async def _stays(self, turn_id: int, surface: TurnMessage) -> None:
-        log.info("turn %d stays in the outbox; it is delivered at the next start", turn_id)
-        await quietly(surface.delivering(), "say the image is on its way")
 
     async def interrupt(self, turn_id: int, surface: TurnMessage) -> None:
         await self.ledger.end(turn_id, status=TurnStatus.INTERRUPTED, error_code="interrupted")
