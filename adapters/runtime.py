@@ -161,6 +161,7 @@ async def _platforms(
     *,
     turns: DrawService,
     workspaces: Workspaces,
+    store: SqlStore,
     http: httpx2.AsyncClient,
     clock: Clock,
 ) -> _Platforms:
@@ -181,6 +182,7 @@ async def _platforms(
             preview_interval=config.preview_interval,
             chat_timeout=config.chat_timeout,
             clock=clock,
+            facts=store.facts,
         )
     if config.playground:
         playground = Playground(turns=turns, preview_interval=0.2)
@@ -270,7 +272,7 @@ async def running(
         turns, workspaces = core.turns, core.workspaces
         await _watch_models(stack, core.models, model_tick)
         on = await _platforms(
-            stack, config, turns=turns, workspaces=workspaces, http=http, clock=clock
+            stack, config, turns=turns, workspaces=workspaces, store=store, http=http, clock=clock
         )
         readiness = Readiness()
         app = web_app(

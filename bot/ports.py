@@ -297,6 +297,14 @@ class Replicas(Protocol):
     async def forget_the_dead(self) -> None: ...
 
 
+class Facts(Protocol):
+    """Small named facts easel keeps for itself (what it last registered with Discord)."""
+
+    async def get(self, name: str) -> str | None: ...
+
+    async def put(self, name: str, value: str) -> None: ...
+
+
 class Secrets(Protocol):
     async def key(self, name: str) -> bytes:
         """A random key created the first time it is asked for, and the same one ever after

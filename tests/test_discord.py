@@ -242,6 +242,18 @@ async def test_guild_id_syncs_commands_to_that_server_only(
     assert "global" not in discord_fake.commands  # nothing registered everywhere
 
 
+async def test_commands_are_registered_once_not_at_every_start(
+    discord_env: dict, discord_fake: FakeDiscord
+) -> None:
+    """Replicas (or restarts) on one database register the commands only when they change."""
+    for _ in range(3):
+        async with running(load_config(discord_env)):
+            await wait_ready(discord_fake)
+    syncs = [c for c in discord_fake.calls if c.method == "PUT" and c.path.endswith("/commands")]
+    assert len(syncs) == 1
+    assert [c["name"] for c in discord_fake.commands["global"]] == ["draw", "draw-settings"]
+
+
 async def test_sync_commands_registers_both_commands_and_exits(
     discord_env: dict, discord_fake: FakeDiscord
 ) -> None:

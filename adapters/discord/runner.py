@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 
 import discord
 import httpx2
 import yarl
+from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
@@ -20,6 +23,7 @@ from adapters.errors import StartupError
 from adapters.failures import Caller
 from bot.clock import Clock
 from bot.config import DiscordConfig
+from bot.ports import Facts
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
 
@@ -40,9 +44,16 @@ def point_at(api_url: str | None) -> None:
 
 
 class DiscordRunner:
-    def __init__(self, *, discord_config: DiscordConfig, deps: DiscordDeps | None) -> None:
+    def __init__(
+        self,
+        *,
+        discord_config: DiscordConfig,
+        deps: DiscordDeps | None,
+        facts: Facts | None = None,
+    ) -> None:
         self._config = discord_config
         self._deps = deps
+        self._facts = facts  # what was registered last, shared by every replica
         self.client: EaselDiscord | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -92,19 +103,27 @@ class DiscordRunner:
             shard_count=count,
         )
 
-    async def sync_commands(self, client: EaselDiscord) -> int:
-        """Register /draw: on DISCORD_GUILD_ID only when set (instant), else globally."""
+    async def sync_commands(self, client: EaselDiscord, *, facts: Facts | None = None) -> int:
+        """Register /draw and /draw-settings: on DISCORD_GUILD_ID only when set (instant),
+        else globally. With `facts`, only when they changed since they were last registered
+        from this database: several replicas starting do not register them again and again."""
         guild = discord.Object(id=self._config.guild_id) if self._config.guild_id else None
         if guild is not None:
             client.tree.copy_global_to(guild=guild)
+        fingerprint = _fingerprint(client.tree, guild)
+        if facts is not None and await facts.get(COMMANDS_FACT) == fingerprint:
+            log.info("the commands are registered already, unchanged")
+            return 0
         synced = await client.tree.sync(guild=guild)
+        if facts is not None:
+            await facts.put(COMMANDS_FACT, fingerprint)
         where = f"server {self._config.guild_id}" if guild else "every server (global)"
         log.info("synced %d command(s) to %s", len(synced), where)
         return len(synced)
 
     async def start(self) -> None:
         client = await self.login()
-        await self.sync_commands(client)
+        await self.sync_commands(client, facts=self._facts)
         if self._config.api_url:
             # A plain Client dials Discord's own gateway; ask the API we were pointed at.
             _, url, _ = await client.http.get_bot_gateway()
@@ -167,6 +186,7 @@ def discord_runner(
     preview_interval: float,
     chat_timeout: float,
     clock: Clock,
+    facts: Facts,
 ) -> DiscordRunner:
     """The Discord side, with its dependencies; `start()` logs in and connects."""
     deps = DiscordDeps(
@@ -177,7 +197,19 @@ def discord_runner(
         preview_interval=preview_interval,
         clock=clock,
     )
-    return DiscordRunner(discord_config=discord_config, deps=deps)
+    return DiscordRunner(discord_config=discord_config, deps=deps, facts=facts)
+
+
+COMMANDS_FACT = "discord_commands"
+
+
+def _fingerprint(tree: app_commands.CommandTree[EaselDiscord], guild: discord.Object | None) -> str:
+    """What would be registered, and where, as one hash."""
+    commands = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
+    payload = json.dumps(
+        {"guild": guild.id if guild else None, "commands": commands}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 async def sync_only(discord_config: DiscordConfig) -> int:
