@@ -170,7 +170,12 @@ async def _platforms(
     if config.slack is not None:
         slack = await stack.enter_async_context(
             slack_runner(
-                config=config, slack=config.slack, turns=turns, workspaces=workspaces, http=http
+                config=config,
+                slack=config.slack,
+                turns=turns,
+                workspaces=workspaces,
+                previews=store.previews,
+                http=http,
             )
         )
     if config.discord is not None:

@@ -305,6 +305,18 @@ class Facts(Protocol):
     async def put(self, name: str, value: str) -> None: ...
 
 
+class PublicPreviews(Protocol):
+    """Previews served at EASEL_PUBLIC_URL until they expire; any replica answers for any."""
+
+    async def put(self, token: str, *, mime_type: str, data: bytes, ttl: float) -> None: ...
+
+    async def get(self, token: str) -> tuple[str, bytes] | None:
+        """The preview's (mime type, bytes), or None when unknown or expired."""
+        ...
+
+    async def drop(self, token: str) -> None: ...
+
+
 class Secrets(Protocol):
     async def key(self, name: str) -> bytes:
         """A random key created the first time it is asked for, and the same one ever after
@@ -331,5 +343,7 @@ class Store(Protocol):
     def admissions(self) -> Admissions: ...
     @property
     def replicas(self) -> Replicas: ...
+    @property
+    def previews(self) -> PublicPreviews: ...
 
     async def ping(self) -> bool: ...

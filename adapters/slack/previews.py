@@ -46,7 +46,7 @@ class SlackPreviews:
         words = f"preview {preview.index + 1} of {preview.total}…"
         if self._host is not None:
             mime_type = MIME_TYPES.get(preview.output_format, "image/png")
-            url = self._host.put(preview.data, mime_type=mime_type, replaces=self._ref)
+            url = await self._host.put(preview.data, mime_type=mime_type, replaces=self._ref)
             self._ref = url
             if not await image(blocks.image_block(prompt=self._prompt, url=url), words):
                 await line(words)
@@ -87,6 +87,6 @@ class SlackPreviews:
         if ref is None:
             return
         if self._host is not None:
-            self._host.drop(ref)
+            await asyncio.shield(self._host.drop(ref))
         else:
             await asyncio.shield(files.delete_quietly(self._call, self._client, ref))

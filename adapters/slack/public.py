@@ -1,49 +1,41 @@
 """Short-lived, unguessable preview URLs served by easel itself (HTTP mode behind a host).
 
 With EASEL_PUBLIC_URL set, a preview needs no upload and no processing wait: Slack fetches
-the image from easel. Each URL dies after `ttl` seconds and is forgotten when replaced.
+the image from easel. Each URL dies after `ttl` seconds and is forgotten when replaced. The
+images live in the store, so behind a load balancer any replica answers for any preview.
 """
 
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 
 from aiohttp import web
 
+from bot.ports import PublicPreviews
+
 
 class PreviewHost:
-    def __init__(
-        self, *, public_url: str, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, *, public_url: str, previews: PublicPreviews, ttl: float = 600.0) -> None:
         self._base = public_url.rstrip("/")
+        self._previews = previews
         self._ttl = ttl
-        self._clock = clock
-        self._images: dict[str, tuple[float, str, bytes]] = {}
 
-    def put(self, data: bytes, *, mime_type: str, replaces: str | None = None) -> str:
+    async def put(self, data: bytes, *, mime_type: str, replaces: str | None = None) -> str:
         """Serve `data` at a new URL; forget the one it replaces. Returns the URL."""
-        self._expire()
         if replaces is not None:
-            self.drop(replaces)
+            await self.drop(replaces)
         token = secrets.token_urlsafe(24)
-        self._images[token] = (self._clock() + self._ttl, mime_type, data)
+        await self._previews.put(token, mime_type=mime_type, data=data, ttl=self._ttl)
         return f"{self._base}/previews/{token}"
 
-    def drop(self, url: str) -> None:
-        self._images.pop(url.rsplit("/", 1)[-1], None)
-
-    def _expire(self) -> None:
-        now = self._clock()
-        for token in [t for t, (until, _, _) in self._images.items() if until <= now]:
-            del self._images[token]
+    async def drop(self, url: str) -> None:
+        await self._previews.drop(url.rsplit("/", 1)[-1])
 
     async def handle(self, request: web.Request) -> web.Response:
-        entry = self._images.get(request.match_info["token"])
-        if entry is None or entry[0] <= self._clock():
+        entry = await self._previews.get(request.match_info["token"])
+        if entry is None:
             raise web.HTTPNotFound()
-        _, mime_type, data = entry
+        mime_type, data = entry
         return web.Response(
             body=data, content_type=mime_type, headers={"Cache-Control": "no-store"}
         )

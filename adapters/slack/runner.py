@@ -26,6 +26,7 @@ from adapters.slack.files import SlackDownloader
 from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
 from bot.config import Config, SlackConfig
+from bot.ports import PublicPreviews
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
 
@@ -161,12 +162,17 @@ async def slack_runner(
     slack: SlackConfig,
     turns: DrawService,
     workspaces: Workspaces,
+    previews: PublicPreviews,
     http: httpx2.AsyncClient,
 ) -> AsyncIterator[SlackRunner]:
     """Build the Slack side; its Web API session closes when the block ends."""
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=config.chat_timeout)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        host = PreviewHost(public_url=config.public_url) if config.public_url else None
+        host = (
+            PreviewHost(public_url=config.public_url, previews=previews)
+            if config.public_url
+            else None
+        )
         deps = SlackDeps(
             client=web_client(slack, session=session),
             call=Caller(classify, timeout=config.chat_timeout),
