@@ -97,7 +97,7 @@ class Recovery:
     async def _interrupt(self, turn: StoredTurn, surface: Surface) -> None:
         bind(turn.id, turn.key)
         log.info("turn %d was %s when its easel stopped: interrupted", turn.id, turn.status)
-        await self._runner.interrupt(turn.id, surface)
+        await self._runner.interrupt(turn.id, surface, platform=turn.key.platform)
 
     async def _redeliver(self, turn: StoredTurn, held: Held, surface: Surface) -> None:
         bind(turn.id, turn.key)
