@@ -11,6 +11,7 @@ EaselError                    user_message: what the chat shows
 ├── ImageTooLarge             the image or an input is larger than the service accepts
 ├── GenerationFailed          any other refusal or failure from the image service
 │   └── ContextExpired        previous_response_id is gone; the service recovers from it
+├── StoreUnavailable          easel's own database does not answer (a restart, a lost connection)
 ├── ChatUnavailable           the chat platform is down or busy for now, before anything is paid
 ├── ChatRefused               the chat platform refused easel's message, before anything is paid
 ├── DeliveryFailed            the chat platform would not take the finished image
@@ -80,6 +81,17 @@ class GenerationFailed(EaselError):
 class ContextExpired(GenerationFailed):
     code = "previous_response_not_found"
     default_message = "The thread's earlier drawing has expired on the image service."
+
+
+class StoreUnavailable(EaselError):
+    """easel's database did not answer (PostgreSQL restarting, a lost connection): the
+    request is refused before anything is drawn; a running turn is settled by its lease."""
+
+    code = "store_unavailable"
+    default_message = (
+        "easel cannot reach its database right now, so nothing was drawn. "
+        "Please try again in a minute."
+    )
 
 
 class ChatUnavailable(EaselError):

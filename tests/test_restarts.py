@@ -185,8 +185,13 @@ async def test_queued_replies_are_all_interrupted_by_a_kill_never_run_out_of_ord
         await eventually(lambda: len(openai_fake.requests) == 2)
         await sender.event(sender.reply_event(thread_ts=ts, text="now add a string"))
         await eventually(lambda: statuses(bot_env) == ["delivered", "drawing", "queued"])
-        waiting = in_thread(slack_fake, ts)[-1]
-        assert "waiting for the drawing above" in block_text(waiting["blocks"])
+        # The queued reply is in the ledger before its placeholder is posted: wait for it.
+        await eventually(
+            lambda: (
+                "waiting for the drawing above"
+                in block_text(in_thread(slack_fake, ts)[-1]["blocks"])
+            )
+        )
         bot.kill()
         await bot.wait()
 

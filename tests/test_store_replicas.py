@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, StoreUnavailable
 from bot.models import DrawRequest, ThreadKey
 from bot.store.sqlite import SqlStore
 from bot.turns.status import TurnStatus
@@ -158,3 +158,30 @@ async def test_facts_and_previews_are_shared(opener: Opener) -> None:
         await a.previews.put("tok2", mime_type="image/jpeg", data=b"x", ttl=600)
         await a.previews.drop("tok2")
         assert await a.previews.get("tok2") is None
+
+
+async def test_a_postgres_restart_is_survived_with_words_meanwhile(
+    request: pytest.FixtureRequest, opener: Opener
+) -> None:
+    async with opener() as store:
+        if store.db.engine != "postgres":
+            pytest.skip("a restart of the database server is PostgreSQL's")
+        server = request.getfixturevalue("postgres_server")
+        assert await store.claims.claim("before")
+        server.stop()
+        try:
+            with pytest.raises(StoreUnavailable) as down:
+                await store.claims.claim("during")
+            assert "cannot reach its database" in down.value.user_message
+            with pytest.raises(StoreUnavailable):
+                await store.ping()
+        finally:
+            server.start()
+        async with asyncio.timeout(20):  # the pool reconnects on its own
+            while True:
+                try:
+                    if await store.claims.claim("after"):
+                        break
+                except StoreUnavailable:
+                    await asyncio.sleep(0.1)
+        assert not await store.claims.claim("before"), "nothing was lost"

@@ -17,7 +17,7 @@ from adapters.discord.editors import NO_MENTIONS, ReplyEditor, StoredEditor
 from adapters.discord.files import AttachmentLike, KeptAttachment
 from adapters.discord.settings import SettingsCommands
 from adapters.discord.surface import DiscordSurface, Editor
-from bot.errors import BadInput
+from bot.errors import EaselError
 from bot.models import DrawRequest, StoredTurn
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class EaselDiscord(discord.Client):
         where, who = str(interaction.guild_id), str(interaction.user.id)
         try:
             await self.deps.turns.retry(turn_id, platform="discord", workspace=where, user_id=who)
-        except BadInput as exc:
+        except EaselError as exc:
             log.info("refused a retry of turn %d by %s: %s", turn_id, who, exc.code)
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
@@ -120,7 +120,7 @@ class EaselDiscord(discord.Client):
                     opens_thread=False,
                 ),
             )
-        except BadInput as exc:
+        except EaselError as exc:
             log.info(
                 "refused a reply from %s in %s: %s", message.author.id, request.workspace, exc.code
             )

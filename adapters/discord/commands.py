@@ -13,7 +13,7 @@ from adapters.discord.editors import InteractionEditor
 from adapters.discord.settings import send_usage
 from adapters.discord.surface import DEFAULT_FILESIZE_LIMIT
 from adapters.failures import PlatformError
-from bot.errors import BadInput
+from bot.errors import EaselError
 from bot.models import DrawRequest
 from bot.workspace.admission import Admission, is_usage
 
@@ -62,7 +62,7 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             if image is not None:
                 client.deps.files.check(image)  # before anything is posted or stored
             admission = await client.deps.turns.accept(request)
-        except BadInput as exc:
+        except EaselError as exc:
             log.info("refused /draw from %s: %s", interaction.user.id, exc.code)
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return

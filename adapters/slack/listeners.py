@@ -25,7 +25,7 @@ from adapters.slack.payloads import (
     workspace_of,
 )
 from adapters.slack.views import Admin, admin_check
-from bot.errors import BadInput
+from bot.errors import EaselError
 from bot.models import DrawRequest
 from bot.workspace.admission import is_usage
 
@@ -57,7 +57,7 @@ async def draw_command(
             dedupe_key=command_key(command, team=team),
         )
         admission = await deps.turns.accept(request)
-    except BadInput as exc:
+    except EaselError as exc:
         log.info("refused /draw from %s in %s: %s", user, team, exc.code)
         await ack(text=exc.user_message)
         return
@@ -91,7 +91,7 @@ async def thread_reply(event: dict[str, Any], context: AsyncBoltContext) -> None
     try:
         deps.downloader.check_all(files)  # before anything is posted or stored
         await deps.turns.draw(request, deps.surface_for(attached=files, notify=notify))
-    except BadInput as exc:
+    except EaselError as exc:
         await notify(exc.user_message)
 
 
@@ -104,7 +104,7 @@ async def retry_pressed(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltC
         return
     try:
         await deps.turns.retry(int(value), platform="slack", workspace=team, user_id=user)
-    except BadInput as exc:
+    except EaselError as exc:
         log.info("refused a retry of turn %s by %s: %s", value, user, exc.code)
         await deps.notifier(channel=channel, user=user)(exc.user_message)
 

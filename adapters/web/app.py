@@ -14,7 +14,7 @@ from aiohttp_sse import EventSourceResponse, sse_response
 from adapters.web.guard import Guard
 from adapters.web.hub import Hub, Message
 from adapters.web.surface import WebSurface
-from bot.errors import BadInput
+from bot.errors import EaselError
 from bot.images import MAX_INPUT_BYTES
 from bot.models import DrawRequest, StoredTurn
 from bot.turns.service import DrawService
@@ -139,7 +139,7 @@ class Playground:
                     hub=self.hub, request=admitted, attached=files, preview_interval=self._interval
                 ),
             )
-        except BadInput as exc:
+        except EaselError as exc:
             return web.json_response({"error": exc.user_message}, status=400)
         if thread is not None:
             self.hub.add(Message(id=self.hub.new_id(), thread=thread, author="you", text=prompt))

@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from bot.errors import StoreUnavailable
 from bot.store.database import Params, SchemaTooNew, Signals, Statements, migrations
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,15 @@ log = logging.getLogger(__name__)
 CHANNEL = "easel"  # the NOTIFY channel every replica listens on
 MIGRATION_LOCK = 7_426_001  # the advisory lock that lets one replica migrate at a time
 LISTEN_PAUSES = (0.5, 1.0, 2.0, 5.0)
+
+
+@contextlib.contextmanager
+def _unavailable() -> Iterator[None]:
+    """The server gone, restarting or unreachable: StoreUnavailable, with words."""
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise StoreUnavailable(detail=f"PostgreSQL: {exc}") from exc
 
 
 def _pg(sql: str) -> str:
@@ -65,7 +75,7 @@ class _Connection:
 class PostgresDatabase:
     engine = "postgres"
 
-    def __init__(self, url: str, *, timeout: float = 10.0, max_size: int = 10) -> None:
+    def __init__(self, url: str, *, timeout: float = 2.0, max_size: int = 20) -> None:
         self._url = url
         self._timeout = timeout
         self._pool = AsyncConnectionPool(
@@ -96,8 +106,9 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[_Connection]:
-        async with self._pool.connection() as conn:
-            yield _Connection(conn)
+        with _unavailable():
+            async with self._pool.connection() as conn:
+                yield _Connection(conn)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         async with self._connection() as conn:
@@ -121,12 +132,14 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Statements]:
-        async with self._pool.connection() as conn, conn.transaction():
-            yield _Connection(conn)
+        with _unavailable():
+            async with self._pool.connection() as conn, conn.transaction():
+                yield _Connection(conn)
 
     async def ping(self, *, within: float = 2.0) -> bool:
-        async with self._pool.connection(timeout=within) as conn:
-            await conn.execute("SELECT 1")
+        with _unavailable():
+            async with self._pool.connection(timeout=within) as conn:
+                await conn.execute("SELECT 1")
         return True
 
     async def notify(self, topic: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from bot.models import Held, StoredTurn
 from bot.ports import Admissions, Ledger, Reopen, Replicas, Surface
 from bot.turns.order import Place, ThreadOrder
+from bot.turns.status import TurnStatus
 from bot.turns.turn import TurnRunner, bind
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,14 @@ class Recovery:
                     turn.key.platform,
                 )
                 continue
-            surface = reopen(turn)
+            try:
+                surface = reopen(turn)
+            except Exception:  # a message it never recorded: a stop between post and record
+                log.exception("turn %d: its message cannot be found again", turn.id)
+                await self._ledger.end(
+                    turn.id, status=TurnStatus.INTERRUPTED, error_code="interrupted"
+                )
+                continue
             held = await self._ledger.held(turn.id)
             if held is None:
                 # In a task of its own, so that its log lines (and only they) carry the turn.
