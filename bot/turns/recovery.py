@@ -65,6 +65,9 @@ class Recovery:
                 await self._ledger.end(
                     turn.id, status=TurnStatus.INTERRUPTED, error_code="interrupted"
                 )
+                self._runner.telemetry.turn_ended(
+                    platform=turn.key.platform, status=TurnStatus.INTERRUPTED, code="interrupted"
+                )
                 continue
             held = await self._ledger.held(turn.id)
             if held is None:
