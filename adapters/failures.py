@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
 import aiohttp
+
+from bot.ports import Telemetry
+from bot.telemetry import NoTelemetry
 
 T = TypeVar("T")
 
@@ -56,10 +59,13 @@ def by_status(status: int) -> Kind:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Calls one platform: each call bounded by `timeout`, each failure classified once."""
+    """Calls one platform: each call bounded by `timeout`, each failure classified once (and
+    counted, by `platform` and kind)."""
 
     classify: Callable[[BaseException], PlatformError | None]
     timeout: float = DEFAULT_TIMEOUT
+    platform: str = ""
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
 
     async def __call__(
         self, call: Callable[[], Awaitable[T]], *, what: str, patience: float = 1.0
@@ -73,6 +79,7 @@ class Caller:
             failure = self.classify(exc)
             if failure is None:
                 raise
+            self.telemetry.platform_error(platform=self.platform, kind=failure.kind)
             raise PlatformError(
                 failure.kind, f"{what}: {failure.reason}", status=failure.status
             ) from exc

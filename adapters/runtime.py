@@ -16,6 +16,7 @@ from aiohttp import web
 
 from adapters.discord.runner import DiscordRunner, discord_runner
 from adapters.errors import StartupError
+from adapters.metrics import exported
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
 from bot.clock import Clock, SystemClock
@@ -24,7 +25,7 @@ from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend, OfflineModelCatalog
 from bot.openai.backend import OpenAIImageBackend
 from bot.openai.models import OpenAIModelCatalog
-from bot.ports import ImageBackend, ModelCatalog
+from bot.ports import ImageBackend, ModelCatalog, Telemetry
 from bot.store.sqlite import PostgresStore, SqliteStore, SqlStore
 from bot.turns.safety import KEY_NAME as SAFETY_KEY
 from bot.turns.safety import SafetyIds
@@ -46,6 +47,7 @@ class Runtime:
     discord: DiscordRunner | None
     playground: Playground | None
     port: int
+    metrics_port: int | None = None  # where /metrics is served (EASEL_METRICS_PORT)
 
     @property
     def url(self) -> str:
@@ -63,7 +65,7 @@ def openai_client(config: Config, *, http: httpx2.AsyncClient) -> openai.AsyncOp
 
 
 def backend(
-    config: Config, *, http: httpx2.AsyncClient, clock: Clock
+    config: Config, *, http: httpx2.AsyncClient, clock: Clock, telemetry: Telemetry | None = None
 ) -> tuple[ImageBackend, ModelCatalog]:
     """What draws, and what says which models exist: both over one OpenAI client."""
     if config.backend == "offline":
@@ -73,7 +75,8 @@ def backend(
         )
         return OfflineImageBackend(), OfflineModelCatalog()
     client = openai_client(config, http=http)
-    return OpenAIImageBackend(client=client), OpenAIModelCatalog(client=client, clock=clock)
+    draws = OpenAIImageBackend(client=client, telemetry=telemetry)
+    return draws, OpenAIModelCatalog(client=client, clock=clock)
 
 
 @dataclass(slots=True)
@@ -164,6 +167,7 @@ async def _platforms(
     store: SqlStore,
     http: httpx2.AsyncClient,
     clock: Clock,
+    telemetry: Telemetry,
 ) -> _Platforms:
     """The configured chat platforms, built but not yet connected."""
     slack = discord = playground = None
@@ -176,6 +180,7 @@ async def _platforms(
                 workspaces=workspaces,
                 previews=store.previews,
                 http=http,
+                telemetry=telemetry,
             )
         )
     if config.discord is not None:
@@ -188,6 +193,7 @@ async def _platforms(
             chat_timeout=config.chat_timeout,
             clock=clock,
             facts=store.facts,
+            telemetry=telemetry,
         )
     if config.playground:
         playground = Playground(turns=turns, preview_interval=0.2)
@@ -202,9 +208,9 @@ class _Core:
 
 
 async def _core(
-    config: Config, *, store: SqlStore, http: httpx2.AsyncClient, clock: Clock
+    config: Config, *, store: SqlStore, http: httpx2.AsyncClient, clock: Clock, telemetry: Telemetry
 ) -> _Core:
-    draws, catalog = backend(config, http=http, clock=clock)
+    draws, catalog = backend(config, http=http, clock=clock, telemetry=telemetry)
     models = ModelWatch(
         catalog=catalog, settings=store.settings, defaults=config.defaults, clock=clock
     )
@@ -223,6 +229,7 @@ async def _core(
         prices=config.prices,
         safety=SafetyIds(await store.secrets.key(SAFETY_KEY)),
         delivery_max_pause=config.delivery_max_pause,
+        telemetry=telemetry,
     )
     return _Core(turns=turns, workspaces=workspaces, models=models)
 
@@ -271,13 +278,22 @@ async def running(
     `model_tick`: what the model watch waits for between checks (default: a day)."""
     clock = clock or SystemClock()
     async with AsyncExitStack() as stack:
+        metrics = await stack.enter_async_context(exported(config))  # closed last
+        telemetry = metrics.telemetry
         http = await stack.enter_async_context(_openai_http(config))
         store = await stack.enter_async_context(store_for(config, clock=clock))
-        core = await _core(config, store=store, http=http, clock=clock)
+        core = await _core(config, store=store, http=http, clock=clock, telemetry=telemetry)
         turns, workspaces = core.turns, core.workspaces
         await _watch_models(stack, core.models, model_tick)
         on = await _platforms(
-            stack, config, turns=turns, workspaces=workspaces, store=store, http=http, clock=clock
+            stack,
+            config,
+            turns=turns,
+            workspaces=workspaces,
+            store=store,
+            http=http,
+            clock=clock,
+            telemetry=telemetry,
         )
         readiness = Readiness()
         app = web_app(
@@ -311,4 +327,5 @@ async def running(
             discord=on.discord,
             playground=on.playground,
             port=port,
+            metrics_port=metrics.port,
         )

@@ -71,6 +71,8 @@ class Config:
     db_url: str | None = None  # PostgreSQL: a libpq URL, for several replicas on one database
     lease_seconds: float = 30.0  # a dead replica's turns are taken over within this
     pg_password: str | None = None  # PGPASSWORD, which libpq reads itself: never logged
+    metrics_port: int | None = None  # set: GET /metrics on a listener of its own (0: any port)
+    metrics_host: str = "127.0.0.1"
     defaults: ImageOptions = field(default_factory=ImageOptions)
     prices: PriceTable = field(default_factory=PriceTable.load)
 
@@ -285,6 +287,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     ).lower() in _TRUE
     # Slack's HTTP mode must be reachable from outside; the playground alone stays on loopback.
     http_mode = slack is not None and not slack.socket_mode
+    metrics_port, metrics_host = _metrics(env)
     return Config(
         backend=_backend(env),
         playground=playground,
@@ -296,6 +299,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         discord=discord,
         host=_get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
         port=_whole(env, "EASEL_PORT", 3000, high=65535),
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
         public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_db(env) or "easel.db"),
         db_url=_db_url(env),
@@ -310,6 +315,31 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         defaults=_defaults(env),
         prices=_prices(env),
     )
+
+
+def _metrics(env: Mapping[str, str]) -> tuple[int | None, str]:
+    """EASEL_METRICS_PORT and EASEL_METRICS_HOST: /metrics on its own listener, never on the
+    port that faces Slack, and on loopback unless told otherwise."""
+    host = _get(env, "EASEL_METRICS_HOST")
+    if _get(env, "EASEL_METRICS_PORT") is None:
+        if host is not None:
+            raise ConfigError(
+                "EASEL_METRICS_HOST is set but EASEL_METRICS_PORT is not: set the port to "
+                "serve /metrics on"
+            )
+        return None, "127.0.0.1"
+    port = _whole(env, "EASEL_METRICS_PORT", 0, high=65535)
+    if port != 0 and port == _whole(env, "EASEL_PORT", 3000, high=65535):
+        raise ConfigError(
+            f"EASEL_METRICS_PORT must differ from EASEL_PORT ({port}): /metrics is served on "
+            "a listener of its own, never on the port that faces Slack"
+        )
+    if host is not None and (re.search(r"[\s/]", host) or host.count(":") == 1):
+        raise ConfigError(
+            f"EASEL_METRICS_HOST must be an address to listen on (e.g. 127.0.0.1 or 0.0.0.0), "
+            f"not {host!r}"
+        )
+    return port, host or "127.0.0.1"
 
 
 _POSTGRES = ("postgresql://", "postgres://")

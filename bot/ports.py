@@ -4,6 +4,7 @@ them; each part of the core asks only for the roles it uses.
 A chat platform's side of one turn:   TurnMessage, PreviewSink, FinalSink, Inputs (= Surface)
 The image service:                    ImageBackend, ModelCatalog
 Durable state:                        Claims, Threads, Ledger, SettingsStore, Usage (= Store)
+Whoever watches easel run:            Telemetry
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.models import (
     ThreadKey,
     ThreadState,
 )
+from bot.telemetry import Timing
 from bot.turns.status import TurnStatus
 
 # -- one turn on a chat platform --------------------------------------------------------------
@@ -347,3 +349,34 @@ class Store(Protocol):
     def previews(self) -> PublicPreviews: ...
 
     async def ping(self) -> bool: ...
+
+
+# -- whoever watches easel run ----------------------------------------------------------------
+
+
+class Telemetry(Protocol):
+    """What easel counts and times (bot.telemetry names it; NoTelemetry counts nothing).
+
+    Every value passed is from a fixed set: a platform's name, a turn's status, a bot.errors
+    code, a failure's kind. Never what a person typed, nor a user's, channel's or workspace's
+    id."""
+
+    def turn_ended(self, *, platform: str, status: TurnStatus, code: str = "") -> None:
+        """A turn delivered, failed (`code`: why) or was interrupted."""
+
+    def observe(self, timing: Timing, seconds: float, *, platform: str) -> None: ...
+
+    def in_flight(self, change: int) -> None:
+        """Drawings running on this replica went up or down by `change`."""
+
+    def spent(self, *, platform: str, usd: float) -> None:
+        """A delivered turn's estimated cost, as the ledger records it."""
+
+    def openai_error(self, *, code: str) -> None:
+        """The image service failed a request: the API's code or the bot.errors one."""
+
+    def platform_error(self, *, platform: str, kind: str) -> None:
+        """A chat platform's call failed: `kind` later, refused or bug (adapters.failures)."""
+
+    def delivery_retry(self, *, platform: str) -> None:
+        """A delivery step failed for now and is tried again."""

@@ -199,14 +199,25 @@ def block_text(blocks: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def root_message(slack_fake: FakeSlack) -> dict[str, Any]:
-    roots = [
+def _roots(slack_fake: FakeSlack) -> list[dict[str, Any]]:
+    return [
         m
         for m in slack_fake.messages.values()
         if m.get("user") == "UBOT" and not m.get("thread_ts") and not m.get("files")
     ]
+
+
+def root_message(slack_fake: FakeSlack) -> dict[str, Any]:
+    roots = _roots(slack_fake)
     assert len(roots) == 1, roots
     return roots[0]
+
+
+def root_text(slack_fake: FakeSlack) -> str:
+    """What easel's one top-level message says; empty until it is posted (for waiting)."""
+    roots = _roots(slack_fake)
+    assert len(roots) <= 1, roots
+    return block_text(roots[0]["blocks"]) if roots else ""
 
 
 # -- the admins' settings form ----------------------------------------------------------

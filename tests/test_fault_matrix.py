@@ -189,6 +189,15 @@ def discord_finals(fake: FakeDiscord) -> list[str]:
 async def discord_draw(fake: FakeDiscord, runtime: Runtime, prompt: str) -> dict[str, Any]:
     interaction = fake.interaction(prompt)
     await fake.dispatch("INTERACTION_CREATE", interaction)
+    # easel answers the interaction (or meets the fault on its answer) once it has admitted
+    # the drawing: only then is the turn submitted, for settle() to wait on.
+    await eventually(
+        lambda: (
+            any(c["id"] == int(interaction["id"]) for c in fake.callbacks)
+            or any(name == "interaction_callback" for name, _ in fake.faults.fired)
+        ),
+        within=20,
+    )
     await settle(runtime, within=40)
     return interaction
 

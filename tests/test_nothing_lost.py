@@ -19,7 +19,7 @@ from tests.fakes.faults import LOST, RESET, status
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
 from tests.fakes.slack_server import FakeSlack
 from tests.process import BotProcess
-from tests.slack import block_text, root_message
+from tests.slack import block_text, root_message, root_text
 
 QUICK = {"EASEL_DELIVERY_MAX_PAUSE": "0.05", "EASEL_CHAT_TIMEOUT": "1"}
 DONE = "Reply in this thread to edit the image."
@@ -44,7 +44,7 @@ def finals(slack_fake: FakeSlack) -> list[Any]:
 
 
 def shown(slack_fake: FakeSlack) -> str:
-    return block_text(root_message(slack_fake)["blocks"])
+    return root_text(slack_fake)
 
 
 async def statuses(easel: Runtime, slack_fake: FakeSlack) -> list[str]:

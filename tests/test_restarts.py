@@ -16,7 +16,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
 from tests.process import BotProcess
-from tests.slack import block_text, root_message
+from tests.slack import block_text, root_message, root_text
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 
@@ -76,7 +76,7 @@ async def test_killed_mid_stream_the_message_says_so_and_retry_draws_it(
     async with BotProcess(bot_env, log_path=tmp_path / "bot.log") as bot:
         sender = SlackSender(port=bot.port)
         await sender.command("a lighthouse in fog")
-        await eventually(lambda: "preview 1" in block_text(root_message(slack_fake)["blocks"]))
+        await eventually(lambda: "preview 1" in root_text(slack_fake))
         assert statuses(bot_env) == ["drawing"]
         bot.kill()
         await bot.wait()
@@ -154,7 +154,7 @@ async def test_sigterm_refuses_new_turns_then_interrupts_what_outlives_the_grace
     async with BotProcess(env, log_path=tmp_path / "bot.log") as bot:
         sender = SlackSender(port=bot.port)
         await sender.command("an hourglass running out")
-        await eventually(lambda: "preview 1" in block_text(root_message(slack_fake)["blocks"]))
+        await eventually(lambda: "preview 1" in root_text(slack_fake))
         bot.terminate()
         await eventually(lambda: "waiting up to 2s for 1 drawing" in bot.log())
         refused = await sender.command("one more, quickly")

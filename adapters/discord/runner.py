@@ -23,7 +23,8 @@ from adapters.errors import StartupError
 from adapters.failures import Caller
 from bot.clock import Clock
 from bot.config import DiscordConfig
-from bot.ports import Facts
+from bot.ports import Facts, Telemetry
+from bot.telemetry import NoTelemetry
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
 
@@ -187,13 +188,19 @@ def discord_runner(
     chat_timeout: float,
     clock: Clock,
     facts: Facts,
+    telemetry: Telemetry | None = None,
 ) -> DiscordRunner:
     """The Discord side, with its dependencies; `start()` logs in and connects."""
     deps = DiscordDeps(
         turns=turns,
         workspaces=workspaces,
         files=DiscordFiles(http=http, api_url=discord_config.api_url, silence=chat_timeout),
-        call=Caller(classify, timeout=chat_timeout),
+        call=Caller(
+            classify,
+            timeout=chat_timeout,
+            platform="discord",
+            telemetry=telemetry or NoTelemetry(),
+        ),
         preview_interval=preview_interval,
         clock=clock,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
@@ -26,7 +27,8 @@ from adapters.slack.files import SlackDownloader
 from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
 from bot.config import Config, SlackConfig
-from bot.ports import PublicPreviews
+from bot.ports import PublicPreviews, Telemetry
+from bot.telemetry import NoTelemetry, Timing
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
 
@@ -66,10 +68,12 @@ class SlackRunner:
         app: AsyncApp,
         slack: SlackConfig,
         preview_host: PreviewHost | None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.app = app
         self._slack = slack
         self._host = preview_host
+        self._telemetry = telemetry or NoTelemetry()
         self._socket: AsyncSocketModeHandler | None = None
         secret = slack.signing_secret
         self._verifier = SignatureVerifier(secret) if secret and not slack.socket_mode else None
@@ -82,8 +86,16 @@ class SlackRunner:
     def routes(self) -> list[web.RouteDef]:
         routes = self._host.routes() if self._host is not None else []
         if not self._slack.socket_mode:
-            routes.append(web.post("/slack/events", self._handle))
+            routes.append(web.post("/slack/events", self._timed))
         return routes
+
+    async def _timed(self, request: web.Request) -> web.Response:
+        """The handler, its time from request in to response out observed (the ack time)."""
+        began = time.monotonic()
+        try:
+            return await self._handle(request)
+        finally:
+            self._telemetry.observe(Timing.ACK, time.monotonic() - began, platform="slack")
 
     async def _handle(self, request: web.Request) -> web.Response:
         """Slack's signature is checked on the raw body before anything reads it: a request
@@ -164,6 +176,7 @@ async def slack_runner(
     workspaces: Workspaces,
     previews: PublicPreviews,
     http: httpx2.AsyncClient,
+    telemetry: Telemetry | None = None,
 ) -> AsyncIterator[SlackRunner]:
     """Build the Slack side; its Web API session closes when the block ends."""
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=config.chat_timeout)
@@ -175,7 +188,12 @@ async def slack_runner(
         )
         deps = SlackDeps(
             client=web_client(slack, session=session),
-            call=Caller(classify, timeout=config.chat_timeout),
+            call=Caller(
+                classify,
+                timeout=config.chat_timeout,
+                platform="slack",
+                telemetry=telemetry or NoTelemetry(),
+            ),
             turns=turns,
             workspaces=workspaces,
             downloader=SlackDownloader(
@@ -186,4 +204,4 @@ async def slack_runner(
             admins=slack.admins,
         )
         app = build_app(deps=deps, signing_secret=slack.signing_secret)
-        yield SlackRunner(app=app, slack=slack, preview_host=host)
+        yield SlackRunner(app=app, slack=slack, preview_host=host, telemetry=telemetry)

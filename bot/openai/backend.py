@@ -12,7 +12,7 @@ failure to a bot.errors type in bot.openai.errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -23,8 +23,10 @@ import pybase64
 
 from bot import errors
 from bot.models import FinalImage, ImageOptions, InputImage, Preview
-from bot.openai.errors import UNREADABLE_ANSWER, map_api_error, map_transport_error
+from bot.openai.errors import UNREADABLE_ANSWER, counted_code, map_api_error, map_transport_error
 from bot.openai.events import events, translate
+from bot.ports import Telemetry
+from bot.telemetry import NoTelemetry
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,9 @@ log = logging.getLogger(__name__)
 class OpenAIImageBackend:
     """Implements bot.ports.ImageBackend. The client is built and owned by the entry point."""
 
-    def __init__(self, *, client: openai.AsyncOpenAI) -> None:
+    def __init__(self, *, client: openai.AsyncOpenAI, telemetry: Telemetry | None = None) -> None:
         self._client = client
+        self._telemetry = telemetry or NoTelemetry()
 
     async def generate(
         self,
@@ -51,6 +54,19 @@ class OpenAIImageBackend:
             images=images,
             safety_identifier=safety_identifier,
         )
+        items = self._stream(body, options)
+        async with aclosing(items):
+            try:
+                async for item in items:
+                    yield item
+                    del item
+            except errors.EaselError as exc:  # counted once, here, whichever way it came
+                self._telemetry.openai_error(code=counted_code(exc))
+                raise
+
+    async def _stream(
+        self, body: dict[str, Any], options: ImageOptions
+    ) -> AsyncGenerator[Preview | FinalImage, None]:
         create = self._client.responses.with_streaming_response.create
         final: FinalImage | None = None
         try:

@@ -27,6 +27,18 @@ UNREADABLE_ANSWER = "easel could not read the image service's answer. Please try
 _TOO_LARGE = ("image_too_large", "request_too_large", "file_too_large")
 _UNREADABLE = ("invalid_image", "invalid_image_format", "image_parse_error")
 _BUSY = ("rate_limit_exceeded", "server_error", "server_overloaded")
+# The API's own error codes easel knows: what a failed request is counted by, when it says one.
+API_CODES = frozenset(
+    {
+        "moderation_blocked",
+        "previous_response_not_found",
+        "model_not_found",
+        "insufficient_quota",
+        *_TOO_LARGE,
+        *_UNREADABLE,
+        *_BUSY,
+    }
+)
 # What a connection error's text says when the chain beneath it has been lost.
 _DROP_WORDS = re.compile(
     r"\[Errno \d+\]|disconnect|reset by peer|refused|cannot connect|broken pipe"
@@ -44,6 +56,14 @@ def map_api_error(exc: openai.APIError) -> errors.EaselError:
         return map_transport_error(exc)
     status = getattr(exc, "status_code", None)
     return map_code(exc.code, exc.message, status=status)
+
+
+def counted_code(error: errors.EaselError) -> str:
+    """What a failure is counted by: the API's own code when it is one of API_CODES, else the
+    bot.errors code it was mapped to (never the API's free text)."""
+    cause = error.__cause__
+    code = cause.code if isinstance(cause, openai.APIError) else None
+    return code if code in API_CODES else error.code
 
 
 def map_transport_error(exc: BaseException, *, answered: bool = False) -> errors.EaselError:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot import errors
 from bot.models import FinalImage, Held, ImageOptions, ThreadKey
-from bot.ports import Delivery, Ledger, TurnMessage
+from bot.ports import Delivery, Ledger, Telemetry, TurnMessage
+from bot.telemetry import NoTelemetry, Stopwatch
 from bot.turns.order import Place
 from bot.turns.status import TurnStatus
 from bot.workspace.prices import PriceTable
@@ -43,10 +44,12 @@ async def persist(
     what: str,
     max_pause: float,
     on_delay: Callable[[], Awaitable[None]] | None = None,
+    on_retry: Callable[[], None] | None = None,
 ) -> T:
     """`await step(attempt)` until it succeeds; DeliveryFailed (for good) is raised.
 
-    `on_delay` runs once, after the first attempt that failed for now."""
+    `on_delay` runs once, after the first attempt that failed for now; `on_retry` after
+    each attempt that failed for now."""
     for attempt, pause in enumerate(pauses(max_pause), start=1):
         try:
             return await step(attempt)
@@ -58,6 +61,8 @@ async def persist(
                 exc.detail,
                 pause,
             )
+            if on_retry is not None:
+                on_retry()
         except errors.DeliveryFailed:
             raise
         except Exception:
@@ -88,6 +93,7 @@ class Deliverer:
     ledger: Ledger
     prices: PriceTable
     max_pause: float
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
 
     async def deliver(
         self,
@@ -99,9 +105,11 @@ class Deliverer:
         *,
         place: Place | None = None,
         resumed: bool = False,
+        watch: Stopwatch | None = None,
     ) -> None:
         """Deliver a held image step by step, each step recorded as it succeeds: the file into
-        the thread (the thread's chain advances with it), then the message showing it."""
+        the thread (the thread's chain advances with it), then the message showing it.
+        `watch`: the turn's timings, when it was drawn in this run."""
         try:
             file_ref = held.file_ref or await self._place(
                 turn_id, key, held.final, surface, resumed
@@ -109,11 +117,16 @@ class Deliverer:
         except errors.DeliveryFailed as exc:
             log.warning("turn %d cannot be delivered: %s", turn_id, exc.detail)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
+            self.telemetry.turn_ended(
+                platform=key.platform, status=TurnStatus.FAILED, code=exc.code
+            )
             await quietly(surface.fail(exc), "tell the user the image cannot be delivered")
             return
         except asyncio.CancelledError:
             await asyncio.shield(self._stays(turn_id, surface))
             raise
+        if watch is not None and not held.file_ref:
+            watch.placed()
         if place is not None:
             place.ended.set()  # the next turn in the thread may draw from this image now
         try:
@@ -121,6 +134,7 @@ class Deliverer:
                 lambda _: surface.show_final(held.final, file_ref),
                 what=f"turn {turn_id}: showing {file_ref}",
                 max_pause=self.max_pause,
+                on_retry=lambda: self.telemetry.delivery_retry(platform=key.platform),
             )
         except errors.DeliveryFailed as exc:
             # The file is in the thread for everyone to see; only the message lags behind.
@@ -131,6 +145,13 @@ class Deliverer:
         cost = self.prices.estimate(options, held.final)
         await self.ledger.complete(turn_id, final=held.final, cost_usd=cost)
         log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
+        self._delivered(key.platform, cost, watch)
+
+    def _delivered(self, platform: str, cost: float, watch: Stopwatch | None) -> None:
+        self.telemetry.turn_ended(platform=platform, status=TurnStatus.DELIVERED)
+        self.telemetry.spent(platform=platform, usd=cost)
+        if watch is not None:
+            watch.delivered()
 
     async def _place(
         self, turn_id: int, key: ThreadKey, final: FinalImage, surface: Delivery, resumed: bool
@@ -140,6 +161,7 @@ class Deliverer:
             what=f"turn {turn_id}: the file",
             max_pause=self.max_pause,
             on_delay=surface.delivering,
+            on_retry=lambda: self.telemetry.delivery_retry(platform=key.platform),
         )
         await self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref)
         return file_ref

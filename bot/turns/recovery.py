@@ -65,6 +65,9 @@ class Recovery:
                 await self._ledger.end(
                     turn.id, status=TurnStatus.INTERRUPTED, error_code="interrupted"
                 )
+                self._runner.telemetry.turn_ended(
+                    platform=turn.key.platform, status=TurnStatus.INTERRUPTED, code="interrupted"
+                )
                 continue
             held = await self._ledger.held(turn.id)
             if held is None:
@@ -105,7 +108,7 @@ class Recovery:
     async def _interrupt(self, turn: StoredTurn, surface: Surface) -> None:
         bind(turn.id, turn.key)
         log.info("turn %d was %s when its easel stopped: interrupted", turn.id, turn.status)
-        await self._runner.interrupt(turn.id, surface)
+        await self._runner.interrupt(turn.id, surface, platform=turn.key.platform)
 
     async def _redeliver(self, turn: StoredTurn, held: Held, surface: Surface) -> None:
         bind(turn.id, turn.key)

@@ -15,7 +15,8 @@ from typing import Any
 
 from bot import errors
 from bot.models import DrawRequest
-from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor
+from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor, Telemetry
+from bot.telemetry import NoTelemetry
 from bot.turns.delivery import DEFAULT_MAX_PAUSE, Deliverer, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.recovery import Recovery
@@ -56,7 +57,9 @@ class DrawService:
         safety: SafetyIds,
         delivery_max_pause: float = DEFAULT_MAX_PAUSE,
         start_pauses: Sequence[float] = START_PAUSES,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        telemetry = telemetry or NoTelemetry()
         self.admission = AdmissionDesk(
             workspaces=workspaces, threads=store.threads, admissions=store.admissions
         )
@@ -69,9 +72,15 @@ class DrawService:
             threads=store.threads,
             backend=backend,
             order=self._order,
-            deliverer=Deliverer(ledger=store.ledger, prices=prices, max_pause=delivery_max_pause),
+            deliverer=Deliverer(
+                ledger=store.ledger,
+                prices=prices,
+                max_pause=delivery_max_pause,
+                telemetry=telemetry,
+            ),
             safety=safety,
             start_pauses=start_pauses,
+            telemetry=telemetry,
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()

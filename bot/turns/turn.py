@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot import errors
 from bot.images import light_preview
 from bot.logs import bind_turn
-from bot.models import DrawRequest, FinalImage, Held, ImageOptions, InputImage, ThreadKey
-from bot.ports import ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
+from bot.models import (
+    DrawRequest,
+    FinalImage,
+    Held,
+    ImageOptions,
+    InputImage,
+    Preview,
+    ThreadKey,
+)
+from bot.ports import ImageBackend, Inputs, Ledger, Surface, Telemetry, Threads, TurnMessage
+from bot.telemetry import BUG, NoTelemetry, Stopwatch
 from bot.turns.delivery import Deliverer, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
@@ -47,10 +57,21 @@ class TurnRunner:
     safety: SafetyIds
     start_pauses: Sequence[float] = START_PAUSES
     running: set[int] = field(default_factory=set)  # the turns this replica's tasks run
+    telemetry: Telemetry = field(default_factory=NoTelemetry)
 
     async def run(self, admission: Admission, surface: Surface, place: Place) -> None:
         """One turn. Expected failures end in surface.fail() with words that say what
         happened; a bug ends the turn as failed too, logged with its stack."""
+        self.telemetry.in_flight(1)
+        try:
+            watch = Stopwatch(self.telemetry, admission.request.platform)
+            await self._run(admission, surface, place, watch)
+        finally:
+            self.telemetry.in_flight(-1)
+
+    async def _run(
+        self, admission: Admission, surface: Surface, place: Place, watch: Stopwatch
+    ) -> None:
         try:
             begun = await self._begin(admission, surface, place)
         finally:
@@ -62,11 +83,13 @@ class TurnRunner:
         try:
             bind(turn_id, key)
             log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
-            final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
+            final = await self._final(
+                turn_id, key, admission, surface, place, watch, waiting=waiting
+            )
             if final is not None:
                 await self.ledger.hold(turn_id, final)
                 await self.deliverer.deliver(
-                    turn_id, key, Held(final), admission.options, surface, place=place
+                    turn_id, key, Held(final), admission.options, surface, place=place, watch=watch
                 )
         finally:
             self.running.discard(turn_id)
@@ -96,6 +119,7 @@ class TurnRunner:
             return turn_id, key, waiting
         except errors.EaselError as exc:
             log.warning("could not start a turn in %s: %s", request.channel, exc.detail or exc.code)
+            self._ended(request.platform, TurnStatus.FAILED, exc.code)
             await quietly(surface.fail(exc), "say that nothing was drawn")
             return None
 
@@ -138,6 +162,7 @@ class TurnRunner:
         admission: Admission,
         surface: Surface,
         place: Place,
+        watch: Stopwatch,
         *,
         waiting: bool,
     ) -> FinalImage | None:
@@ -150,23 +175,31 @@ class TurnRunner:
             if waiting:
                 await quietly(surface.drawing(), "show that the turn is drawing")
             images = await surface.attachments()
-            return await self._draw(key, admission.request, images, admission.options, surface)
+            request = admission.request
+            return await self._draw(key, request, images, admission.options, surface, watch)
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
+            self._ended(key.platform, TurnStatus.FAILED, exc.code)
             await quietly(surface.fail(exc), "say the turn failed")
         except asyncio.CancelledError:
-            await asyncio.shield(self.interrupt(turn_id, surface))
+            await asyncio.shield(self.interrupt(turn_id, surface, platform=key.platform))
             raise
         except Exception:
             log.exception("turn %d crashed while drawing", turn_id)
-            await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code="bug")
+            await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=BUG)
+            self._ended(key.platform, TurnStatus.FAILED, BUG)
             await quietly(surface.fail(errors.EaselError()), "say the turn failed")
         return None
 
-    async def interrupt(self, turn_id: int, surface: TurnMessage) -> None:
-        await self.ledger.end(turn_id, status=TurnStatus.INTERRUPTED, error_code="interrupted")
+    async def interrupt(self, turn_id: int, surface: TurnMessage, *, platform: str) -> None:
+        code = errors.Interrupted.code
+        await self.ledger.end(turn_id, status=TurnStatus.INTERRUPTED, error_code=code)
+        self._ended(platform, TurnStatus.INTERRUPTED, code)
         await quietly(surface.interrupted(turn_id), "say the turn was interrupted")
+
+    def _ended(self, platform: str, status: TurnStatus, code: str) -> None:
+        self.telemetry.turn_ended(platform=platform, status=status, code=code)
 
     async def _draw(
         self,
@@ -175,23 +208,24 @@ class TurnRunner:
         images: Sequence[InputImage],
         options: ImageOptions,
         surface: Surface,
+        watch: Stopwatch,
     ) -> FinalImage:
         state = await self.threads.get(key) if request.is_reply else None
         previous = state.last_response_id if state else None
         fmt = surface.preview_format
         async with PreviewEditor(
-            show=surface.preview,
+            show=_timed(surface.preview, watch),
             min_interval=surface.preview_interval,
             prepare=lambda preview: light_preview(preview, fmt=fmt),
         ) as editor:
             try:
-                return await self._stream(editor, request, options, previous, images)
+                return await self._stream(editor, request, options, previous, images, watch)
             except errors.ContextExpired:
                 if state is None:
                     raise
                 log.info("context of %s expired; continuing from its last image", key)
                 images = (*await _last_image(surface, state.last_file_ref, key), *images)
-                return await self._stream(editor, request, options, None, images)
+                return await self._stream(editor, request, options, None, images, watch)
 
     async def _stream(
         self,
@@ -200,10 +234,12 @@ class TurnRunner:
         options: ImageOptions,
         previous: str | None,
         images: Sequence[InputImage],
+        watch: Stopwatch,
     ) -> FinalImage:
         who = self.safety.of(
             platform=request.platform, workspace=request.workspace, user_id=request.user_id
         )
+        asked = time.monotonic()
         async for item in self.backend.generate(
             prompt=request.prompt,
             options=options,
@@ -212,9 +248,22 @@ class TurnRunner:
             safety_identifier=who,
         ):
             if isinstance(item, FinalImage):
+                watch.final(asked=asked)
                 return item
             editor.offer(item)
         raise errors.GenerationFailed(detail="the backend ended without a final image")
+
+
+def _timed(
+    show: Callable[[Preview], Awaitable[None]], watch: Stopwatch
+) -> Callable[[Preview], Awaitable[None]]:
+    """`show`, and the turn's first preview timed once it is shown."""
+
+    async def shown(preview: Preview) -> None:
+        await show(preview)
+        watch.preview_shown()
+
+    return shown
 
 
 async def _last_image(
