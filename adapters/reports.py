@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.workspace.fields import FIELDS, Field
-from bot.workspace.options import SHAPES
 from bot.workspace.quotas import Spend, UsageReport
 from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.sizes import STABLE, is_experimental
 
 
 def settings_lines(settings: WorkspaceSettings, *, bold: str) -> str:
@@ -19,9 +19,10 @@ def shown(field: Field, settings: WorkspaceSettings) -> str:
     value = getattr(settings, field.name)
     if field.kind == "channels" and value:
         return ", ".join(f"<#{c}>" for c in value)
-    if field.name in ("size", "allowed_sizes"):
-        sizes = value if isinstance(value, tuple) else (value,)
-        return ", ".join(f"{SHAPES.get(s, s)}" for s in sizes)
+    if field.name == "allowed_sizes":
+        return settings.sizes.describe()
+    if field.kind in ("size", "largest") and is_experimental(value):
+        return f"{field.show(value)} (OpenAI calls sizes above {STABLE} experimental)"
     return field.show(value)
 
 

@@ -14,8 +14,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.models import ImageOptions
-from bot.workspace.options import SIZE_ALIASES, validate_options
+from bot.workspace.options import validate_options
 from bot.workspace.prices import PriceTable, PriceTableError
+from bot.workspace.sizes import LARGEST, STABLE, parse_size, within
 
 
 class ConfigError(ValueError):
@@ -135,12 +136,11 @@ _IMAGE_VARIABLES = {
 
 def _defaults(env: Mapping[str, str]) -> ImageOptions:
     base = ImageOptions()
-    size = _get(env, "EASEL_SIZE") or base.size
     compression = _get(env, "EASEL_COMPRESSION")
     options = ImageOptions(
         model=_get(env, "EASEL_MODEL") or base.model,
         image_model=_get(env, "EASEL_IMAGE_MODEL") or base.image_model,
-        size=SIZE_ALIASES.get(size, size),
+        size=_size(env, base.size),
         quality=_get(env, "EASEL_QUALITY") or base.quality,
         output_format=_get(env, "EASEL_OUTPUT_FORMAT") or base.output_format,
         compression=_whole(env, "EASEL_COMPRESSION", 0) if compression else None,
@@ -152,7 +152,22 @@ def _defaults(env: Mapping[str, str]) -> ImageOptions:
     problems = validate_options(options)
     if problems:
         raise ConfigError("; ".join(_name_variable(problem) for problem in problems))
+    if options.size != "auto" and not within(options.size, STABLE):
+        raise ConfigError(
+            f"EASEL_SIZE: {options.size} is larger than {STABLE}, the largest size a workspace "
+            f"allows until its admins raise its Largest size (up to {LARGEST}, experimental)"
+        )
     return options
+
+
+def _size(env: Mapping[str, str], default: str) -> str:
+    """EASEL_SIZE as easel keeps sizes, auto or WIDTHxHEIGHT; text that is no size is kept
+    as it is, for validate_options to name with every other problem."""
+    raw = _get(env, "EASEL_SIZE")
+    try:
+        return default if raw is None else parse_size(raw)
+    except ValueError:
+        return raw or default
 
 
 def _name_variable(problem: str) -> str:

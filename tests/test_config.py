@@ -344,7 +344,31 @@ def test_compression_is_fine_with_jpeg() -> None:
 
 def test_image_default_errors_name_the_variable_to_change() -> None:
     message = _refused(_with(HTTP_ENV, EASEL_SIZE="huge"))
-    assert message.startswith("EASEL_SIZE: size must be one of")
+    assert message.startswith("EASEL_SIZE: size huge is not a size: write auto, square")
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [
+        ("3840x1000", "EASEL_SIZE: size 3840x1000 is wider than 3:1"),
+        ("1000x1000", "EASEL_SIZE: size 1000x1000: width and height must be multiples of 16"),
+        ("5120x2880", "EASEL_SIZE: size 5120x2880 is larger than 3840x2160"),
+        ("640x640", "EASEL_SIZE: size 640x640 has fewer than 655,360 pixels"),
+        # within the rules, but above the largest size a workspace allows by default
+        ("3840x2160", "EASEL_SIZE: 3840x2160 is larger than 2560x1440, the largest size"),
+    ],
+)
+def test_a_custom_default_size_is_held_to_the_rules_naming_the_variable(
+    size: str, words: str
+) -> None:
+    assert words in _refused(_with(HTTP_ENV, EASEL_SIZE=size))
+
+
+def test_a_custom_default_size_within_the_rules_is_read() -> None:
+    assert load_config(_with(HTTP_ENV, EASEL_SIZE="1536X864")).defaults.size == "1536x864"
+    assert load_config(_with(HTTP_ENV, EASEL_SIZE="landscape")).defaults.size == "1536x1024"
+    older = _with(HTTP_ENV, EASEL_SIZE="1536x864", EASEL_IMAGE_MODEL="gpt-image-1.5")
+    assert "EASEL_SIZE: size 1536x864 is not a size gpt-image-1.5 takes" in _refused(older)
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,7 @@ async def test_two_managers_setting_two_fields_keep_both(
         ("partial_images", "7", "Previews: must be from 0 to 3"),
         ("compression", "50", "Compression: compression applies only to jpeg and webp"),  # png
         ("allowed_qualities", "low medium", "auto is not among the allowed qualities"),
-        ("size", "panorama", "Default size: must be one of auto, 1024x1024"),
+        ("size", "panorama", "Default size: 'panorama' is not a size: write auto, square"),
     ],
 )
 async def test_an_invalid_value_from_a_manager_is_not_changed_and_says_why(

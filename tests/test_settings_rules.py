@@ -24,10 +24,11 @@ from bot.models import DrawRequest, FinalImage, ImageOptions, ThreadKey
 from bot.store.sqlite import SqliteStore
 from bot.turns.status import TurnStatus
 from bot.workspace.fields import FIELDS, label
-from bot.workspace.options import QUALITIES, SIZES
+from bot.workspace.options import QUALITIES
 from bot.workspace.prices import PriceTable, PriceTableError
 from bot.workspace.quotas import Quotas, day_start, month_start, next_month, until
 from bot.workspace.settings import SettingsInvalid, WorkspaceSettings, change, check_settings
+from bot.workspace.sizes import ALLOWED_SIZES
 from tests import ledger
 from tests.clock import ManualClock
 
@@ -54,6 +55,11 @@ def _defaults(**options: Any) -> WorkspaceSettings:
         ("size", "landscape", "1536x1024"),
         ("size", "Landscape", "1536x1024"),
         ("size", "  portrait  ", "1024x1536"),
+        ("size", "1536x864", "1536x864"),  # the image model's rules are checked with the rest
+        ("size", "1536 X 0864", "1536x864"),
+        ("largest_size", "3840x2160", "3840x2160"),
+        ("largest_size", "landscape", "1536x1024"),
+        ("allowed_sizes", "square custom", ("1024x1024", "custom")),
         ("allowed_sizes", "square landscape", ("1024x1024", "1536x1024")),
         ("allowed_sizes", "square,portrait landscape", ("1024x1024", "1024x1536", "1536x1024")),
         ("allowed_sizes", "1024x1024, 1024x1536", ("1024x1024", "1024x1536")),
@@ -121,10 +127,13 @@ def test_parse_accepts(field: str, text: str, expected: object) -> None:
 @pytest.mark.parametrize(
     ("field", "text", "words"),
     [
-        ("size", "512x512", "must be one of auto, 1024x1024, 1024x1536, 1536x1024"),
-        ("size", "huge", "must be one of"),
-        ("size", "", "must be one of"),
-        ("allowed_sizes", "square 512x512", "must be some of auto, 1024x1024"),
+        ("size", "huge", "'huge' is not a size: write auto, square, portrait, landscape, or"),
+        ("size", "", "is not a size"),
+        ("size", "0x1024", "is not a size"),
+        ("largest_size", "auto", "must be WIDTHxHEIGHT, at most 3840x2160"),
+        ("largest_size", "5120x2880", "5120x2880 is larger than 3840x2160"),
+        ("largest_size", "1000x1000", "width and height must be multiples of 16"),
+        ("allowed_sizes", "square 512x512", "must be some of auto, square, portrait, landscape"),
         ("allowed_sizes", "", "must be some of"),
         ("allowed_sizes", "none", "must be some of"),
         ("quality", "ultra", "must be one of auto, low, medium, high"),
@@ -171,7 +180,7 @@ def test_parse_refuses_with_words(field: str, text: str, words: str) -> None:
 
 
 def test_every_field_has_a_label_help_and_a_known_kind() -> None:
-    kinds = {"choice", "choices", "text", "int", "money", "bool", "channels"}
+    kinds = {"choice", "choices", "size", "largest", "text", "int", "money", "bool", "channels"}
     for name, spec in FIELDS.items():
         assert spec.name == name
         assert spec.label and spec.help
@@ -193,10 +202,12 @@ def test_every_field_has_a_label_help_and_a_known_kind() -> None:
         ("channels", (), "all channels"),
         ("channels", ("C1", "C2"), "C1, C2"),
         ("allowed_sizes", ("1024x1024", "auto"), "1024x1024, auto"),
+        ("largest_size", "2560x1440", "2560x1440"),
+        ("size", "1024x1536", "portrait"),
         ("enabled", True, "on"),
         ("enabled", False, "off"),
         ("input_fidelity", None, "not set"),
-        ("size", "1536x1024", "1536x1024"),
+        ("size", "1536x864", "1536x864"),
     ],
 )
 def test_show(field: str, value: object, shown: str) -> None:
@@ -213,7 +224,8 @@ def test_settings_show_reads_its_own_value() -> None:
 def test_from_defaults_allows_everything_and_limits_nothing() -> None:
     options = ImageOptions(model="gpt-5", image_model="gpt-image-1", size="1024x1536")
     settings = WorkspaceSettings.from_defaults(options)
-    assert settings.allowed_sizes == SIZES
+    assert settings.allowed_sizes == ALLOWED_SIZES
+    assert settings.largest_size == "2560x1440"
     assert settings.allowed_qualities == QUALITIES
     assert settings.channels == ()
     assert settings.daily_limit is None
@@ -233,7 +245,7 @@ def test_from_defaults_allows_everything_and_limits_nothing() -> None:
         (
             {"size": "1536x1024", "allowed_sizes": ("1024x1024",)},
             "size",
-            "1536x1024 is not among the allowed sizes",
+            "landscape is not among the allowed sizes",
         ),
         (
             {"quality": "high", "allowed_qualities": ("low", "medium")},
@@ -305,7 +317,7 @@ def test_check_settings_reports_every_problem_at_once() -> None:
             {"allowed_sizes": ("1024x1024",), "size": "1024x1024"},
             {"size": "landscape"},
             "size",
-            "1536x1024 is not among the allowed sizes",
+            "landscape is not among the allowed sizes",
         ),
         # a default quality outside the allowed qualities
         ({}, {"allowed_qualities": "low"}, "quality", "auto is not among the allowed qualities"),
@@ -381,7 +393,7 @@ def test_change_returns_only_fields_that_actually_changed() -> None:
         "size": "auto",  # same
         "image_model": "gpt-image-1",  # same
         "quality": "high",  # new
-        "allowed_sizes": " ".join(SIZES),  # same, spelt out
+        "allowed_sizes": " ".join(ALLOWED_SIZES),  # same, spelt out
         "channels": "all",  # same: () already
         "daily_limit": "none",  # same: None already
         "monthly_cap_usd": "$25",  # new
@@ -511,7 +523,7 @@ async def test_settings_audit_records_who_old_and_new_in_order(
     audit = await store.settings.audit(PLATFORM, WORKSPACE)
     assert [(a["user_id"], a["field"], a["old"], a["new"]) for a in audit] == [
         ("UA", "daily_limit", None, 5),
-        ("UA", "allowed_sizes", list(SIZES), ["1024x1024", "auto"]),
+        ("UA", "allowed_sizes", list(ALLOWED_SIZES), ["1024x1024", "auto"]),
         # "size" was already "auto": nothing recorded for it
         ("UB", "daily_limit", 5, 10),
         ("UA", "daily_limit", 10, None),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -13,7 +14,7 @@ from adapters.discord.editors import InteractionEditor
 from adapters.discord.settings import send_usage
 from adapters.discord.surface import DEFAULT_FILESIZE_LIMIT
 from adapters.failures import PlatformError
-from bot.errors import EaselError
+from bot.errors import EaselError, StoreUnavailable
 from bot.models import DrawRequest
 from bot.workspace.admission import Admission, is_usage
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SIZES = [Choice(name=n, value=n) for n in ("square", "portrait", "landscape")]
+SizeCompleter = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[Choice[str]]]]
+
 QUALITIES = [Choice(name=n, value=n) for n in ("low", "medium", "high")]
 
 
@@ -31,16 +33,17 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
     @app_commands.describe(
         prompt="What to draw (or: usage)",
         image="An image to start from or edit",
-        size="The picture's shape",
+        size="square, portrait, landscape, or WIDTHxHEIGHT such as 1536x864",
         quality="Higher takes longer",
     )
-    @app_commands.choices(size=SIZES, quality=QUALITIES)
+    @app_commands.choices(quality=QUALITIES)
+    @app_commands.autocomplete(size=_sizes(client))
     @app_commands.guild_only()
     async def draw(
         interaction: discord.Interaction,
         prompt: str,
         image: discord.Attachment | None = None,
-        size: Choice[str] | None = None,
+        size: str | None = None,
         quality: Choice[str] | None = None,
     ) -> None:
         if is_usage(prompt):
@@ -53,7 +56,7 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             user_id=str(interaction.user.id),
             prompt=prompt,
             dedupe_key=f"discord:interaction:{interaction.id}",
-            size=size.value if size else None,
+            size=size or None,
             quality=quality.value if quality else None,
             max_upload_bytes=interaction.filesize_limit or DEFAULT_FILESIZE_LIMIT,
             attachment_count=1 if image else 0,
@@ -70,6 +73,22 @@ def draw_command(client: EaselDiscord) -> app_commands.Command[Any, Any, None]:
             await _start(client, interaction, admission, image)
 
     return draw
+
+
+def _sizes(client: EaselDiscord) -> SizeCompleter:
+    """The sizes the server allows, offered as a person types (what they typed first, when
+    it is a size); the typed text is checked again by admission when the command runs."""
+
+    async def complete(interaction: discord.Interaction, current: str) -> list[Choice[str]]:
+        try:
+            settings = await client.deps.workspaces.settings("discord", str(interaction.guild_id))
+        except StoreUnavailable:
+            log.warning("no size suggestions for %s: the database is not answering", current)
+            return []
+        found = settings.sizes.suggestions(current)
+        return [Choice(name=label, value=value) for label, value in found]
+
+    return complete
 
 
 async def _start(

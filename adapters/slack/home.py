@@ -31,7 +31,8 @@ from adapters.slack.views import (
     submitted_texts,
     warnings_text,
 )
-from bot.workspace.settings import SettingsInvalid
+from bot.workspace.settings import SettingsInvalid, WorkspaceSettings
+from bot.workspace.sizes import STABLE, is_experimental
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,27 @@ async def settings_submitted(
     except SettingsInvalid as exc:
         await ack(response_action="errors", errors=exc.problems)
         return
-    if warnings := deps.workspaces.model_warnings(settings):  # saved, and worth a word
+    warnings = deps.workspaces.model_warnings(settings) + size_notes(settings, texts, opened)
+    if warnings:  # saved, and worth a word
         await ack(response_action="update", view=notice_modal(SAVED + warnings_text(warnings)))
     else:
         await ack()
     await publish_home(deps, team=team, user=user)
+
+
+def size_notes(
+    settings: WorkspaceSettings, texts: dict[str, str], opened: dict[str, str] | None
+) -> list[str]:
+    """A word when the form raised the largest size into what OpenAI calls experimental."""
+    sent = texts.get("largest_size")
+    if sent is None or (opened or {}).get("largest_size") == sent:
+        return []
+    if not is_experimental(settings.largest_size):
+        return []
+    return [
+        f"Custom sizes up to {settings.largest_size} are allowed now; OpenAI calls sizes "
+        f"above {STABLE} experimental."
+    ]
 
 
 def register(app: AsyncApp) -> None:

@@ -28,7 +28,8 @@ def is_human_reply(event: dict[str, Any]) -> bool:
 
 
 def parse_draw_text(text: str) -> tuple[str, str | None, str | None]:
-    """`--size landscape --quality high a prompt` -> (prompt, size, quality).
+    """`--size landscape --quality high a prompt` -> (prompt, size, quality); a size is a
+    shape or WIDTHxHEIGHT (`--size 1536x864`), checked by the core's admission.
 
     Flags come first; the rest is the prompt, word for word."""
     chosen: dict[str, str] = {}
@@ -37,7 +38,9 @@ def parse_draw_text(text: str) -> tuple[str, str | None, str | None]:
         flag, _, rest = rest.partition(" ")
         name = _FLAGS.get(flag.split("=", 1)[0].lower())
         if name is None:
-            raise BadInput(f"{flag} is not an option. Options: --size <shape>, --quality <q>.")
+            raise BadInput(
+                f"{flag} is not an option. Options: --size <shape or WIDTHxHEIGHT>, --quality <q>."
+            )
         if "=" in flag:
             value = flag.split("=", 1)[1]
         else:

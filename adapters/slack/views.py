@@ -20,9 +20,9 @@ from adapters.failures import Caller, PlatformError
 from adapters.reports import settings_lines, usage_text
 from adapters.slack import failures
 from bot.workspace.fields import FIELDS, Field
-from bot.workspace.options import SHAPES
 from bot.workspace.quotas import UsageReport
 from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.sizes import CUSTOM, EXAMPLE, size_name
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,9 @@ def home_view(
         _text(
             "Type `/draw a gray tabby cat hugging an otter` in any channel easel is in. Reply "
             "in the drawing's thread to edit it; attach images to use them in the edit. Choose "
-            "a shape or quality with `/draw --size landscape --quality high <prompt>`; "
-            "`/draw usage` shows your usage."
+            "a size or quality with `/draw --size landscape --quality high <prompt>` (a size "
+            f"is a shape, or WIDTHxHEIGHT such as `--size {EXAMPLE}` within the allowed sizes "
+            "below); `/draw usage` shows your usage."
         ),
         {"type": "divider"},
         _text(usage_text(report, admin=admin is Admin.YES, bold="*")),
@@ -132,8 +133,9 @@ def warnings_text(warnings: Sequence[str]) -> str:
     return "\n".join(f":warning: {line}" for line in warnings)
 
 
-def _option(value: str, label: str | None = None) -> dict[str, Any]:
-    return {"text": {"type": "plain_text", "text": label or value}, "value": value}
+def _option(value: str) -> dict[str, Any]:
+    label = "custom, up to the largest size" if value == CUSTOM else size_name(value)
+    return {"text": {"type": "plain_text", "text": label}, "value": value}
 
 
 def _element(field: Field, settings: WorkspaceSettings) -> dict[str, Any]:
@@ -143,13 +145,13 @@ def _element(field: Field, settings: WorkspaceSettings) -> dict[str, Any]:
         if field.optional:
             choices = ("none", *choices)
         current = field.show(value) if field.kind == "bool" else (value or "none")
-        options = [_option(c, SHAPES.get(c, c)) for c in choices]
+        options = [_option(c) for c in choices]
         element: dict[str, Any] = {"type": "static_select", "options": options}
         if current in choices:
             element["initial_option"] = options[choices.index(current)]
         return element
     if field.kind == "choices":
-        options = [_option(c, SHAPES.get(c, c)) for c in field.choices]
+        options = [_option(c) for c in field.choices]
         chosen = [o for o in options if o["value"] in value]
         element = {"type": "multi_static_select", "options": options}
         if chosen:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, replace
 from bot import errors
 from bot.models import DrawRequest, ImageOptions
 from bot.ports import Admissions, Threads
-from bot.workspace.options import SHAPES, SIZE_ALIASES, fit_upload_limit, validate_options
+from bot.workspace.options import fit_upload_limit, validate_options
 from bot.workspace.settings import WorkspaceSettings
+from bot.workspace.sizes import parse_size, size_problem
 from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -119,11 +120,7 @@ def options_for(request: DrawRequest, settings: WorkspaceSettings) -> ImageOptio
     fitted to its platform's file limit."""
     options = settings.image_options()
     if request.size is not None:
-        size = SIZE_ALIASES.get(request.size, request.size)
-        if size not in settings.allowed_sizes:
-            allowed = ", ".join(SHAPES.get(s, s) for s in settings.allowed_sizes)
-            raise errors.NotAllowed(f"That size is not allowed here. Allowed sizes: {allowed}.")
-        options = replace(options, size=size)
+        options = replace(options, size=chosen_size(request.size, settings))
     if request.quality is not None:
         if request.quality not in settings.allowed_qualities:
             allowed = ", ".join(settings.allowed_qualities)
@@ -137,3 +134,19 @@ def options_for(request: DrawRequest, settings: WorkspaceSettings) -> ImageOptio
     if problems:
         raise errors.BadInput(f"That drawing cannot be made: {'; '.join(problems)}.")
     return fit_upload_limit(options, request.max_upload_bytes)
+
+
+def chosen_size(text: str, settings: WorkspaceSettings) -> str:
+    """The size a person asked for, as sent; BadInput naming the image model's rule it
+    breaks, or NotAllowed naming the workspace's allowed sizes (and its largest)."""
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise errors.BadInput(f"That size cannot be drawn: {exc}.") from None
+    if problem := size_problem(size, settings.image_model):
+        raise errors.BadInput(f"That size cannot be drawn: {problem}.")
+    if refusal := settings.sizes.refusal(size):
+        raise errors.NotAllowed(
+            f"That size is not allowed here: {refusal}. Allowed sizes: {settings.sizes.describe()}."
+        )
+    return size

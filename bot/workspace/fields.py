@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import ImageOptions
-from bot.workspace.options import (
-    BACKGROUNDS,
-    FIDELITIES,
-    FORMATS,
-    MODERATIONS,
-    QUALITIES,
+from bot.workspace.options import BACKGROUNDS, FIDELITIES, FORMATS, MODERATIONS, QUALITIES
+from bot.workspace.sizes import (
+    ALLOWED_SIZES,
+    LARGEST,
     SIZE_ALIASES,
-    SIZES,
+    STABLE,
+    custom_size_problem,
+    dimensions,
+    parse_size,
+    size_name,
 )
 
 REPLY_POLICIES = ("anyone", "starter")
@@ -33,7 +35,7 @@ class Field:
     name: str
     label: str
     help: str
-    kind: str  # choice | choices | text | int | money | bool | channels
+    kind: str  # choice | choices | size | largest | text | int | money | bool | channels
     choices: tuple[str, ...] = ()
     optional: bool = False  # "none" clears it
     low: int | None = None
@@ -59,6 +61,8 @@ class Field:
             return f"${value:,.2f}"
         if self.kind in ("channels", "choices"):
             return ", ".join(value)
+        if self.kind in ("size", "largest"):
+            return size_name(value)
         return str(value)
 
     def load(self, raw: Any) -> Any:
@@ -84,8 +88,23 @@ def _words(text: str) -> tuple[str, ...]:
 def _choices(field: Field, text: str) -> tuple[str, ...]:
     items = tuple(dict.fromkeys(SIZE_ALIASES.get(p.lower(), p.lower()) for p in _words(text)))
     if not items or any(p not in field.choices for p in items):
-        raise ValueError(f"must be some of {', '.join(field.choices)}")
+        raise ValueError(f"must be some of {', '.join(map(size_name, field.choices))}")
     return items
+
+
+def _size(field: Field, text: str) -> str:
+    """auto, a shape or WIDTHxHEIGHT; the image model's rules are checked with the settings."""
+    return parse_size(text)
+
+
+def _largest(field: Field, text: str) -> str:
+    """WIDTHxHEIGHT within the rules of every model that takes custom sizes."""
+    size = parse_size(text)
+    if dimensions(size) is None:
+        raise ValueError(f"must be WIDTHxHEIGHT, at most {LARGEST}, such as {STABLE}")
+    if problem := custom_size_problem(size):
+        raise ValueError(problem)
+    return size
 
 
 def _channels(field: Field, text: str) -> tuple[str, ...]:
@@ -138,6 +157,8 @@ def _model(field: Field, text: str) -> str:
 _PARSERS: dict[str, Callable[[Field, str], Any]] = {
     "choice": _choice,
     "choices": _choices,
+    "size": _size,
+    "largest": _largest,
     "channels": _channels,
     "bool": _bool,
     "int": _int,
@@ -166,9 +187,26 @@ _SETTING_FIELDS = (
         "text",
     ),
     Field(
-        "size", "Default size", "The shape used when a person does not choose one.", "choice", SIZES
+        "size",
+        "Default size",
+        "Used when a person does not choose one: auto, square, portrait, landscape, or "
+        "WIDTHxHEIGHT such as 1536x864.",
+        "size",
     ),
-    Field("allowed_sizes", "Allowed sizes", "The sizes people may ask for.", "choices", SIZES),
+    Field(
+        "allowed_sizes",
+        "Allowed sizes",
+        "The sizes people may ask for; custom: any WIDTHxHEIGHT up to the largest size.",
+        "choices",
+        ALLOWED_SIZES,
+    ),
+    Field(
+        "largest_size",
+        "Largest size",
+        f"Custom sizes have at most its pixels and its long edge. Up to {LARGEST}; OpenAI calls "
+        f"sizes above {STABLE} experimental.",
+        "largest",
+    ),
     Field(
         "quality",
         "Default quality",

@@ -1,14 +1,13 @@
-"""The image options the image service accepts, and fitting them to a platform's file limit."""
+"""The image options the image service accepts, and fitting them to a platform's file limit.
+Sizes and their rules are in bot.workspace.sizes."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from bot.models import ImageOptions
+from bot.workspace.sizes import SIZES, dimensions, size_problem
 
-SIZES = ("auto", "1024x1024", "1024x1536", "1536x1024")
-SIZE_ALIASES = {"square": "1024x1024", "portrait": "1024x1536", "landscape": "1536x1024"}
-SHAPES = {v: k for k, v in SIZE_ALIASES.items()}  # "1024x1024" -> "square"
 QUALITIES = ("auto", "low", "medium", "high")
 FORMATS = ("png", "jpeg", "webp")
 BACKGROUNDS = ("auto", "opaque", "transparent")
@@ -19,8 +18,9 @@ FIDELITIES = ("low", "high")
 def validate_options(options: ImageOptions) -> list[str]:
     """Every reason these options cannot be sent, each naming the field; empty when fine."""
     problems: list[str] = []
+    if problem := size_problem(options.size, options.image_model):
+        problems.append(f"size {problem}")
     for name, value, allowed in (
-        ("size", options.size, SIZES),
         ("quality", options.quality, QUALITIES),
         ("output format", options.output_format, FORMATS),
         ("background", options.background, BACKGROUNDS),
@@ -48,21 +48,23 @@ def combination_problems(options: ImageOptions) -> dict[str, str]:
     return problems
 
 
-# The largest an image of each size can be as a PNG: 4 bytes a pixel (RGBA) plus headers.
-_PIXELS = {"1024x1024": 1024 * 1024, "1024x1536": 1024 * 1536, "1536x1024": 1536 * 1024}
-_WORST_PIXELS = max(_PIXELS.values())
+# "auto" may come back as any standard size: it is counted as the largest of them.
+_AUTO_PIXELS = max(w * h for w, h in filter(None, map(dimensions, SIZES)))
 
 
 def worst_case_bytes(options: ImageOptions) -> int:
-    """An upper bound on the file the image service returns for these options."""
-    pixels = _PIXELS.get(options.size, _WORST_PIXELS)
+    """An upper bound on the file the image service returns for these options, from the
+    size's pixels: a PNG at 4 bytes a pixel (RGBA) plus headers."""
+    found = dimensions(options.size)
+    pixels = found[0] * found[1] if found is not None else _AUTO_PIXELS
     if options.output_format == "png":
         return pixels * 4 + 65_536
     return pixels * 3 // 2  # jpeg/webp at the highest quality stay well under this
 
 
 def fit_upload_limit(options: ImageOptions, limit: int | None) -> ImageOptions:
-    """Options whose worst-case file fits `limit` bytes: PNG becomes WebP when it could not."""
+    """Options whose file should fit `limit` bytes: WebP when the format asked for could not.
+    (A file that still comes back too large, a 4K one, is re-encoded by the adapter.)"""
     if limit is None or worst_case_bytes(options) <= limit:
         return options
     return replace(options, output_format="webp", compression=options.compression or 90)

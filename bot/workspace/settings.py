@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.models import ImageOptions
 from bot.workspace.fields import FIELDS, Field, label
-from bot.workspace.options import QUALITIES, SIZES, combination_problems
+from bot.workspace.options import QUALITIES, combination_problems
+from bot.workspace.sizes import ALLOWED_SIZES, STABLE, SizePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,8 @@ class WorkspaceSettings:
     image_model: str
     model: str
     size: str
-    allowed_sizes: tuple[str, ...]
+    allowed_sizes: tuple[str, ...]  # auto, standard sizes, and "custom" (up to largest_size)
+    largest_size: str  # WIDTHxHEIGHT: custom sizes have at most its pixels and long edge
     quality: str
     allowed_qualities: tuple[str, ...]
     output_format: str
@@ -40,7 +42,8 @@ class WorkspaceSettings:
     def from_defaults(cls, options: ImageOptions) -> WorkspaceSettings:
         return cls(
             **{f.name: getattr(options, f.name) for f in fields(ImageOptions)},
-            allowed_sizes=SIZES,
+            allowed_sizes=ALLOWED_SIZES,
+            largest_size=STABLE,
             allowed_qualities=QUALITIES,
             channels=(),
             reply_policy="anyone",
@@ -68,6 +71,13 @@ class WorkspaceSettings:
     def show(self, name: str) -> str:
         return FIELDS[name].show(getattr(self, name))
 
+    @property
+    def sizes(self) -> SizePolicy:
+        """The sizes people may ask for here, by the image model's rules."""
+        return SizePolicy(
+            allowed=self.allowed_sizes, largest=self.largest_size, image_model=self.image_model
+        )
+
 
 class SettingsInvalid(Exception):
     """Some changes cannot be made; `problems` maps each field's name to the reason."""
@@ -82,8 +92,8 @@ def check_settings(settings: WorkspaceSettings) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not settings.allowed_sizes:
         problems["allowed_sizes"] = "allow at least one size"
-    elif settings.size not in settings.allowed_sizes:
-        problems["size"] = f"{settings.size} is not among the allowed sizes"
+    elif refusal := settings.sizes.refusal(settings.size):
+        problems["size"] = refusal
     if not settings.allowed_qualities:
         problems["allowed_qualities"] = "allow at least one quality"
     elif settings.quality not in settings.allowed_qualities:

@@ -219,6 +219,16 @@ class FakeDiscord(LocalServer):
         }
         return self._interaction(data, limit=limit, guild=guild)
 
+    def autocomplete(self, prompt: str, *, size: str, guild: int = GUILD_ID) -> _Json:
+        """A person typing `size` into /draw's size option (APPLICATION_COMMAND_AUTOCOMPLETE);
+        easel answers with callback type 8 and its choices."""
+        payload = self.interaction(prompt, size=size, guild=guild)
+        payload["type"] = 4
+        for option in payload["data"]["options"]:
+            if option["name"] == "size":
+                option["focused"] = True
+        return payload
+
     def command(
         self,
         name: str,
@@ -492,6 +502,8 @@ class FakeDiscord(LocalServer):
         if parts[0] == "interactions" and parts[-1] == "callback":
             iid, token = int(parts[1]), parts[2]
             self.callbacks.append({"id": iid, "token": token, **payload})
+            if payload["type"] == 8:  # autocomplete choices: no message
+                return 204, None
             if payload["type"] in (6, 7) and iid in self._pressed:  # (deferred) update
                 mid = self._pressed[iid]
                 self.originals[token] = mid

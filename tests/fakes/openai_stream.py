@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,7 @@ class Script:
     delay: float = 0.0  # seconds between events
     hang_after_partials: bool = False  # keep the stream open, silent, until shutdown
     image_size: tuple[int, int] = (64, 64)
+    noisy: bool = False  # the final is noise: a PNG as large as its size can be
     # Broken streams:
     cut_mid_event: bool = False  # the final's ~4 MB output_item.done half sent, then FIN
     not_json: bool = False  # a `data:` line that is not JSON, after response.in_progress
@@ -72,6 +74,14 @@ def make_png(size: tuple[int, int], seed: int, blur: int) -> bytes:
     img.putpixel((0, 0), (seed % 256, blur, 255))  # guarantee distinct bytes per frame
     buf = io.BytesIO()
     img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def make_noise(size: tuple[int, int], seed: int) -> bytes:
+    """A deterministic PNG of random pixels, which no encoder can make small."""
+    pixels = random.Random(seed).randbytes(size[0] * size[1] * 3)
+    buf = io.BytesIO()
+    Image.frombytes("RGB", size, pixels).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
@@ -195,7 +205,7 @@ class ResponseStream:
         if count is None:
             count = max(0, min(3, int(tool.get("partial_images") or 0)))
         w, h = script.image_size
-        final = make_png((w, h), n, 0)
+        final = make_noise((w, h), n) if script.noisy else make_png((w, h), n, 0)
         # The item reports concrete values where the request said "auto" or nothing.
         resolved = {"size": f"{w}x{h}", "quality": "medium", "output_format": "png"}
         resolved["background"] = "opaque"
