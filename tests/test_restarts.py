@@ -26,6 +26,13 @@ def statuses(env: dict[str, str]) -> list[str]:
         return [row[0] for row in db.execute("SELECT status FROM turns ORDER BY id")]
 
 
+def recorded_messages(env: dict[str, str]) -> int:
+    """Turns whose message easel has written down (it posts a message, then records it)."""
+    with sqlite3.connect(env["EASEL_DB"]) as db:
+        [(count,)] = db.execute("SELECT count(*) FROM turns WHERE message NOT IN ('', '{}')")
+        return int(count)
+
+
 def outbox(env: dict[str, str]) -> int:
     """Finished images kept for delivery: files in the folder beside the database."""
     return len(list(Path(env["EASEL_DB"] + ".outbox").glob("*.image")))
@@ -192,6 +199,7 @@ async def test_queued_replies_are_all_interrupted_by_a_kill_never_run_out_of_ord
                 in block_text(in_thread(slack_fake, ts)[-1]["blocks"])
             )
         )
+        await eventually(lambda: recorded_messages(bot_env) == 3)
         bot.kill()
         await bot.wait()
 
