@@ -71,6 +71,15 @@ def _verify(data: bytes, name: str) -> InputImage:
     return InputImage(data=data, mime_type=mime_type, name=name)
 
 
+def pixel_size(data: bytes) -> str | None:
+    """WIDTHxHEIGHT of an image, read from its header only; None when it cannot be read."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return f"{image.width}x{image.height}"
+    except (OSError, ValueError):
+        return None
+
+
 async def verify_image(data: bytes, *, name: str) -> InputImage:
     """Decode the bytes once (off the event loop) and return them as a verified InputImage."""
     return await asyncio.to_thread(_verify, data, name)

@@ -62,11 +62,28 @@ class ModelStatus:
 
 @dataclass(frozen=True, slots=True)
 class InputImage:
-    """An image a person attached, already verified to decode as one of the allowed formats."""
+    """An image a person attached, already verified to decode as one of the allowed formats.
+
+    `mask`: a PNG whose transparent pixels mark the region of the image to change."""
 
     data: bytes
     mime_type: str
     name: str
+    mask: bool = False
+
+
+class Action(StrEnum):
+    """The buttons under every finished drawing, in the order they are shown."""
+
+    REDO = "redo"  # the same prompt and options, from the same point in the conversation
+    VARY = "vary"  # a variation: the image goes in with the thread's context
+    BIGGER = "bigger"  # redrawn at the largest size allowed, from itself
+    EDIT = "edit"  # a form whose text becomes the thread's next turn
+    DELETE = "delete"  # easel's message and file removed; the turn marked deleted
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +109,9 @@ class DrawRequest:
     max_upload_bytes: int | None = None
     # How many files the person attached (a reply of only "retry" with none retries).
     attachment_count: int = 0
+    # A button pressed on a finished drawing, and that drawing's turn.
+    action: Action | None = None
+    origin: int | None = None
 
     @property
     def is_reply(self) -> bool:
@@ -127,6 +147,7 @@ class FinalImage:
     # What the image service says it made, when it says (it resolves "auto"): for pricing.
     size: str | None = None
     quality: str | None = None
+    input_images: int = 0  # the images the call read (an edit's input tokens)
 
     @property
     def mime_type(self) -> str:
@@ -173,6 +194,18 @@ class StoredTurn:
     quality: str | None = None
     max_upload_bytes: int | None = None
     options: ImageOptions = field(default_factory=ImageOptions)  # what it was drawn with
+    action: Action | None = None  # the button that drew it, pressed on turn `origin`
+    origin: int | None = None
+    drawn_from: str | None = None  # the previous_response_id it was drawn with
+    response_id: str | None = None
+    image_call_id: str | None = None
+    file_ref: str | None = None  # its final file in the thread
+    image_size: str | None = None  # WIDTHxHEIGHT of its final image
+    deleted_by: str | None = None  # who deleted it (it stays delivered: it was paid for)
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_by is not None
 
     def retried_by(self, user_id: str) -> DrawRequest:
         """The same drawing asked again, by `user_id`, in the thread it belongs to."""
@@ -188,6 +221,8 @@ class StoredTurn:
             size=self.size,
             quality=self.quality,
             max_upload_bytes=self.max_upload_bytes,
+            action=self.action,
+            origin=self.origin,
         )
 
 

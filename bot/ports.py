@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bot.errors import EaselError
 from bot.models import (
+    Action,
     DrawRequest,
     FinalImage,
     Held,
@@ -59,6 +60,10 @@ class TurnMessage(Protocol):
     async def fail(self, error: EaselError) -> None:
         """Replace the message's progress with the error's words."""
 
+    async def erase(self, file_ref: str | None) -> None:
+        """Delete the turn's message and its final file (`file_ref`) from the platform; what
+        is gone already counts as deleted."""
+
 
 class PreviewSink(Protocol):
     """Where partial renders are shown, at most one edit every `preview_interval` seconds,
@@ -83,8 +88,9 @@ class FinalSink(Protocol):
         in the thread first (it is named from the image call's id)."""
         ...
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
-        """Make the turn's message show the file that is in the thread."""
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
+        """Make the turn's message show the file that is in the thread, with the buttons
+        (bot.models.Action) that act on turn `turn_id`."""
 
 
 class Inputs(Protocol):
@@ -139,8 +145,10 @@ class ImageBackend(Protocol):
         previous_response_id: str | None,
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
+        mask: InputImage | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
-        """`safety_identifier`: who asked, privacy-preserving (bot.turns.safety)."""
+        """`safety_identifier`: who asked, privacy-preserving (bot.turns.safety). `mask`:
+        its transparent pixels mark the region of the first image to change."""
         ...
 
 
@@ -157,9 +165,10 @@ class ModelCatalog(Protocol):
 
 
 class Claims(Protocol):
-    async def claim(self, key: str) -> bool:
+    async def claim(self, key: str, *, stale_after: float | None = None) -> bool:
         """Record a platform delivery (an event, a command, a press); False when it was seen
-        before, by this process or another."""
+        before, by this process or another. `stale_after`: a claim older than this many
+        seconds may be made again."""
         ...
 
 
@@ -210,8 +219,9 @@ class Ledger(Protocol):
         """Unfinished turns no live replica runs, made this replica's, oldest first."""
         ...
 
-    async def hold(self, turn_id: int, final: FinalImage) -> None:
-        """Keep the final image (outbox), then mark the turn delivering."""
+    async def hold(self, turn_id: int, final: FinalImage, *, drawn_from: str | None = None) -> None:
+        """Keep the final image (outbox), then mark the turn delivering. `drawn_from`: the
+        previous_response_id it was drawn with."""
 
     async def held(self, turn_id: int) -> Held | None:
         """The finished image a delivering turn still owes, and its file if it is placed."""
@@ -222,8 +232,16 @@ class Ledger(Protocol):
     ) -> None:
         """The file is in the thread: record it and advance the thread's chain, in one step."""
 
-    async def complete(self, turn_id: int, *, final: FinalImage, cost_usd: float | None) -> None:
-        """The message shows the file: mark the turn delivered and empty its outbox."""
+    async def complete(
+        self,
+        turn_id: int,
+        *,
+        final: FinalImage,
+        cost_usd: float | None,
+        image_size: str | None = None,
+    ) -> None:
+        """The message shows the file: mark the turn delivered and empty its outbox.
+        `image_size`: the final image's WIDTHxHEIGHT."""
 
     async def end(self, turn_id: int, *, status: TurnStatus, error_code: str) -> None:
         """End a turn that delivered nothing (failed, interrupted), dropping any held image."""
@@ -232,6 +250,19 @@ class Ledger(Protocol):
 
     async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
         """The thread's latest turn, when it was interrupted (what "retry" retries)."""
+        ...
+
+
+class Drawings(Protocol):
+    """Finished drawings and the buttons pressed on them."""
+
+    async def pressed(self, origin: int, action: Action) -> tuple[int, int]:
+        """(unfinished, finished): how many turns `action` drew from drawing `origin`."""
+        ...
+
+    async def delete(self, turn_id: int, *, by: str) -> bool:
+        """Mark a delivered drawing deleted, and let its thread go on from its last image not
+        deleted; False when it is not delivered or is deleted already."""
         ...
 
 
@@ -333,6 +364,8 @@ class Store(Protocol):
     def claims(self) -> Claims: ...
     @property
     def threads(self) -> Threads: ...
+    @property
+    def drawings(self) -> Drawings: ...
     @property
     def ledger(self) -> Ledger: ...
     @property

@@ -416,8 +416,11 @@ class RecordingSurface:
         self._platform.files[file_ref] = final
         return file_ref
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
         self._platform.events.append(("finish", file_ref))
+
+    async def erase(self, file_ref: str | None) -> None:
+        self._platform.events.append(("erase", file_ref or ""))
 
     async def fail(self, error: EaselError) -> None:
         self.failures.append(error)

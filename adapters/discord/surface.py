@@ -37,6 +37,11 @@ NOT_ALLOWED_HERE = (
     "easel may not post here, so nothing was drawn: it needs the View Channel, Send Messages "
     "and Attach Files permissions in this channel."
 )
+NOT_DELETED_YET = (
+    "Discord is not answering right now, so the drawing is not removed yet. "
+    "Press Delete again in a minute."
+)
+NOT_DELETED = "Discord would not remove the drawing."
 THREAD_EXISTS = 160004  # "A thread has already been created for this message"
 UPLOAD_PATIENCE = 4.0  # an upload may take this many times a call's timeout
 
@@ -192,7 +197,7 @@ class DiscordSurface:
         message = await self._call(lambda: channel.fetch_message(message_id), what="fetch")
         return any(a.filename == name for a in message.attachments)
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
         """The edit that put the file in shows it; a new drawing also opens its thread."""
         if not self._opens_thread:
             return
@@ -207,6 +212,24 @@ class DiscordSurface:
         if self._editor.ready:
             text = self._text(f":warning: {error.user_message}")
             await self._edit(content=text, attachments=[], what="fail")
+
+    async def erase(self, file_ref: str | None) -> None:
+        """Delete the turn's message, which carries its final file (a thread opened on it
+        stays, with the replies in it)."""
+        channel_id, message_id = self._editor.channel_id, self._editor.message_id
+        if channel_id is None or message_id is None:
+            return
+        message = channel_of(self._client, self._request.workspace, channel_id).get_partial_message(
+            message_id
+        )
+        try:
+            await self._call(message.delete, what="delete")
+        except PlatformError as exc:
+            if exc.status == 404:
+                return  # deleted already
+            if exc.later:
+                raise errors.ChatUnavailable(NOT_DELETED_YET, detail=exc.reason) from exc
+            raise errors.ChatRefused(NOT_DELETED, detail=exc.reason) from exc
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         channel_id, _, message_id = file_ref.partition("/")

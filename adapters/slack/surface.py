@@ -37,6 +37,12 @@ INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “
 NOT_ANSWERING = (
     "Slack is not answering right now, so nothing was drawn. Please try again in a minute."
 )
+NOT_DELETED_YET = (
+    "Slack is not answering right now, so the drawing is not removed yet. "
+    "Press Delete again in a minute."
+)
+NOT_DELETED = "Slack would not remove the drawing ({})."
+ALREADY_GONE = frozenset({"message_not_found", "file_not_found", "file_deleted"})
 NOT_IN_CHANNEL = "easel is not in this channel yet. Invite it with /invite @easel, then ask again."
 
 
@@ -195,7 +201,7 @@ class SlackSurface:
             log.warning("could not look for %s in the thread: %s", final.filename, exc.reason)
             return None
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
         processed = await files.wait_processed(
             self._call, self._client, file_id=file_ref, channel=self.channel, delays=self._delays
         )
@@ -216,6 +222,25 @@ class SlackSurface:
                 await self._notify(error.user_message)
             return
         await self._update(self._progress(message), message)
+
+    async def erase(self, file_ref: str | None) -> None:
+        steps = []
+        if self._ts is not None:
+            ts = self._ts
+            steps.append(
+                ("chat.delete", lambda: self._client.chat_delete(channel=self.channel, ts=ts))
+            )
+        if file_ref is not None:
+            steps.append(("files.delete", lambda: self._client.files_delete(file=file_ref)))
+        for what, step in steps:
+            try:
+                await self._call(step, what=what)
+            except PlatformError as exc:
+                if exc.reason in ALREADY_GONE:
+                    continue
+                if exc.later:
+                    raise errors.ChatUnavailable(NOT_DELETED_YET, detail=exc.reason) from exc
+                raise errors.ChatRefused(NOT_DELETED.format(exc.reason), detail=exc.reason) from exc
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         try:

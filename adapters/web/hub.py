@@ -26,7 +26,8 @@ class Message:
     image: str | None = None  # URL of the image this message shows
     download: str | None = None  # URL of the final file
     note: str | None = None  # revised prompt, or the error in plain words
-    state: str = "drawing"  # drawing | preview | done | failed
+    state: str = "drawing"  # drawing | preview | done | failed | deleted
+    turn: int | None = None  # the turn a finished drawing's buttons act on
 
 
 @dataclass(slots=True)
@@ -62,6 +63,14 @@ class Hub:
             except asyncio.QueueFull:
                 log.warning("a playground tab fell behind; dropping it")
                 self._subscribers.discard(queue)
+
+    def remove(self, message: Message) -> None:
+        """The message is deleted: gone from its thread, and from every open tab."""
+        thread = self.threads.get(message.thread)
+        if thread is not None and message in thread.messages:
+            thread.messages.remove(message)
+        message.state, message.image, message.download = "deleted", None, None
+        self.publish(message)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return [asdict(m) for t in self.threads.values() for m in t.messages]

@@ -89,10 +89,11 @@ class WebSurface:
     async def place_final(self, final: FinalImage, *, again: bool) -> str:
         return self._hub.put_image(final.data, final.mime_type)
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
         token = file_ref
         self._drop_preview()
         self._update(
+            turn=turn_id,
             image=image_url(token),
             download=f"{image_url(token)}?download={final.filename}",
             line="Reply in this thread to edit the image.",
@@ -103,6 +104,12 @@ class WebSurface:
     async def fail(self, error: EaselError) -> None:
         self._drop_preview()
         self._update(image=None, line="", note=error.user_message, state="failed")
+
+    async def erase(self, file_ref: str | None) -> None:
+        if file_ref is not None:
+            self._hub.drop_image(file_ref)
+        if self._message is not None:
+            self._hub.remove(self._message)
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         found = self._hub.image(file_ref)
@@ -116,7 +123,7 @@ class WebSurface:
             self._hub.drop_image(self._preview)
             self._preview = None
 
-    def _update(self, **changes: str | None) -> None:
+    def _update(self, **changes: str | int | None) -> None:
         if self._message is None:  # a failure before start(), or a turn from before a restart
             self._message = Message(
                 id=self._hub.new_id(),

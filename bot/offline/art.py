@@ -68,12 +68,17 @@ class Picture:
     badge_at: tuple[int, int]
 
 
-def draw(prompt: str, spec: Spec, start: bytes | None) -> Picture:
-    """The final picture: fresh from the prompt, or `start` (encoded) changed by it."""
+def draw(prompt: str, spec: Spec, start: bytes | None, mask: bytes | None = None) -> Picture:
+    """The final picture: fresh from the prompt, or `start` (encoded) changed by it; with a
+    `mask`, changed only where the mask is transparent."""
     if start is None:
         image = _compose(prompt, spec)
     else:
-        image = _edit(fit(decode(start, spec.size), spec.size), prompt, spec)
+        base = fit(decode(start, spec.size), spec.size)
+        image = _edit(base, prompt, spec)
+        if mask is not None:
+            keep = fit(decode(mask, spec.size), spec.size).getchannel("A")
+            image = Image.composite(base, image, keep)
     write_words(image, prompt)
     badge = make_badge(spec.size)
     margin = unit_length(spec.size)

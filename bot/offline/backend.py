@@ -53,6 +53,7 @@ class OfflineImageBackend:
         previous_response_id: str | None,
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
+        mask: InputImage | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         spec = Spec.from_options(options)
         start: bytes | None = None
@@ -65,7 +66,8 @@ class OfflineImageBackend:
         elif images:
             start = images[0].data
         total = max(0, options.partial_images)
-        picture = await asyncio.to_thread(draw, prompt, spec, start)
+        region = mask.data if mask is not None else None
+        picture = await asyncio.to_thread(draw, prompt, spec, start, region)
         for index in range(total):
             await asyncio.sleep(self._frame_delay)
             data = await asyncio.to_thread(preview_bytes, picture, spec, (index + 1) / (total + 1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -46,6 +47,7 @@ class OpenAIImageBackend:
         previous_response_id: str | None,
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
+        mask: InputImage | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         body = build_request(
             prompt=prompt,
@@ -53,11 +55,14 @@ class OpenAIImageBackend:
             previous_response_id=previous_response_id,
             images=images,
             safety_identifier=safety_identifier,
+            mask=mask,
         )
         items = self._stream(body, options)
         async with aclosing(items):
             try:
                 async for item in items:
+                    if isinstance(item, FinalImage):  # the images it read, for its price
+                        item = replace(item, input_images=len(images))
                     yield item
                     del item
             except errors.EaselError as exc:  # counted once, here, whichever way it came
@@ -90,6 +95,10 @@ class OpenAIImageBackend:
         yield final  # delivered after the stream is closed and its connection released
 
 
+def _data_url(image: InputImage) -> str:
+    return f"data:{image.mime_type};base64,{pybase64.b64encode_as_string(image.data)}"
+
+
 def build_request(
     *,
     prompt: str,
@@ -97,6 +106,7 @@ def build_request(
     previous_response_id: str | None,
     images: Sequence[InputImage],
     safety_identifier: str | None = None,
+    mask: InputImage | None = None,
 ) -> dict[str, Any]:
     """The `POST /responses` body (without `stream`), as the OpenAPI spec shapes it."""
     tool: dict[str, Any] = {
@@ -113,16 +123,11 @@ def build_request(
         tool["output_compression"] = options.compression
     if options.input_fidelity is not None:
         tool["input_fidelity"] = options.input_fidelity
+    if mask is not None:  # its transparent pixels mark the region of the first image to change
+        tool["input_image_mask"] = {"image_url": _data_url(mask)}
     content: list[dict[str, Any]] = [{"type": "input_text", "text": prompt}]
     for image in images:
-        encoded = pybase64.b64encode_as_string(image.data)
-        content.append(
-            {
-                "type": "input_image",
-                "image_url": f"data:{image.mime_type};base64,{encoded}",
-                "detail": "auto",
-            }
-        )
+        content.append({"type": "input_image", "image_url": _data_url(image), "detail": "auto"})
     body: dict[str, Any] = {
         "model": options.model,
         "input": [{"role": "user", "content": content}],

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.clock import Clock
-from bot.models import DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
+from bot.models import Action, DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
 from bot.store.database import Database
 from bot.store.outbox import Outbox
 from bot.store.replicas import SqlReplicas
@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 _WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
 _TURN_COLUMNS = (
-    "id, status, platform, workspace, channel, thread, user_id, prompt, message, request, options"
+    "id, status, platform, workspace, channel, thread, user_id, prompt, message, request, options,"
+    " action, origin, drawn_from, response_id, image_call_id, file_ref, image_size, deleted_by"
 )
 
 
@@ -70,8 +71,8 @@ class SqlLedger:
         }
         return await self._db.insert(
             "INSERT INTO turns (platform, workspace, channel, thread, user_id, prompt, options,"
-            " status, message, request, started_at, owner)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            " status, message, request, started_at, owner, action, origin)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 *key_params(thread),
                 request.user_id,
@@ -82,6 +83,8 @@ class SqlLedger:
                 json.dumps(wanted),
                 self._clock.time(),
                 self._replicas.replica,
+                request.action,
+                request.origin,
             ),
         )
 
@@ -134,7 +137,7 @@ class SqlLedger:
         await self._move(turn_id, status, error_code=error_code, ended_at=self._clock.time())
         await self.outbox.drop(turn_id)
 
-    async def hold(self, turn_id: int, final: FinalImage) -> None:
+    async def hold(self, turn_id: int, final: FinalImage, *, drawn_from: str | None = None) -> None:
         meta = dataclasses.asdict(final)
         del meta["data"]  # the bytes go to the outbox file, not through JSON
         meta["usage"] = dict(final.usage) if final.usage is not None else None
@@ -143,6 +146,8 @@ class SqlLedger:
             turn_id,
             TurnStatus.DELIVERING,
             response_id=final.response_id,
+            image_call_id=final.image_call_id,
+            drawn_from=drawn_from,
             final=json.dumps(meta),
         )
 
@@ -178,11 +183,19 @@ class SqlLedger:
             )
         await self._db.notify(topic(key))
 
-    async def complete(self, turn_id: int, *, final: FinalImage, cost_usd: float | None) -> None:
+    async def complete(
+        self,
+        turn_id: int,
+        *,
+        final: FinalImage,
+        cost_usd: float | None,
+        image_size: str | None = None,
+    ) -> None:
         await self._move(
             turn_id,
             TurnStatus.DELIVERED,
             response_id=final.response_id,
+            image_size=image_size,
             usage=json.dumps(dict(final.usage)) if final.usage is not None else None,
             cost_usd=cost_usd,
             ended_at=self._clock.time(),
@@ -255,6 +268,7 @@ def topic(key: ThreadKey) -> str:
 def _stored(row: Any) -> StoredTurn:
     turn_id, status, platform, workspace, channel, thread, user_id, prompt, message = row[:9]
     wanted = json.loads(row[9]) if row[9] else {}
+    action, origin, drawn_from, response_id, image_call_id, file_ref, image_size = row[11:18]
     return StoredTurn(
         id=int(turn_id),
         status=TurnStatus(status),
@@ -267,4 +281,12 @@ def _stored(row: Any) -> StoredTurn:
         quality=wanted.get("quality"),
         max_upload_bytes=wanted.get("max_upload_bytes"),
         options=ImageOptions(**json.loads(row[10])),
+        action=Action(action) if action else None,
+        origin=int(origin) if origin is not None else None,
+        drawn_from=drawn_from,
+        response_id=response_id,
+        image_call_id=image_call_id,
+        file_ref=file_ref,
+        image_size=image_size,
+        deleted_by=row[18],
     )

@@ -5,6 +5,7 @@
     store.usage     what drawings cost             store.secrets    keys kept once
     store.replicas  this replica's lease           store.admissions drawings in flight
     store.facts     small facts                    store.previews   previews at a public URL
+    store.drawings  buttons pressed, deletions
 
 `SqliteStore(path=...)`: the embedded default, one file (finished images wait in an outbox
 folder beside it). `PostgresStore(url=...)`: one PostgreSQL database for several replicas
@@ -21,6 +22,7 @@ from typing import Self
 
 from bot.clock import Clock, SystemClock
 from bot.store.database import Database, SqliteDatabase
+from bot.store.drawings import SqlDrawings
 from bot.store.ledger import SqlLedger
 from bot.store.outbox import FileOutbox, Outbox, SqlOutbox
 from bot.store.postgres import PostgresDatabase
@@ -61,6 +63,7 @@ class SqlStore:
         self.ledger = SqlLedger(
             db, threads=self.threads, outbox=outbox, clock=clock, replicas=self.replicas
         )
+        self.drawings = SqlDrawings(db, clock)
         self.settings = SqlSettings(db, clock)
         self.usage = SqlUsage(db)
         self.secrets = SqlSecrets(db, clock)

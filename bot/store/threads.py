@@ -21,11 +21,16 @@ class SqlClaims:
         self._db = db
         self._clock = clock
 
-    async def claim(self, key: str) -> bool:
+    async def claim(self, key: str, *, stale_after: float | None = None) -> bool:
+        now = self._clock.time()
+        if stale_after is None:
+            sql = "INSERT INTO seen_deliveries (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING"
+            return await self._db.execute(sql, (key, now)) == 1
         return (
             await self._db.execute(
-                "INSERT INTO seen_deliveries (key, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                (key, self._clock.time()),
+                "INSERT INTO seen_deliveries (key, seen_at) VALUES (?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET seen_at=excluded.seen_at WHERE seen_deliveries.seen_at < ?",
+                (key, now, now - stale_after),
             )
             == 1
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot import errors
+from bot.images import pixel_size
 from bot.models import FinalImage, Held, ImageOptions, ThreadKey
 from bot.ports import Delivery, Ledger, Telemetry, TurnMessage
 from bot.telemetry import NoTelemetry, Stopwatch
@@ -131,7 +132,7 @@ class Deliverer:
             place.ended.set()  # the next turn in the thread may draw from this image now
         try:
             await persist(
-                lambda _: surface.show_final(held.final, file_ref),
+                lambda _: surface.show_final(held.final, file_ref, turn_id=turn_id),
                 what=f"turn {turn_id}: showing {file_ref}",
                 max_pause=self.max_pause,
                 on_retry=lambda: self.telemetry.delivery_retry(platform=key.platform),
@@ -142,8 +143,11 @@ class Deliverer:
         except asyncio.CancelledError:
             await asyncio.shield(self._stays(turn_id, surface))
             raise
-        cost = self.prices.estimate(options, held.final)
-        await self.ledger.complete(turn_id, final=held.final, cost_usd=cost)
+        final = held.final
+        cost = self.prices.estimate(options, final, input_images=final.input_images)
+        await self.ledger.complete(
+            turn_id, final=final, cost_usd=cost, image_size=pixel_size(final.data)
+        )
         log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
         self._delivered(key.platform, cost, watch)
 

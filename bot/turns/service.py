@@ -19,6 +19,7 @@ from bot.ports import ImageBackend, Reopen, Store, Surface, SurfaceFor, Telemetr
 from bot.telemetry import NoTelemetry
 from bot.turns.delivery import DEFAULT_MAX_PAUSE, Deliverer, quietly
 from bot.turns.order import Place, ThreadOrder
+from bot.turns.presses import Press, Presses, PressSurfaceFor
 from bot.turns.recovery import Recovery
 from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
@@ -84,6 +85,15 @@ class DrawService:
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self.presses = Presses(
+            ledger=store.ledger,
+            drawings=store.drawings,
+            claims=store.claims,
+            desk=self.admission,
+            workspaces=workspaces,
+            reopen=self._reopen,
+            submit=self.submit,
+        )
         self.recovery = Recovery(
             ledger=store.ledger,
             replicas=store.replicas,
@@ -161,6 +171,11 @@ class DrawService:
             raise errors.BadInput(ALREADY_RETRIED)
         log.info("turn %d retried by %s", turn_id, user_id)
         self.submit(admission, self._reopen[platform](turn, request=admission.request))
+
+    async def press(self, press: Press, surface_for: PressSurfaceFor) -> None:
+        """A button pressed on a finished drawing (bot.turns.presses); BadInput says why it
+        is refused, in words for the presser alone."""
+        await self.presses.press(press, surface_for)
 
     async def _retried(self, request: DrawRequest) -> bool:
         key = request.thread_key

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot import errors
 from bot.images import light_preview
@@ -32,6 +32,7 @@ from bot.models import (
 from bot.ports import ImageBackend, Inputs, Ledger, Surface, Telemetry, Threads, TurnMessage
 from bot.telemetry import BUG, NoTelemetry, Stopwatch
 from bot.turns.delivery import Deliverer, quietly
+from bot.turns.inputs import Plan, plan
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
 from bot.turns.safety import SafetyIds
@@ -83,11 +84,12 @@ class TurnRunner:
         try:
             bind(turn_id, key)
             log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
-            final = await self._final(
+            drawn = await self._final(
                 turn_id, key, admission, surface, place, watch, waiting=waiting
             )
-            if final is not None:
-                await self.ledger.hold(turn_id, final)
+            if drawn is not None:
+                final, drawn_from = drawn
+                await self.ledger.hold(turn_id, final, drawn_from=drawn_from)
                 await self.deliverer.deliver(
                     turn_id, key, Held(final), admission.options, surface, place=place, watch=watch
                 )
@@ -165,8 +167,9 @@ class TurnRunner:
         watch: Stopwatch,
         *,
         waiting: bool,
-    ) -> FinalImage | None:
-        """The turn's final image; None when the turn ended without one (and said so)."""
+    ) -> tuple[FinalImage, str | None] | None:
+        """The turn's final image and the response it continued; None when the turn ended
+        without one (and said so)."""
         try:
             if admission.request.is_reply:
                 await place.wait_turn()  # the turns before it in this process
@@ -174,9 +177,16 @@ class TurnRunner:
                 await self.ledger.move(turn_id, TurnStatus.DRAWING)
             if waiting:
                 await quietly(surface.drawing(), "show that the turn is drawing")
-            images = await surface.attachments()
             request = admission.request
-            return await self._draw(key, request, images, admission.options, surface, watch)
+            found = await plan(
+                request,
+                await surface.attachments(),
+                threads=self.threads,
+                ledger=self.ledger,
+                inputs=surface,
+            )
+            log.info("turn %d draws from %s", turn_id, found.described())
+            return await self._draw(key, request, found, admission.options, surface, watch)
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
@@ -205,13 +215,11 @@ class TurnRunner:
         self,
         key: ThreadKey,
         request: DrawRequest,
-        images: Sequence[InputImage],
+        found: Plan,
         options: ImageOptions,
         surface: Surface,
         watch: Stopwatch,
-    ) -> FinalImage:
-        state = await self.threads.get(key) if request.is_reply else None
-        previous = state.last_response_id if state else None
+    ) -> tuple[FinalImage, str | None]:
         fmt = surface.preview_format
         async with PreviewEditor(
             show=_timed(surface.preview, watch),
@@ -219,21 +227,21 @@ class TurnRunner:
             prepare=lambda preview: light_preview(preview, fmt=fmt),
         ) as editor:
             try:
-                return await self._stream(editor, request, options, previous, images, watch)
+                return await self._stream(editor, request, options, found, watch), found.previous
             except errors.ContextExpired:
-                if state is None:
+                if found.previous is None:
                     raise
-                log.info("context of %s expired; continuing from its last image", key)
-                images = (*await _last_image(surface, state.last_file_ref, key), *images)
-                return await self._stream(editor, request, options, None, images, watch)
+                log.info("context of %s expired; drawing on without it", key)
+                last = await _last_image(surface, found.last_file, key)
+                again = replace(found, previous=None, images=(*last, *found.images))
+                return await self._stream(editor, request, options, again, watch), None
 
     async def _stream(
         self,
         editor: PreviewEditor,
         request: DrawRequest,
         options: ImageOptions,
-        previous: str | None,
-        images: Sequence[InputImage],
+        found: Plan,
         watch: Stopwatch,
     ) -> FinalImage:
         who = self.safety.of(
@@ -241,11 +249,12 @@ class TurnRunner:
         )
         asked = time.monotonic()
         async for item in self.backend.generate(
-            prompt=request.prompt,
+            prompt=found.prompt,
             options=options,
-            previous_response_id=previous,
-            images=images,
+            previous_response_id=found.previous,
+            images=found.images,
             safety_identifier=who,
+            mask=found.mask,
         ):
             if isinstance(item, FinalImage):
                 watch.final(asked=asked)

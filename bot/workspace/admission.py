@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, replace
 
 from bot import errors
-from bot.models import DrawRequest, ImageOptions
+from bot.models import Action, DrawRequest, ImageOptions
 from bot.ports import Admissions, Threads
 from bot.workspace.options import fit_upload_limit, validate_options
 from bot.workspace.settings import WorkspaceSettings
-from bot.workspace.sizes import parse_size, size_problem
+from bot.workspace.sizes import parse_size, size_problem, takes_custom_sizes
 from bot.workspace.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,10 @@ def options_for(request: DrawRequest, settings: WorkspaceSettings) -> ImageOptio
                 f"That quality is not allowed here. Allowed qualities: {allowed}."
             )
         options = replace(options, quality=request.quality)
+    if request.action is Action.BIGGER and not takes_custom_sizes(options.image_model):
+        # A redraw from itself, as close as it can; gpt-image-2 and later always are, and
+        # take no input_fidelity.
+        options = replace(options, input_fidelity="high")
     # The settings were checked when they were set; only a request's own choices are new.
     chose = request.size is not None or request.quality is not None
     problems = validate_options(options) if chose else []

@@ -10,6 +10,7 @@ the standard sizes and auto; only gpt-image-2 and newer take other sizes.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -206,12 +207,43 @@ class SizePolicy:
         ]
         return found[:limit]
 
+    def bigger(self, size: str) -> str | None:
+        """The largest size allowed here in the shape of `size` (a drawn WIDTHxHEIGHT), when
+        it is larger; None when nothing larger is allowed. Custom sizes keep the aspect ratio
+        (to within a multiple of 16); standard sizes keep the orientation."""
+        found = dimensions(size)
+        if found is None:
+            return None
+        width, height = found
+        candidates = [s for s in SIZES if s in self.allowed and _same_shape(s, width, height)]
+        cap = dimensions(self.largest)
+        if cap is not None and CUSTOM in self.allowed and takes_custom_sizes(self.image_model):
+            scale = min(math.sqrt(cap[0] * cap[1] / (width * height)), max(cap) / max(found))
+            scaled = f"{int(width * scale) // STEP * STEP}x{int(height * scale) // STEP * STEP}"
+            if custom_size_problem(scaled) is None and within(scaled, self.largest):
+                candidates.append(scaled)
+        best = max(candidates, key=_pixels, default=None)
+        return best if best is not None and _pixels(best) > width * height else None
+
     def _custom_within(self, size: str) -> bool:
         return (
             CUSTOM in self.allowed
             and takes_custom_sizes(self.image_model)
             and within(size, self.largest)
         )
+
+
+def _pixels(size: str) -> int:
+    found = dimensions(size)
+    return found[0] * found[1] if found is not None else 0
+
+
+def _same_shape(size: str, width: int, height: int) -> bool:
+    """Whether the standard `size` is landscape, portrait or square as width x height is."""
+    found = dimensions(size)
+    return found is not None and (found[0] > found[1]) - (found[0] < found[1]) == (
+        (width > height) - (width < height)
+    )
 
 
 def _typed(text: str) -> str | None:

@@ -18,6 +18,7 @@ from PIL import Image
 
 from bot import errors
 from bot.models import (
+    Action,
     DrawRequest,
     FinalImage,
     ImageOptions,
@@ -27,6 +28,7 @@ from bot.models import (
     ThreadKey,
 )
 from bot.ports import Store
+from bot.turns.presses import Press
 from bot.turns.safety import SafetyIds
 from bot.turns.service import DrawService
 from bot.workspace.prices import PriceTable
@@ -35,9 +37,9 @@ from bot.workspace.workspaces import Workspaces
 from tests.clock import ManualClock
 
 
-def _png(size: tuple[int, int]) -> bytes:
+def _png(size: tuple[int, int], colour: tuple[int, int, int] = (200, 120, 40)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 120, 40)).save(buffer, format="PNG")
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -52,6 +54,7 @@ class Message:
     thread: str
     lines: list[str] = field(default_factory=list)
     file: str | None = None
+    buttons: int | None = None  # the turn its buttons act on, once it shows the final
 
     @property
     def shows(self) -> str:
@@ -76,9 +79,10 @@ class Chat:
         self.place_attempts: list[bool] = []  # each attempt's `again`
         self.show_failures: deque[Exception] = deque()
         self.show_attempts = 0
+        self.erase_failures: deque[Exception] = deque()
 
-    def surface_for(self, request: DrawRequest) -> ChatSurface:
-        return ChatSurface(self, request)
+    def surface_for(self, request: DrawRequest, attached: Sequence[InputImage] = ()) -> ChatSurface:
+        return ChatSurface(self, request, attached=attached)
 
     def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> ChatSurface:
         return ChatSurface(self, request or turn.retried_by(turn.user_id), message=turn.message)
@@ -91,10 +95,16 @@ class ChatSurface:
     """Implements bot.ports.Surface on a Chat."""
 
     def __init__(
-        self, chat: Chat, request: DrawRequest, *, message: Mapping[str, Any] | None = None
+        self,
+        chat: Chat,
+        request: DrawRequest,
+        *,
+        message: Mapping[str, Any] | None = None,
+        attached: Sequence[InputImage] = (),
     ) -> None:
         self._chat = chat
         self.request = request
+        self._attached = tuple(attached)
         self.message: Message | None = chat.messages[message["id"]] if message else None
 
     @property
@@ -165,16 +175,25 @@ class ChatSurface:
             raise chat.place_failures.popleft()
         return file_ref
 
-    async def show_final(self, final: FinalImage, file_ref: str) -> None:
+    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
         self._chat.show_attempts += 1
         if self._chat.show_failures:
             raise self._chat.show_failures.popleft()
         assert self.message is not None
         self.message.file = file_ref
+        self.message.buttons = turn_id
         self._show("done")
 
+    async def erase(self, file_ref: str | None) -> None:
+        if self._chat.erase_failures:
+            raise self._chat.erase_failures.popleft()
+        if self.message is not None:
+            self._chat.messages.pop(self.message.id, None)
+        if file_ref is not None:
+            self._chat.files.pop(file_ref, None)
+
     async def attachments(self) -> tuple[InputImage, ...]:
-        return ()
+        return self._attached
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         self._chat.fetched.append(file_ref)
@@ -187,6 +206,8 @@ class Call:
     prompt: str
     previous_response_id: str | None
     images: Sequence[InputImage]
+    mask: InputImage | None = None
+    options: ImageOptions | None = None
 
 
 class Backend:
@@ -196,6 +217,8 @@ class Backend:
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.finals: list[bytes] = []  # each call's final image, a PNG of `size`
+        self.size = (1024, 1024)
         self.expired: set[str] = set()
         self._holds: deque[asyncio.Event] = deque()
         self._failures: deque[Exception] = deque()
@@ -217,8 +240,9 @@ class Backend:
         previous_response_id: str | None,
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
+        mask: InputImage | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
-        self.calls.append(Call(prompt, previous_response_id, images))
+        self.calls.append(Call(prompt, previous_response_id, images, mask, options))
         n = len(self.calls)
         self.started.set()
         if previous_response_id in self.expired:
@@ -229,8 +253,9 @@ class Backend:
             await gate.wait()
         if self._failures:
             raise self._failures.popleft()
+        self.finals.append(_png(self.size, (n % 256, 0, 0)))
         yield FinalImage(
-            data=f"image {n}".encode(),
+            data=self.finals[-1],
             output_format="png",
             response_id=f"resp_{n}",
             image_call_id=f"ig_{n}",
@@ -246,10 +271,40 @@ class Core:
     backend: Backend
     turns: DrawService
     workspaces: Workspaces
+    pressed: int = 0
 
-    async def draw(self, prompt: str = "a cat", **where: Any) -> None:
+    async def draw(
+        self, prompt: str = "a cat", *, attached: Sequence[InputImage] = (), **where: Any
+    ) -> None:
         """One request through the service, as an adapter hands it over."""
-        await self.turns.draw(request(prompt, **where), self.chat.surface_for)
+        await self.turns.draw(
+            request(prompt, **where), lambda r: self.chat.surface_for(r, attached)
+        )
+
+    async def press(
+        self,
+        action: Action,
+        turn_id: int,
+        *,
+        user: str = "U1",
+        interaction: str | None = None,
+        admin: bool = False,
+        text: str | None = None,
+        workspace: str = "W1",
+    ) -> None:
+        """A button pressed on a finished drawing, as an adapter hands it over."""
+        self.pressed += 1
+        press = Press(
+            action=action,
+            turn_id=turn_id,
+            platform=self.chat.platform,
+            workspace=workspace,
+            user_id=user,
+            interaction=interaction or f"press-{self.pressed}",
+            admin=admin,
+            text=text,
+        )
+        await self.turns.press(press, lambda r, inputs: self.chat.surface_for(r))
 
     async def drawn(self, prompt: str = "a cat") -> str:
         """A new drawing, finished; its thread."""

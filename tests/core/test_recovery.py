@@ -133,7 +133,7 @@ async def test_a_reply_whose_context_expired_draws_from_the_threads_last_image(
     await turns.join()
     assert [c.previous_response_id for c in backend.calls] == [None, "resp_1", None]
     assert chat.fetched == ["F1"]
-    assert [i.data for i in backend.calls[2].images] == [b"image 1"]
+    assert [i.data for i in backend.calls[2].images] == [backend.finals[0]]
     state = await store.threads.get(key(root_thread))
     assert state is not None and state.last_response_id == "resp_3"
 
