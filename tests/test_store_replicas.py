@@ -185,3 +185,44 @@ async def test_a_postgres_restart_is_survived_with_words_meanwhile(
                 except StoreUnavailable:
                     await asyncio.sleep(0.1)
         assert not await store.claims.claim("before"), "nothing was lost"
+
+
+async def _renewed_once_back(store: SqlStore) -> None:
+    """Renew as soon as the pool has reconnected."""
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                await store.replicas.renew()
+                return
+            except StoreUnavailable:
+                await asyncio.sleep(0.1)
+
+
+async def test_no_lease_that_ran_out_while_the_database_was_away_says_its_replica_is_gone(
+    request: pytest.FixtureRequest, opener: Opener
+) -> None:
+    clock = ManualClock()
+    async with (
+        opener(clock=clock, lease_seconds=30) as busy,
+        opener(clock=clock, lease_seconds=30) as other,
+    ):
+        if busy.db.engine != "postgres":
+            pytest.skip("a restart of the database server is PostgreSQL's")
+        drawing = await ledger.begin(busy, _request(), KEY)
+        clock.advance(31)
+        await other.replicas.renew()
+        server = request.getfixturevalue("postgres_server")
+        server.stop()
+        try:
+            with pytest.raises(StoreUnavailable):  # away a lease long: no one could renew
+                await other.replicas.renew()
+            clock.advance(31)
+        finally:
+            server.start()
+        await _renewed_once_back(other)
+        assert await other.ledger.take_over(running=set()) == [], "busy could not renew either"
+        await busy.replicas.renew()  # back in time
+        for _ in range(3):  # `other` renews in time for a lease; busy stops renewing
+            clock.advance(11)
+            await other.replicas.renew()
+        assert [t.id for t in await other.ledger.take_over(running=set())] == [drawing]
