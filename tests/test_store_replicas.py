@@ -108,6 +108,26 @@ async def test_drawings_in_flight_count_on_every_replica_and_end_with_their_repl
         assert await b.admissions.count(PERSON) == 0
 
 
+async def test_an_admission_nothing_holds_is_forgotten_a_lease_on(opener: Opener) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock, lease_seconds=30) as store:
+
+        async def allow(running: int) -> None:
+            pass
+
+        held = await store.admissions.admit(PERSON, allow)
+        async with store.db.transaction() as tx:  # written, its id never handed back
+            await store.admissions.add(PERSON, on=tx)  # (a commit whose answer was lost)
+        await store.admissions.forget_the_dead()
+        assert await store.admissions.count(PERSON) == 2, "not a lease old yet"
+        clock.advance(31)
+        await store.replicas.renew()
+        await store.admissions.forget_the_dead()
+        assert await store.admissions.count(PERSON) == 1, "the one held stays"
+        await store.admissions.release(held)
+        assert await store.admissions.count(PERSON) == 0
+
+
 async def test_a_refused_admission_records_nothing(store: SqlStore) -> None:
     async def refuse(running: int) -> None:
         raise NotAllowed("no")

@@ -104,6 +104,7 @@ class SqlAdmissions:
         self._db = db
         self._clock = clock
         self._replicas = replicas
+        self._held: set[int] = set()  # admitted here, not released yet
 
     async def count(self, person: Person, *, on: Statements | None = None) -> int:
         alive, params = self._replicas.alive()
@@ -134,17 +135,30 @@ class SqlAdmissions:
         async with self._db.transaction() as tx:
             await self.lock(person, on=tx)
             await check(await self.count(person, on=tx))
-            return await self.add(person, on=tx)
+            admission = await self.add(person, on=tx)
+        self._held.add(admission)
+        return admission
 
     async def release(self, admission_id: int) -> None:
+        self._held.discard(admission_id)  # forget_the_dead removes it, should this fail
         await self.remove(admission_id)
 
     async def remove(self, admission_id: int) -> None:
         await self._db.execute("DELETE FROM admissions WHERE id=?", (admission_id,))
 
     async def forget_the_dead(self) -> None:
+        """Admissions of replicas that are gone, and this replica's own that nothing here
+        holds a lease after they were made (a release the database did not take, a commit
+        whose answer was lost as the database stopped): none is a drawing in flight."""
         alive, params = self._replicas.alive()
         await self._db.execute(f"DELETE FROM admissions WHERE owner NOT IN ({alive})", params)
+        held = sorted(self._held)
+        keep = f" AND id NOT IN ({marks(held)})" if held else ""
+        settled = self._clock.time() - self._replicas.lease_seconds
+        await self._db.execute(
+            f"DELETE FROM admissions WHERE owner=? AND at < ?{keep}",
+            (self._replicas.replica, settled, *held),
+        )
 
 
 class SqlFacts:
