@@ -21,7 +21,7 @@ from bot.images import light_preview
 from bot.logs import bind_turn
 from bot.models import DrawRequest, FinalImage, Held, ImageOptions, InputImage, ThreadKey
 from bot.ports import ImageBackend, Inputs, Ledger, Surface, Threads, TurnMessage
-from bot.turns.delivery import Deliverer, quietly
+from bot.turns.delivery import Deliverer, patiently, quietly
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
 from bot.turns.safety import SafetyIds
@@ -64,7 +64,11 @@ class TurnRunner:
             log.info("turn %d %s in %s", turn_id, "queued" if waiting else "started", key)
             final = await self._final(turn_id, key, admission, surface, place, waiting=waiting)
             if final is not None:
-                await self.ledger.hold(turn_id, final)
+                await patiently(
+                    lambda: self.ledger.hold(turn_id, final),
+                    what=f"turn {turn_id}: its finished image",
+                    max_pause=self.deliverer.max_pause,
+                )
                 await self.deliverer.deliver(
                     turn_id, key, Held(final), admission.options, surface, place=place
                 )
@@ -151,6 +155,10 @@ class TurnRunner:
                 await quietly(surface.drawing(), "show that the turn is drawing")
             images = await surface.attachments()
             return await self._draw(key, admission.request, images, admission.options, surface)
+        except errors.StoreUnavailable as exc:
+            # Nothing to write it down with: its lease settles it (interrupted, with Retry).
+            log.warning("turn %d stopped without the database: %s", turn_id, exc.detail)
+            await quietly(surface.fail(exc), "say the database is away")
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)
