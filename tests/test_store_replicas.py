@@ -8,6 +8,7 @@ replicas never take the same turn."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -246,3 +247,33 @@ async def test_no_lease_that_ran_out_while_the_database_was_away_says_its_replic
             clock.advance(11)
             await other.replicas.renew()
         assert [t.id for t in await other.ledger.take_over(running=set())] == [drawing]
+
+
+async def test_a_waiting_turn_waits_on_while_the_database_is_away(
+    request: pytest.FixtureRequest, opener: Opener, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.store.ledger")
+    async with opener() as store:
+        if store.db.engine != "postgres":
+            pytest.skip("a restart of the database server is PostgreSQL's")
+        first = await ledger.begin(store, _request(), KEY)
+        second = await ledger.begin(store, _request(), KEY, status=TurnStatus.QUEUED)
+        waiting = asyncio.create_task(store.ledger.wait_turn(second, KEY, poll=0.05))
+        server = request.getfixturevalue("postgres_server")
+        server.stop()
+        try:
+            said = "waits for the database"
+            async with asyncio.timeout(10):  # until it has looked, and found no database
+                while not waiting.done() and said not in caplog.text:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            assert not waiting.done(), "it still waits"
+        finally:
+            server.start()
+        async with asyncio.timeout(20):  # the pool reconnects on its own
+            while True:
+                try:
+                    await store.ledger.end(first, status=TurnStatus.FAILED, error_code="x")
+                    break
+                except StoreUnavailable:
+                    await asyncio.sleep(0.1)
+            await waiting
