@@ -39,7 +39,11 @@ async def draw_command(
     team, user = workspace_of(context), command["user_id"]
     if is_usage(text):
         await ack()
-        report = await deps.workspaces.usage("slack", team, user)
+        try:
+            report = await deps.workspaces.usage("slack", team, user)
+        except EaselError as exc:
+            await respond(text=exc.user_message, response_type="ephemeral")
+            return
         admin = await admin_check(deps.client, user_id=user, team=team, extra=deps.admins)
         words = usage_text(report, admin=admin is Admin.YES, bold="*")
         await respond(text=words, response_type="ephemeral")
