@@ -127,7 +127,9 @@ async def database_away(
     try:
         codes = await asyncio.gather(*(fleet.health(n) for n in sorted(fleet.routed)))
         assert codes == [503] * len(codes), codes
-        await asyncio.gather(command_while_away(fleet), replies_while_away(fleet, slack, thread))
+        await asyncio.gather(
+            commands_while_away(fleet, slack), replies_while_away(fleet, slack, thread)
+        )
     finally:
         await asyncio.to_thread(server.start)
     away = time.monotonic() - stopped
@@ -139,9 +141,13 @@ async def database_away(
     return away, await poll(healthy, within=30)
 
 
-async def command_while_away(fleet: Fleet) -> None:
+async def commands_while_away(fleet: Fleet, slack: FakeSlack) -> None:
+    """A /draw is refused with words at once; `/draw usage` is answered with them."""
     answer = await fleet.senders[0].command("[away] drawn while the database is away")
     assert answer.status_code == 200 and WORDS in answer.text, answer.text
+    answer = await fleet.senders[2].command("usage", response_url=slack.response_url("usage"))
+    assert answer.status_code == 200
+    await eventually(lambda: any(WORDS in r.get("text", "") for r in slack.responses))
 
 
 async def replies_while_away(fleet: Fleet, slack: FakeSlack, thread: str) -> None:
