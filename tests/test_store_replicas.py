@@ -8,6 +8,7 @@ replicas never take the same turn."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -108,6 +109,26 @@ async def test_drawings_in_flight_count_on_every_replica_and_end_with_their_repl
         assert await b.admissions.count(PERSON) == 0
 
 
+async def test_an_admission_nothing_holds_is_forgotten_a_lease_on(opener: Opener) -> None:
+    clock = ManualClock()
+    async with opener(clock=clock, lease_seconds=30) as store:
+
+        async def allow(running: int) -> None:
+            pass
+
+        held = await store.admissions.admit(PERSON, allow)
+        async with store.db.transaction() as tx:  # written, its id never handed back
+            await store.admissions.add(PERSON, on=tx)  # (a commit whose answer was lost)
+        await store.admissions.forget_the_dead()
+        assert await store.admissions.count(PERSON) == 2, "not a lease old yet"
+        clock.advance(31)
+        await store.replicas.renew()
+        await store.admissions.forget_the_dead()
+        assert await store.admissions.count(PERSON) == 1, "the one held stays"
+        await store.admissions.release(held)
+        assert await store.admissions.count(PERSON) == 0
+
+
 async def test_a_refused_admission_records_nothing(store: SqlStore) -> None:
     async def refuse(running: int) -> None:
         raise NotAllowed("no")
@@ -185,3 +206,74 @@ async def test_a_postgres_restart_is_survived_with_words_meanwhile(
                 except StoreUnavailable:
                     await asyncio.sleep(0.1)
         assert not await store.claims.claim("before"), "nothing was lost"
+
+
+async def _renewed_once_back(store: SqlStore) -> None:
+    """Renew as soon as the pool has reconnected."""
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                await store.replicas.renew()
+                return
+            except StoreUnavailable:
+                await asyncio.sleep(0.1)
+
+
+async def test_no_lease_that_ran_out_while_the_database_was_away_says_its_replica_is_gone(
+    request: pytest.FixtureRequest, opener: Opener
+) -> None:
+    clock = ManualClock()
+    async with (
+        opener(clock=clock, lease_seconds=30) as busy,
+        opener(clock=clock, lease_seconds=30) as other,
+    ):
+        if busy.db.engine != "postgres":
+            pytest.skip("a restart of the database server is PostgreSQL's")
+        drawing = await ledger.begin(busy, _request(), KEY)
+        clock.advance(31)
+        await other.replicas.renew()
+        server = request.getfixturevalue("postgres_server")
+        server.stop()
+        try:
+            with pytest.raises(StoreUnavailable):  # away a lease long: no one could renew
+                await other.replicas.renew()
+            clock.advance(31)
+        finally:
+            server.start()
+        await _renewed_once_back(other)
+        assert await other.ledger.take_over(running=set()) == [], "busy could not renew either"
+        await busy.replicas.renew()  # back in time
+        for _ in range(3):  # `other` renews in time for a lease; busy stops renewing
+            clock.advance(11)
+            await other.replicas.renew()
+        assert [t.id for t in await other.ledger.take_over(running=set())] == [drawing]
+
+
+async def test_a_waiting_turn_waits_on_while_the_database_is_away(
+    request: pytest.FixtureRequest, opener: Opener, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.store.ledger")
+    async with opener() as store:
+        if store.db.engine != "postgres":
+            pytest.skip("a restart of the database server is PostgreSQL's")
+        first = await ledger.begin(store, _request(), KEY)
+        second = await ledger.begin(store, _request(), KEY, status=TurnStatus.QUEUED)
+        waiting = asyncio.create_task(store.ledger.wait_turn(second, KEY, poll=0.05))
+        server = request.getfixturevalue("postgres_server")
+        server.stop()
+        try:
+            said = "waits for the database"
+            async with asyncio.timeout(10):  # until it has looked, and found no database
+                while not waiting.done() and said not in caplog.text:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            assert not waiting.done(), "it still waits"
+        finally:
+            server.start()
+        async with asyncio.timeout(20):  # the pool reconnects on its own
+            while True:
+                try:
+                    await store.ledger.end(first, status=TurnStatus.FAILED, error_code="x")
+                    break
+                except StoreUnavailable:
+                    await asyncio.sleep(0.1)
+            await waiting

@@ -25,7 +25,7 @@ from adapters.slack.payloads import (
     workspace_of,
 )
 from adapters.slack.views import Admin, admin_check
-from bot.errors import EaselError
+from bot.errors import EaselError, StoreUnavailable
 from bot.models import DrawRequest
 from bot.workspace.admission import is_usage
 
@@ -39,7 +39,11 @@ async def draw_command(
     team, user = workspace_of(context), command["user_id"]
     if is_usage(text):
         await ack()
-        report = await deps.workspaces.usage("slack", team, user)
+        try:
+            report = await deps.workspaces.usage("slack", team, user)
+        except EaselError as exc:
+            await respond(text=exc.user_message, response_type="ephemeral")
+            return
         admin = await admin_check(deps.client, user_id=user, team=team, extra=deps.admins)
         words = usage_text(report, admin=admin is Admin.YES, bold="*")
         await respond(text=words, response_type="ephemeral")
@@ -85,9 +89,17 @@ async def thread_reply(event: dict[str, Any], context: AsyncBoltContext) -> None
         dedupe_key=f"slack:{team}:{channel}:{event['ts']}",
         attachment_count=len(files),
     )
-    if not await deps.turns.knows(request):
-        return
     notify = deps.notifier(channel=channel, user=request.user_id, thread=thread)
+    try:
+        known = await deps.turns.knows(request)
+    except StoreUnavailable as exc:
+        # Which threads are easel's is in the database; Slack says who started this one.
+        log.warning("a reply in %s/%s found no database: %s", channel, thread, exc.detail)
+        if event.get("parent_user_id") == context.bot_user_id:
+            await notify(exc.user_message)
+        return
+    if not known:
+        return
     try:
         deps.downloader.check_all(files)  # before anything is posted or stored
         await deps.turns.draw(request, deps.surface_for(attached=files, notify=notify))

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bot.clock import Clock
+from bot.errors import StoreUnavailable
 from bot.models import Action, DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
 from bot.store.database import Database
 from bot.store.outbox import Outbox
@@ -111,8 +112,14 @@ class SqlLedger:
 
     async def wait_turn(self, turn_id: int, key: ThreadKey, *, poll: float = 1.0) -> None:
         """Return once no earlier turn of the thread holds it up, wherever it runs: woken by
-        every move in the thread, and looking again every `poll` seconds regardless."""
-        while await self.earlier_active(turn_id, key):
+        every move in the thread, and looking again every `poll` seconds regardless (also
+        while the database is away: the turn waits on)."""
+        while True:
+            try:
+                if not await self.earlier_active(turn_id, key):
+                    return
+            except StoreUnavailable as exc:
+                log.info("turn %d waits for the database: %s", turn_id, exc.detail)
             await self._db.changed(topic(key), within=poll)
 
     async def move(self, turn_id: int, status: TurnStatus) -> None:
@@ -131,11 +138,27 @@ class SqlLedger:
             row = await self._db.one("SELECT status FROM turns WHERE id=?", (turn_id,))
             where = f"from {row[0]}" if row else "(no such turn)"
             raise IllegalMove(f"turn {turn_id} cannot move to {status} {where}")
-        await self._db.notify(topic(ThreadKey(*moved)))
+        await self._wake(ThreadKey(*moved))
+
+    async def _wake(self, key: ThreadKey) -> None:
+        """Wake the thread's waiters after a move that is done: at best, since they look
+        again every second anyway (the move stands when the database fails to say it)."""
+        try:
+            await self._db.notify(topic(key))
+        except StoreUnavailable as exc:
+            log.info("could not wake the waiters in %s: %s", key, exc.detail)
+
+    async def _drop(self, turn_id: int) -> None:
+        """Remove an image no longer owed, after the turn's move that says so; when the
+        database is away, the next start removes it (tidy_outbox)."""
+        try:
+            await self.outbox.drop(turn_id)
+        except StoreUnavailable as exc:
+            log.warning("turn %d: its image stays in the outbox for now: %s", turn_id, exc.detail)
 
     async def end(self, turn_id: int, *, status: TurnStatus, error_code: str) -> None:
         await self._move(turn_id, status, error_code=error_code, ended_at=self._clock.time())
-        await self.outbox.drop(turn_id)
+        await self._drop(turn_id)
 
     async def hold(self, turn_id: int, final: FinalImage, *, drawn_from: str | None = None) -> None:
         meta = dataclasses.asdict(final)
@@ -181,7 +204,7 @@ class SqlLedger:
                 file_ref=file_ref,
                 on=tx,
             )
-        await self._db.notify(topic(key))
+        await self._wake(key)
 
     async def complete(
         self,
@@ -200,7 +223,7 @@ class SqlLedger:
             cost_usd=cost_usd,
             ended_at=self._clock.time(),
         )
-        await self.outbox.drop(turn_id)
+        await self._drop(turn_id)
 
     async def get(self, turn_id: int) -> StoredTurn | None:
         row = await self._db.one(f"SELECT {_TURN_COLUMNS} FROM turns WHERE id=?", (turn_id,))

@@ -76,6 +76,18 @@ async def persist(
     raise AssertionError("pauses() never ends")
 
 
+async def patiently(step: Callable[[], Awaitable[T]], *, what: str, max_pause: float) -> T:
+    """`await step()` again and again while the database is away (StoreUnavailable): what
+    it writes down is paid for, and holds the thread's order."""
+    for pause in pauses(max_pause):
+        try:
+            return await step()
+        except errors.StoreUnavailable as exc:
+            log.warning("%s waits for the database (%s); again in %.1fs", what, exc.detail, pause)
+            await asyncio.sleep(pause)
+    raise AssertionError("pauses() never ends")
+
+
 async def quietly(step: Awaitable[None], what: str, *, within: float = 10.0) -> bool:
     """Run a best-effort chat edit: a failure is logged, never raised."""
     try:
@@ -145,8 +157,11 @@ class Deliverer:
             raise
         final = held.final
         cost = self.prices.estimate(options, final, input_images=final.input_images)
-        await self.ledger.complete(
-            turn_id, final=final, cost_usd=cost, image_size=pixel_size(final.data)
+        size = pixel_size(final.data)
+        await patiently(
+            lambda: self.ledger.complete(turn_id, final=final, cost_usd=cost, image_size=size),
+            what=f"turn {turn_id}: its delivery",
+            max_pause=self.max_pause,
         )
         log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
         self._delivered(key.platform, cost, watch)
@@ -167,7 +182,11 @@ class Deliverer:
             on_delay=surface.delivering,
             on_retry=lambda: self.telemetry.delivery_retry(platform=key.platform),
         )
-        await self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref)
+        await patiently(
+            lambda: self.ledger.placed(turn_id, key=key, final=final, file_ref=file_ref),
+            what=f"turn {turn_id}: its file {file_ref}",
+            max_pause=self.max_pause,
+        )
         return file_ref
 
     async def _stays(self, turn_id: int, surface: TurnMessage) -> None:

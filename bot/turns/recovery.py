@@ -10,7 +10,6 @@ the outbox, after the last step it recorded, ahead of any new turn in its thread
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
@@ -45,70 +44,93 @@ class Recovery:
         self._order = order
         self._reopen = reopen
         self._queue = queue
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def sweep(self) -> None:
-        """Take over what no live replica runs, oldest first."""
+        """Take over what no live replica runs, oldest first: a held image is queued for
+        delivery, the other turns are interrupted side by side, and waited for."""
+        interrupts = []
         for turn in await self._ledger.take_over(running=self._runner.running):
-            reopen = self._reopen.get(turn.key.platform)
-            if reopen is None:
-                log.warning(
-                    "turn %d is unfinished on %s, which is not configured here",
-                    turn.id,
-                    turn.key.platform,
-                )
-                continue
-            try:
-                surface = reopen(turn)
-            except Exception:  # a message it never recorded: a stop between post and record
-                log.exception("turn %d: its message cannot be found again", turn.id)
-                await self._ledger.end(
-                    turn.id, status=TurnStatus.INTERRUPTED, error_code="interrupted"
-                )
-                self._runner.telemetry.turn_ended(
-                    platform=turn.key.platform, status=TurnStatus.INTERRUPTED, code="interrupted"
-                )
+            surface = await self._surface(turn)
+            if surface is None:
                 continue
             held = await self._ledger.held(turn.id)
+            self._runner.running.add(turn.id)
             if held is None:
                 # In a task of its own, so that its log lines (and only they) carry the turn.
-                await asyncio.create_task(self._interrupt(turn, surface))
+                interrupts.append(asyncio.create_task(self._interrupt(turn, surface)))
                 continue
-            self._runner.running.add(turn.id)
             self._queue(self._redeliver(turn, held, surface), self._order.take(turn.key))
+        await asyncio.gather(*interrupts)
+
+    async def _surface(self, turn: StoredTurn) -> Surface | None:
+        """The turn's message found again; None (the turn settled here) when it cannot be."""
+        reopen = self._reopen.get(turn.key.platform)
+        if reopen is None:
+            log.warning(
+                "turn %d is unfinished on %s, which is not configured here",
+                turn.id,
+                turn.key.platform,
+            )
+            return None
+        try:
+            return reopen(turn)
+        except Exception:  # a message it never recorded: a stop between post and record
+            log.exception("turn %d: its message cannot be found again", turn.id)
+            await self._ledger.end(turn.id, status=TurnStatus.INTERRUPTED, error_code="interrupted")
+            self._runner.telemetry.turn_ended(
+                platform=turn.key.platform, status=TurnStatus.INTERRUPTED, code="interrupted"
+            )
+            return None
 
     def start(self) -> None:
-        """Renew the lease and sweep, every third of a lease, until stopped."""
-        self._task = asyncio.create_task(self._keep(), name="easel-lease")
+        """Renew the lease, and sweep, every third of a lease until stopped: each in a task of
+        its own, so that a slow sweep never holds the renewal up (the other replicas would
+        take over this one's turns while it still runs them)."""
+        self._tasks = [
+            asyncio.create_task(self._renew(), name="easel-lease"),
+            asyncio.create_task(self._sweep(), name="easel-sweep"),
+        ]
 
     async def stop(self) -> None:
         """Stop renewing, and leave: the other replicas may take over at once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         try:
             await self._replicas.leave()
         except Exception:
             log.warning("could not leave the replicas' table", exc_info=True)
 
-    async def _keep(self) -> None:
-        interval = self._replicas.lease_seconds / 3
+    async def _renew(self) -> None:
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._replicas.lease_seconds / 3)
             try:
                 await self._replicas.renew()
+            except Exception:
+                log.warning("renewing the lease failed; trying again", exc_info=True)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self._replicas.lease_seconds / 3)
+            try:
                 await self._admissions.forget_the_dead()
                 await self._replicas.forget_the_dead()
                 await self.sweep()
             except Exception:
-                log.warning("renewing the lease failed; trying again", exc_info=True)
+                log.warning("taking over unfinished turns failed; trying again", exc_info=True)
 
     async def _interrupt(self, turn: StoredTurn, surface: Surface) -> None:
         bind(turn.id, turn.key)
         log.info("turn %d was %s when its easel stopped: interrupted", turn.id, turn.status)
-        await self._runner.interrupt(turn.id, surface, platform=turn.key.platform)
+        try:
+            await self._runner.interrupt(turn.id, surface, platform=turn.key.platform)
+        except Exception:
+            # The outermost handler of this task; a later sweep takes the turn again.
+            log.warning("interrupting turn %d failed", turn.id, exc_info=True)
+        finally:
+            self._runner.running.discard(turn.id)
 
     async def _redeliver(self, turn: StoredTurn, held: Held, surface: Surface) -> None:
         bind(turn.id, turn.key)

@@ -130,7 +130,12 @@ class DrawService:
         (a platform's retry, a replay, a second replica). BadInput says why it is refused."""
         admission = await self.admission.admit(request)
         key = request.dedupe_key
-        if key is not None and not await self._claims.claim(key):
+        try:
+            claimed = key is None or await self._claims.claim(key)
+        except BaseException:
+            self._release_soon(admission)  # the database went away between the two
+            raise
+        if not claimed:
             await self.admission.release(admission)
             log.info("ignoring a repeated delivery %s", key)
             return None
@@ -156,7 +161,7 @@ class DrawService:
         try:
             await self.admission.release(admission)
         except Exception:
-            # Its replica's lease ends it in time: the limit counts it a little longer.
+            # Its replica's sweep removes it a lease on: the limit counts it a little longer.
             log.warning("could not give back admission %d", admission.place, exc_info=True)
 
     async def retry(self, turn_id: int, *, platform: str, workspace: str, user_id: str) -> None:

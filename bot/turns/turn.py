@@ -31,7 +31,7 @@ from bot.models import (
 )
 from bot.ports import ImageBackend, Inputs, Ledger, Surface, Telemetry, Threads, TurnMessage
 from bot.telemetry import BUG, NoTelemetry, Stopwatch
-from bot.turns.delivery import Deliverer, quietly
+from bot.turns.delivery import Deliverer, patiently, quietly
 from bot.turns.inputs import Plan, plan
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.previews import PreviewEditor
@@ -89,7 +89,11 @@ class TurnRunner:
             )
             if drawn is not None:
                 final, drawn_from = drawn
-                await self.ledger.hold(turn_id, final, drawn_from=drawn_from)
+                await patiently(
+                    lambda: self.ledger.hold(turn_id, final, drawn_from=drawn_from),
+                    what=f"turn {turn_id}: its finished image",
+                    max_pause=self.deliverer.max_pause,
+                )
                 await self.deliverer.deliver(
                     turn_id, key, Held(final), admission.options, surface, place=place, watch=watch
                 )
@@ -187,6 +191,10 @@ class TurnRunner:
             )
             log.info("turn %d draws from %s", turn_id, found.described())
             return await self._draw(key, request, found, admission.options, surface, watch)
+        except errors.StoreUnavailable as exc:
+            # Nothing to write it down with: its lease settles it (interrupted, with Retry).
+            log.warning("turn %d stopped without the database: %s", turn_id, exc.detail)
+            await quietly(surface.fail(exc), "say the database is away")
         except errors.EaselError as exc:
             log.info("turn %d failed: %s (%s)", turn_id, exc.code, exc.detail or exc.user_message)
             await self.ledger.end(turn_id, status=TurnStatus.FAILED, error_code=exc.code)

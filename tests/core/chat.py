@@ -62,8 +62,8 @@ class Message:
 
 
 class Chat:
-    """A chat platform in memory. Knobs: `refuse_start`, `start_failures`, `place_failures`
-    and `show_failures`."""
+    """A chat platform in memory. Knobs: `refuse_start`, `start_failures`, `place_failures`,
+    `show_failures` and `interrupt_gate`."""
 
     def __init__(self, platform: str = "test") -> None:
         self.platform = platform
@@ -80,6 +80,8 @@ class Chat:
         self.show_failures: deque[Exception] = deque()
         self.show_attempts = 0
         self.erase_failures: deque[Exception] = deque()
+        self.interrupting = 0  # calls to interrupted() begun
+        self.interrupt_gate: asyncio.Event | None = None  # when set: interrupted() waits for it
 
     def surface_for(self, request: DrawRequest, attached: Sequence[InputImage] = ()) -> ChatSurface:
         return ChatSurface(self, request, attached=attached)
@@ -146,6 +148,9 @@ class ChatSurface:
         self._show("delivering")
 
     async def interrupted(self, turn_id: int) -> None:
+        self._chat.interrupting += 1
+        if self._chat.interrupt_gate is not None:
+            await self._chat.interrupt_gate.wait()
         self._show(f"interrupted: retry {turn_id}")
 
     async def fail(self, error: errors.EaselError) -> None:

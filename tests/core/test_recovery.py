@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot import errors
@@ -35,6 +37,41 @@ async def _left_by_a_run(
         if status is TurnStatus.DELIVERING:
             await last_run.ledger.hold(turn_id, ledger.final_image(turn_id))
     return turn_id, thread
+
+
+async def _seen_at(store: SqliteStore) -> float:
+    row = await store.db.one("SELECT seen_at FROM replicas WHERE id=?", (store.replicas.replica,))
+    return float(row[0])
+
+
+async def test_the_lease_is_renewed_while_slow_turns_are_settled_side_by_side(
+    store: SqliteStore,
+) -> None:
+    """Settling what a stopped replica left can take long (many turns, a slow chat): the
+    turns are settled side by side, and renewing this replica's own lease never waits for
+    them, or the other replicas would take over the turns it still runs."""
+    chat, backend = Chat(), Backend()
+    left = [
+        (await _left_by_a_run(store, chat, TurnStatus.DRAWING, prompt=f"cat {n}"))[0]
+        for n in range(3)
+    ]
+    store.replicas.lease_seconds = 0.3
+    chat.interrupt_gate = asyncio.Event()
+    turns, _ = build(store, backend, chat)
+    turns.recovery.start()
+    await eventually(lambda: chat.interrupting == 3)  # all three at once, each stuck in the chat
+    renewed = await _seen_at(store)
+    async with asyncio.timeout(2):
+        # Renewed meanwhile, twice at least (the table records, it does not signal).
+        while await _seen_at(store) < renewed + 0.2:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    chat.interrupt_gate.set()
+    await eventually(
+        lambda: (
+            [m.shows for m in chat.messages.values()] == [f"interrupted: retry {n}" for n in left]
+        )
+    )
+    assert backend.calls == []
 
 
 async def _statuses(store: SqliteStore, thread: ThreadKey) -> list[str]:
