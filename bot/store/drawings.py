@@ -7,10 +7,8 @@ from bot.clock import Clock
 from bot.models import Action, ThreadKey
 from bot.store.database import Database, Statements
 from bot.store.ledger import topic
-from bot.store.threads import key_params
+from bot.store.threads import WHERE_KEY, key_params
 from bot.turns.status import UNFINISHED, TurnStatus
-
-_WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
 
 
 class SqlDrawings:
@@ -54,13 +52,11 @@ class SqlDrawings:
         return True
 
     async def _rewind(self, tx: Statements, key: ThreadKey, *, deleted_file: str | None) -> None:
-        head = await tx.one(
-            f"SELECT last_file_ref FROM threads WHERE {_WHERE_KEY}", key_params(key)
-        )
+        head = await tx.one(f"SELECT last_file_ref FROM threads WHERE {WHERE_KEY}", key_params(key))
         if head is None or deleted_file is None or head[0] != deleted_file:
             return  # the thread goes on from another image
         last = await tx.one(
-            f"SELECT response_id, image_call_id, file_ref FROM turns WHERE {_WHERE_KEY}"
+            f"SELECT response_id, image_call_id, file_ref FROM turns WHERE {WHERE_KEY}"
             " AND status=? AND deleted_at IS NULL AND file_ref IS NOT NULL"
             " AND response_id IS NOT NULL ORDER BY id DESC LIMIT 1",
             (*key_params(key), TurnStatus.DELIVERED),
@@ -68,6 +64,6 @@ class SqlDrawings:
         response_id, image_call_id, file_ref = last if last is not None else (None, None, None)
         await tx.execute(
             "UPDATE threads SET last_response_id=?, last_image_call_id=?, last_file_ref=?,"
-            f" updated_at=? WHERE {_WHERE_KEY}",
+            f" updated_at=? WHERE {WHERE_KEY}",
             (response_id, image_call_id, file_ref, self._clock.time(), *key_params(key)),
         )

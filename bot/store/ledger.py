@@ -16,24 +16,15 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.errors import StoreUnavailable
-from bot.models import Action, DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
+from bot.models import DrawRequest, FinalImage, Held, ImageOptions, StoredTurn, ThreadKey
 from bot.store.database import Database
 from bot.store.outbox import Outbox
 from bot.store.replicas import SqlReplicas
-from bot.store.threads import SqlThreads, key_params
+from bot.store.threads import WHERE_KEY, SqlThreads, key_params
+from bot.store.turn_rows import TURN_COLUMNS, marks, stored
 from bot.turns.status import UNFINISHED, IllegalMove, TurnStatus, check_first, sources
 
 log = logging.getLogger(__name__)
-
-_WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
-_TURN_COLUMNS = (
-    "id, status, platform, workspace, channel, thread, user_id, prompt, message, request, options,"
-    " action, origin, drawn_from, response_id, image_call_id, file_ref, image_size, deleted_by"
-)
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 class SqlLedger:
@@ -98,7 +89,7 @@ class SqlLedger:
         """An earlier turn of the thread is queued, drawing, or delivering with its file not
         in the thread yet: this one must wait for it."""
         row = await self._db.one(
-            f"SELECT 1 FROM turns WHERE {_WHERE_KEY} AND id < ? AND (status IN (?, ?)"
+            f"SELECT 1 FROM turns WHERE {WHERE_KEY} AND id < ? AND (status IN (?, ?)"
             " OR (status=? AND file_ref IS NULL)) LIMIT 1",
             (
                 *key_params(key),
@@ -130,7 +121,7 @@ class SqlLedger:
         allowed = sources(status)
         assignments = "".join(f", {name}=?" for name in columns)
         moved = allowed and await self._db.one(
-            f"UPDATE turns SET status=?{assignments} WHERE id=? AND status IN ({_marks(allowed)})"
+            f"UPDATE turns SET status=?{assignments} WHERE id=? AND status IN ({marks(allowed)})"
             " RETURNING platform, workspace, channel, thread",
             (status, *columns.values(), turn_id, *allowed),
         )
@@ -226,15 +217,15 @@ class SqlLedger:
         await self._drop(turn_id)
 
     async def get(self, turn_id: int) -> StoredTurn | None:
-        row = await self._db.one(f"SELECT {_TURN_COLUMNS} FROM turns WHERE id=?", (turn_id,))
-        return _stored(row) if row is not None else None
+        row = await self._db.one(f"SELECT {TURN_COLUMNS} FROM turns WHERE id=?", (turn_id,))
+        return stored(row) if row is not None else None
 
     async def unfinished(self) -> list[StoredTurn]:
         rows = await self._db.all(
-            f"SELECT {_TURN_COLUMNS} FROM turns WHERE status IN ({_marks(UNFINISHED)}) ORDER BY id",
+            f"SELECT {TURN_COLUMNS} FROM turns WHERE status IN ({marks(UNFINISHED)}) ORDER BY id",
             UNFINISHED,
         )
-        return [_stored(row) for row in rows]
+        return [stored(row) for row in rows]
 
     async def take_over(self, *, running: Collection[int]) -> list[StoredTurn]:
         """Unfinished turns no live replica runs, made this replica's, oldest first: those
@@ -246,27 +237,27 @@ class SqlLedger:
         skip = " FOR UPDATE SKIP LOCKED" if self._db.engine == "postgres" else ""
         taken = await self._db.all(
             f"UPDATE turns SET owner=? WHERE id IN (SELECT id FROM turns"
-            f" WHERE status IN ({_marks(UNFINISHED)}) AND (owner IS NULL OR owner NOT IN"
-            f" ({alive})){skip}) RETURNING {_TURN_COLUMNS}",
+            f" WHERE status IN ({marks(UNFINISHED)}) AND (owner IS NULL OR owner NOT IN"
+            f" ({alive})){skip}) RETURNING {TURN_COLUMNS}",
             (me, *UNFINISHED, *params),
         )
         settled = self._clock.time() - self._replicas.lease_seconds  # not one just begun
         mine = await self._db.all(
-            f"SELECT {_TURN_COLUMNS} FROM turns WHERE status IN ({_marks(UNFINISHED)})"
+            f"SELECT {TURN_COLUMNS} FROM turns WHERE status IN ({marks(UNFINISHED)})"
             " AND owner=? AND started_at < ?",
             (*UNFINISHED, me, settled),
         )
         orphans = [row for row in mine if int(row[0]) not in running]
-        turns = {int(row[0]): _stored(row) for row in (*taken, *orphans)}
+        turns = {int(row[0]): stored(row) for row in (*taken, *orphans)}
         return [turns[turn_id] for turn_id in sorted(turns)]
 
     async def last_interrupted(self, key: ThreadKey) -> StoredTurn | None:
         row = await self._db.one(
-            f"SELECT {_TURN_COLUMNS} FROM turns WHERE platform=? AND workspace=? AND channel=?"
+            f"SELECT {TURN_COLUMNS} FROM turns WHERE platform=? AND workspace=? AND channel=?"
             " AND thread=? ORDER BY id DESC LIMIT 1",
             key_params(key),
         )
-        turn = _stored(row) if row is not None else None
+        turn = stored(row) if row is not None else None
         return turn if turn is not None and turn.status is TurnStatus.INTERRUPTED else None
 
     async def turns(self, key: ThreadKey) -> list[dict[str, Any]]:
@@ -286,30 +277,3 @@ class SqlLedger:
 def topic(key: ThreadKey) -> str:
     """What waiters on a thread's turns listen to."""
     return f"turns:{key}"
-
-
-def _stored(row: Any) -> StoredTurn:
-    turn_id, status, platform, workspace, channel, thread, user_id, prompt, message = row[:9]
-    wanted = json.loads(row[9]) if row[9] else {}
-    action, origin, drawn_from, response_id, image_call_id, file_ref, image_size = row[11:18]
-    return StoredTurn(
-        id=int(turn_id),
-        status=TurnStatus(status),
-        key=ThreadKey(platform, workspace, channel, thread),
-        user_id=str(user_id),
-        prompt=str(prompt),
-        message=json.loads(message) if message else {},
-        inputs=tuple(wanted.get("inputs") or ()),
-        size=wanted.get("size"),
-        quality=wanted.get("quality"),
-        max_upload_bytes=wanted.get("max_upload_bytes"),
-        options=ImageOptions(**json.loads(row[10])),
-        action=Action(action) if action else None,
-        origin=int(origin) if origin is not None else None,
-        drawn_from=drawn_from,
-        response_id=response_id,
-        image_call_id=image_call_id,
-        file_ref=file_ref,
-        image_size=image_size,
-        deleted_by=row[18],
-    )

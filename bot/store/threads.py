@@ -7,7 +7,7 @@ from bot.models import ThreadKey, ThreadState
 from bot.store.database import Database, Statements
 
 SEEN_RETENTION = 7 * 24 * 3600.0  # seconds a platform delivery id is remembered
-_WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
+WHERE_KEY = "platform=? AND workspace=? AND channel=? AND thread=?"
 
 
 def key_params(key: ThreadKey) -> tuple[str, str, str, str]:
@@ -52,7 +52,7 @@ class SqlThreads:
     async def get(self, key: ThreadKey) -> ThreadState | None:
         row = await self._db.one(
             "SELECT last_response_id, last_image_call_id, last_file_ref FROM threads"
-            f" WHERE {_WHERE_KEY}",
+            f" WHERE {WHERE_KEY}",
             key_params(key),
         )
         if row is None or row[0] is None:
@@ -61,7 +61,7 @@ class SqlThreads:
 
     async def is_easels(self, key: ThreadKey) -> bool:
         return (
-            await self._db.one(f"SELECT 1 FROM threads WHERE {_WHERE_KEY}", key_params(key))
+            await self._db.one(f"SELECT 1 FROM threads WHERE {WHERE_KEY}", key_params(key))
             is not None
         )
 
@@ -75,7 +75,7 @@ class SqlThreads:
 
     async def starter(self, key: ThreadKey) -> str | None:
         row = await self._db.one(
-            f"SELECT started_by FROM threads WHERE {_WHERE_KEY}", key_params(key)
+            f"SELECT started_by FROM threads WHERE {WHERE_KEY}", key_params(key)
         )
         return str(row[0]) if row and row[0] is not None else None
 

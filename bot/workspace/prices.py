@@ -11,81 +11,33 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-import tomllib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.models import FinalImage, ImageOptions
+from bot.workspace.price_file import (
+    UNREADABLE,
+    ImageRates,
+    ImageTokens,
+    PerImage,
+    PriceTableError,
+    TokenRates,
+    image_rates,
+    image_tokens,
+    named,
+    price,
+    read,
+    shipped_image_tokens,
+    token_rates,
+)
 
 log = logging.getLogger(__name__)
 
 MILLION = 1_000_000
 UNKNOWN = "prices for {} are unknown: counted at the highest known price"
-_SIZE = re.compile(r"([1-9]\d{0,4})x([1-9]\d{0,4})")
-_Rates = TypeVar("_Rates")
-# A file of the wrong shape is as unreadable as a broken one.
-_UNREADABLE = (OSError, tomllib.TOMLDecodeError, AttributeError, KeyError, TypeError, ValueError)
-PerImage = Mapping[str, Mapping[str, Mapping[str, float]]]  # model -> quality -> size -> $
-
-
-class PriceTableError(ValueError):
-    """The price file cannot be read; the message names the file and the problem."""
-
-
-@dataclass(frozen=True, slots=True)
-class ImageRates:
-    """An image model's prices, US dollars per million tokens."""
-
-    text_input: float = 0.0
-    image_input: float = 0.0
-    image_output: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRates:
-    """A mainline model's prices, US dollars per million tokens."""
-
-    input: float = 0.0
-    cached_input: float = 0.0
-    output: float = 0.0
-    cache_write: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ImageTokens:
-    """How many tokens the image tool is counted at (prices.toml's [image_tokens])."""
-
-    quality_factors: Mapping[str, int]
-    area_offset: int
-    area_scale: int
-    auto_sizes: tuple[tuple[int, int], ...]
-    min_pixels: int
-    partial_image: int
-    input_image: int
-
-    def qualities(self, quality: str) -> tuple[str, ...]:
-        """The qualities `quality` may be: itself, or (auto, unknown) every one."""
-        return (quality,) if quality in self.quality_factors else tuple(self.quality_factors)
-
-    def sizes(self, size: str) -> tuple[tuple[int, int], ...]:
-        """The sizes `size` may be: itself when it reads WIDTHxHEIGHT of at least the
-        smallest the service makes, else (auto, unreadable, too small) the auto sizes."""
-        match = _SIZE.fullmatch(size.strip().lower())
-        if match is None or int(match[1]) * int(match[2]) < self.min_pixels:
-            return self.auto_sizes
-        return ((int(match[1]), int(match[2])),)
-
-    def output(self, quality: str, width: int, height: int) -> int:
-        """Output tokens of one image (OpenAI's calculator formula)."""
-        q = self.quality_factors[quality]
-        long, short = max(width, height), min(width, height)
-        across = (2 * q * short + long) // (2 * long)
-        return -(-q * across * (self.area_offset + width * height) // self.area_scale)
+__all__ = ["UNKNOWN", "PriceTable", "PriceTableError"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +54,17 @@ class PriceTable:
     def load(cls, path: str | Path | None = None) -> PriceTable:
         """The table in `path`, or the one that ships with easel."""
         try:
-            return cls.from_data(_read(path), source=str(path or ""))
-        except _UNREADABLE as exc:
+            return cls.from_data(read(path), source=str(path or ""))
+        except UNREADABLE as exc:
             where = path or "prices.toml"
             raise PriceTableError(f"cannot read the price table {where}: {exc}") from exc
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any], *, source: str = "") -> PriceTable:
         """A table from parsed TOML; `source` stands in when the data names none."""
-        image_models = _named(data.get("image_models", {}), _image_rates)
+        image_models = named(data.get("image_models", {}), image_rates)
         per_image = {
-            str(model): {q: {s: _price(p) for s, p in sizes.items()} for q, sizes in qs.items()}
+            str(model): {q: {s: price(p) for s, p in sizes.items()} for q, sizes in qs.items()}
             for model, qs in data.get("images", {}).items()
         }
         if not image_models and not per_image:
@@ -122,8 +74,8 @@ class PriceTable:
             as_of=str(data["as_of"]),
             source=str(data.get("source") or source),
             image_models=image_models,
-            tokens=_named(data.get("tokens", {}), _token_rates),
-            image_tokens=shipped_image_tokens() if formula is None else _image_tokens(formula),
+            tokens=named(data.get("tokens", {}), token_rates),
+            image_tokens=shipped_image_tokens() if formula is None else image_tokens(formula),
             per_image=per_image,
             shutdowns={str(k): str(v) for k, v in data.get("shutdowns", {}).items()},
         )
@@ -155,7 +107,7 @@ class PriceTable:
         size = f"{width}x{height}"
         found = [p for m in self.per_image.values() if (p := m.get(quality, {}).get(size))]
         if self.image_models:
-            rate = self._highest_image_rates().image_output
+            rate = self._highestimage_rates().image_output
             found.append(self.image_tokens.output(quality, width, height) * rate / MILLION)
         elif not found:  # per-image prices only, none for this image: the table's highest
             found = [p for m in self.per_image.values() for q in m.values() for p in q.values()]
@@ -184,7 +136,7 @@ class PriceTable:
     ) -> float:
         """What the image tool read and showed on the way, in US dollars: its prompt, the
         partial images asked for and `input_images` input images (an edit's)."""
-        rates = self.image_models.get(options.image_model) or self._highest_image_rates()
+        rates = self.image_models.get(options.image_model) or self._highestimage_rates()
         t = self.image_tokens
         dollars = (
             max(0, options.partial_images) * t.partial_image * rates.image_output
@@ -221,7 +173,7 @@ class PriceTable:
                 found.append(UNKNOWN.format(name))
         return tuple(dict.fromkeys(found))
 
-    def _highest_image_rates(self) -> ImageRates:
+    def _highestimage_rates(self) -> ImageRates:
         return ImageRates(**_highest(self.image_models.values(), ImageRates))
 
 
@@ -235,80 +187,6 @@ def prompt_tokens(final: FinalImage) -> int:
     details = usage.get("output_tokens_details")
     reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, Mapping) else 0
     return max(0, _count(usage.get("output_tokens")) - reasoning)
-
-
-@cache
-def shipped_image_tokens() -> ImageTokens:
-    """The formula of the table that ships with easel, for copies that leave it out."""
-    return _image_tokens(_read(None)["image_tokens"])
-
-
-def _read(path: str | Path | None) -> dict[str, Any]:
-    if path is None:
-        text = resources.files("bot.workspace").joinpath("prices.toml").read_text("utf-8")
-    else:
-        text = Path(path).read_text("utf-8")
-    return tomllib.loads(text)
-
-
-def _named(
-    section: Mapping[str, Any], parse: Callable[[Mapping[str, Any]], _Rates]
-) -> dict[str, _Rates]:
-    """Each model's rates under its name and the names of its `snapshots`."""
-    named: dict[str, _Rates] = {}
-    for model, entry in section.items():
-        snapshots = entry.get("snapshots", [])
-        if not isinstance(snapshots, list):
-            raise TypeError(f"{model}: snapshots must be a list of names")
-        named.update(dict.fromkeys(map(str, [model, *snapshots]), parse(entry)))
-    return named
-
-
-def _image_rates(entry: Mapping[str, Any]) -> ImageRates:
-    return ImageRates(
-        text_input=_price(entry["text_input"]),
-        image_input=_price(entry["image_input"]),
-        image_output=_price(entry["image_output"]),
-    )
-
-
-def _token_rates(entry: Mapping[str, Any]) -> TokenRates:
-    fresh = _price(entry["input"])
-    return TokenRates(
-        input=fresh,
-        cached_input=_price(entry.get("cached_input", fresh)),
-        output=_price(entry["output"]),
-        cache_write=_price(entry.get("cache_write_input", fresh)),
-    )
-
-
-def _image_tokens(entry: Mapping[str, Any]) -> ImageTokens:
-    factors = {str(q): _whole(f, low=1) for q, f in entry["quality_factors"].items()}
-    sizes = [_SIZE.fullmatch(str(s)) for s in entry["auto_sizes"]]
-    if not factors or not sizes or not all(sizes):
-        raise ValueError("[image_tokens] needs quality factors and auto sizes written WxH")
-    return ImageTokens(
-        quality_factors=factors,
-        area_offset=_whole(entry["area_offset"]),
-        area_scale=_whole(entry["area_scale"], low=1),
-        auto_sizes=tuple((int(m[1]), int(m[2])) for m in sizes if m),
-        min_pixels=_whole(entry["min_pixels"]),
-        partial_image=_whole(entry["partial_image"]),
-        input_image=_whole(entry["input_image"]),
-    )
-
-
-def _price(value: Any) -> float:
-    price = float(value)
-    if not math.isfinite(price) or price < 0:
-        raise ValueError(f"a price must be a number of 0 or more, not {value!r}")
-    return price
-
-
-def _whole(value: Any, *, low: int = 0) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"[image_tokens] takes whole numbers of {low} or more, not {value!r}")
-    return value
 
 
 def _count(value: Any) -> int:
