@@ -85,7 +85,11 @@ class DrawService:
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.presses = Presses(
+        self.presses = self._presses(store, workspaces)
+        self.recovery = self._recovery(store)
+
+    def _presses(self, store: Store, workspaces: Workspaces) -> Presses:
+        return Presses(
             ledger=store.ledger,
             drawings=store.drawings,
             claims=store.claims,
@@ -94,7 +98,9 @@ class DrawService:
             reopen=self._reopen,
             submit=self.submit,
         )
-        self.recovery = Recovery(
+
+    def _recovery(self, store: Store) -> Recovery:
+        return Recovery(
             ledger=store.ledger,
             replicas=store.replicas,
             admissions=store.admissions,
