@@ -160,7 +160,8 @@ async def test_a_rebinding_host_is_refused_on_every_route(
         "/api/draw", data={"prompt": "a fern", "id": "f"}, headers=own(playground, token)
     )
     await playground.turns.join()
-    image = next(m["image"] for m in hub(playground).hub.snapshot() if m["state"] == "done")
+    drawing = next(m for m in hub(playground).hub.snapshot() if m["state"] == "done")
+    image = drawing["image"]
     assert (await http.get(image)).status_code == 200
     port = playground.port
     for host in (REBOUND, f"{REBOUND}:{port}", f"127.0.0.1:{port + 1}", "localhost", ""):
@@ -176,9 +177,20 @@ async def test_a_rebinding_host_is_refused_on_every_route(
                 data={"prompt": "a leak"},
                 headers=own(playground, token, Origin=f"http://{host}", Host=host),
             ),
+            await http.post(
+                "/api/press",
+                json={
+                    "action": "delete",
+                    "turn": drawing["turn"],
+                    "interaction": f"rebound-{len(host)}",
+                },
+                headers=own(playground, token, Origin=f"http://{host}", Host=host),
+            ),
+            await http.get("/favicon.ico", headers=bad),
         ]
-        assert [a.status_code for a in answers] == [421] * 5, host
+        assert [a.status_code for a in answers] == [421] * 7, host
         assert "easel" in answers[0].text and "<" not in answers[0].text
         warnings = [r for r in caplog.records if r.name.startswith("adapters.web")]
-        assert [(r.levelno, r.exc_info) for r in warnings] == [(logging.WARNING, None)] * 5
+        assert [(r.levelno, r.exc_info) for r in warnings] == [(logging.WARNING, None)] * 7
     assert len(openai_fake.requests) == 1
+    assert hub(playground).hub.drawing(drawing["turn"]) is not None  # nothing was deleted
