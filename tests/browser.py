@@ -46,9 +46,11 @@ class Easel:
         return [line for line in list(self.log) if text in line]
 
     def fetch(self, path: str) -> tuple[int, bytes]:
-        """GET a path of the playground as the page would (no token: images, the icon)."""
+        """GET a path (or a URL) of the playground as the page would (no token: images, the
+        icon)."""
+        url = path if path.startswith("http") else self.url.rstrip("/") + path
         try:
-            with urllib.request.urlopen(self.url.rstrip("/") + path, timeout=10) as answer:
+            with urllib.request.urlopen(url, timeout=10) as answer:
                 return answer.status, answer.read()
         except urllib.error.HTTPError as refused:
             return refused.code, b""
@@ -104,6 +106,12 @@ def _address(lines: Any) -> str | None:
     return None
 
 
+@pytest.fixture
+def offline_easel(tmp_path: Path, unused_tcp_port: int) -> Iterator[Easel]:
+    with running_easel(tmp_path, unused_tcp_port) as running:
+        yield running
+
+
 @contextmanager
 def chromium() -> Iterator[Any]:
     """A headless Chromium whose page is 1280x900 and whose console is kept."""
@@ -133,6 +141,26 @@ def chromium() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+def drawings(driver: Any, where: str = "#thread-messages") -> list[Any]:
+    """The finished drawings shown `where` whose pictures have loaded, oldest first."""
+    from selenium.webdriver.common.by import By
+
+    return [
+        image
+        for image in driver.find_elements(By.CSS_SELECTOR, f"{where} article.easel.done img")
+        if natural_size(driver, image)[0]
+    ]
+
+
+def natural_size(driver: Any, image: Any) -> list[int]:
+    """An image's own width and height, in its pixels ([0, 0] until it has loaded)."""
+    return list(
+        driver.execute_script(
+            "const i = arguments[0]; return [i.naturalWidth, i.naturalHeight]", image
+        )
+    )
 
 
 def console_problems(driver: Any) -> list[str]:

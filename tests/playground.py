@@ -1,5 +1,6 @@
 """The playground at the wire, as its page sees it: a client with the page's token and origin,
-and the live updates it streams."""
+and the live updates it streams. Its fixtures (`playground`, `http`, `events`) serve every
+test module of the playground (tests/conftest.py loads this module as a plugin)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx2
+import pytest
 
 from adapters.runtime import Runtime, running
 from bot.config import load_config
@@ -81,3 +83,36 @@ async def following(http: httpx2.AsyncClient) -> AsyncIterator[Events]:
 
 def done(message: dict[str, Any]) -> bool:
     return bool(message["author"] == "easel" and message["state"] == "done")
+
+
+async def drawn(http: httpx2.AsyncClient, events: Events, prompt: str) -> dict[str, Any]:
+    """A finished drawing, as the page shows it."""
+    answer = await http.post("/api/draw", data={"prompt": f"/draw {prompt}", "id": prompt[:8]})
+    assert answer.status_code == 202, answer.text
+    return await events.until(lambda m: done(m) and m["text"] == prompt)
+
+
+def press(
+    http: httpx2.AsyncClient, action: str, turn: Any, interaction: str = "click-0001", **more: Any
+) -> Any:
+    """POST /api/press as the page sends a click on a drawing's button (awaitable)."""
+    body = {"action": action, "turn": turn, "interaction": interaction, **more}
+    return http.post("/api/press", json=body)
+
+
+@pytest.fixture
+async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
+    async with playground_alone(env) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
+    async with page_client(playground) as client:
+        yield client
+
+
+@pytest.fixture
+async def events(http: httpx2.AsyncClient) -> AsyncIterator[Events]:
+    async with following(http) as followed:
+        yield followed

@@ -6,34 +6,13 @@ Delete takes the drawing away from every open tab.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.browser import Easel, chromium, console_problems, needs_chromium, running_easel
+from tests.browser import Easel, chromium, console_problems, drawings, natural_size, needs_chromium
 
 pytestmark = needs_chromium
 
 BUTTONS = ["Redo", "Vary", "Bigger", "Edit", "Delete"]
-DRAWINGS = "#thread-messages article.easel.done img"
-
-
-@pytest.fixture
-def easel(tmp_path: Path, unused_tcp_port: int) -> Iterator[Easel]:
-    with running_easel(tmp_path, unused_tcp_port) as running:
-        yield running
-
-
-def drawings(driver: Any) -> list[Any]:
-    from selenium.webdriver.common.by import By
-
-    return [
-        image
-        for image in driver.find_elements(By.CSS_SELECTOR, DRAWINGS)
-        if driver.execute_script("return arguments[0].naturalWidth", image)
-    ]
 
 
 def button(driver: Any, message_id: str, label: str) -> Any:
@@ -46,22 +25,19 @@ def button(driver: Any, message_id: str, label: str) -> Any:
     return chosen
 
 
-def test_every_button_in_a_real_browser(easel: Easel) -> None:
+def test_every_button_in_a_real_browser(offline_easel: Easel) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium() as driver:
         wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-        driver.get(easel.url)
+        driver.get(offline_easel.url)
         driver.find_element(By.ID, "prompt").send_keys("/draw a paper boat on a pond\n")
         first = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#posts article.done"))[0]
         labels = [b.text for b in first.find_elements(By.CSS_SELECTOR, ".actions button")]
         assert labels == BUTTONS
         original = first.get_attribute("data-message") or ""
-        size = driver.execute_script(
-            "const i = arguments[0]; return [i.naturalWidth, i.naturalHeight]",
-            first.find_element(By.CSS_SELECTOR, "img"),
-        )
+        size = natural_size(driver, first.find_element(By.CSS_SELECTOR, "img"))
 
         # Redo, from the channel: its drawing is the thread's next, and the thread opens.
         first.find_element(By.CSS_SELECTOR, "button[data-action=redo]").click()
@@ -70,9 +46,7 @@ def test_every_button_in_a_real_browser(easel: Easel) -> None:
         for count, label in ((3, "Vary"), (4, "Bigger")):
             button(driver, original, label).click()
             wait.until(lambda d, count=count: len(drawings(d)) == count)
-        bigger = driver.execute_script(
-            "const i = arguments[0]; return [i.naturalWidth, i.naturalHeight]", drawings(driver)[-1]
-        )
+        bigger = natural_size(driver, drawings(driver)[-1])
         assert bigger[0] * bigger[1] > size[0] * size[1], (bigger, size)
         yours = driver.find_elements(By.CSS_SELECTOR, "#thread-messages article.you .text")
         assert [y.text for y in yours] == [
@@ -98,7 +72,7 @@ def test_every_button_in_a_real_browser(easel: Easel) -> None:
         image = first.find_element(By.CSS_SELECTOR, "img").get_attribute("src") or ""
         first_tab = driver.current_window_handle
         driver.switch_to.new_window("tab")
-        driver.get(easel.url)
+        driver.get(offline_easel.url)
         selector = f'article[data-message="{original}"]'
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#posts {selector}.done img"))
         second_tab = driver.current_window_handle
@@ -109,7 +83,7 @@ def test_every_button_in_a_real_browser(easel: Easel) -> None:
         driver.switch_to.window(second_tab)
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, selector))
         assert driver.find_elements(By.CSS_SELECTOR, "#posts article.you")  # yours stays
-        assert easel.fetch(image.removeprefix(easel.url.rstrip("/")))[0] == 404
+        assert offline_easel.fetch(image)[0] == 404
         assert console_problems(driver) == []
         driver.switch_to.window(first_tab)
         assert console_problems(driver) == []

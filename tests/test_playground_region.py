@@ -7,24 +7,20 @@ transparent, so what it draws shows the mask reached the drawing service whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.browser import (
     Easel,
     chromium,
     console_problems,
+    drawings,
+    natural_size,
     needs_chromium,
-    running_easel,
     screenshot,
 )
 
 pytestmark = needs_chromium
 
-DRAWINGS = "#thread-messages article.easel.done img"
 # Keeps what the page posts: each file's name, and for mask.png its size and some alphas.
 RECORD_POSTS = """
 window.posted = [];
@@ -55,22 +51,6 @@ window.fetch = async (url, init) => {
 """
 
 
-@pytest.fixture
-def easel(tmp_path: Path, unused_tcp_port: int) -> Iterator[Easel]:
-    with running_easel(tmp_path, unused_tcp_port) as running:
-        yield running
-
-
-def drawings(driver: Any) -> list[Any]:
-    from selenium.webdriver.common.by import By
-
-    return [
-        image
-        for image in driver.find_elements(By.CSS_SELECTOR, DRAWINGS)
-        if driver.execute_script("return arguments[0].naturalWidth", image)
-    ]
-
-
 def paint_and_send(driver: Any, image: Any, prompt: str) -> Any:
     """Opens Edit region on `image`'s drawing, paints a stroke through its centre, sends."""
     from selenium.webdriver.common.action_chains import ActionChains
@@ -82,9 +62,7 @@ def paint_and_send(driver: Any, image: Any, prompt: str) -> Any:
     article.find_element(By.CSS_SELECTOR, "button.region").click()
     dialog = driver.find_element(By.ID, "region-dialog")
     canvas = dialog.find_element(By.CSS_SELECTOR, "canvas")
-    natural = driver.execute_script(
-        "const i = arguments[0]; return [i.naturalWidth, i.naturalHeight]", image
-    )
+    natural = natural_size(driver, image)
     wait.until(
         lambda d: (
             d.execute_script("return [arguments[0].width, arguments[0].height]", canvas) == natural
@@ -98,18 +76,18 @@ def paint_and_send(driver: Any, image: Any, prompt: str) -> Any:
     return natural
 
 
-def test_edit_region_sends_a_mask_of_the_drawings_size(easel: Easel) -> None:
+def test_edit_region_sends_a_mask_of_the_drawings_size(offline_easel: Easel) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium() as driver:
         wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-        driver.get(easel.url)
+        driver.get(offline_easel.url)
         driver.find_element(By.ID, "prompt").send_keys("/draw a quiet night over a harbour\n")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#posts article.done img"))
         driver.find_element(By.CSS_SELECTOR, "#posts .replies").click()
         [first] = wait.until(drawings)
-        before = easel.image(first.get_attribute("src").removeprefix(easel.url.rstrip("/")))
+        before = offline_easel.image(first.get_attribute("src"))
 
         # Nothing painted (or painted, then cleared): the dialog says so and sends nothing.
         driver.execute_script(RECORD_POSTS)
@@ -132,12 +110,10 @@ def test_edit_region_sends_a_mask_of_the_drawings_size(easel: Easel) -> None:
         assert (mask["name"], mask["type"]) == ("mask.png", "image/png")
         assert [mask["width"], mask["height"]] == natural
         assert (mask["centre"], mask["corner"]) == (0, 255)
-        assert len(easel.logged("'mask': 'mask.png'")) == 1, easel.log
+        assert len(offline_easel.logged("'mask': 'mask.png'")) == 1, offline_easel.log
 
         # The service drew the change inside the painted region only.
-        after = easel.image(
-            drawings(driver)[1].get_attribute("src").removeprefix(easel.url.rstrip("/"))
-        )
+        after = offline_easel.image(drawings(driver)[1].get_attribute("src"))
         assert after.size == before.size
         width, height = before.size
         centre, aside = (width // 2, height // 2), (width * 9 // 10, height * 4 // 10)
@@ -149,6 +125,6 @@ def test_edit_region_sends_a_mask_of_the_drawings_size(easel: Easel) -> None:
         wait.until(lambda d: len(drawings(d)) == 3)
         names = [f["name"] for f in driver.execute_script("return window.posted")[1]["files"]]
         assert names == ["mask.png", "drawing.png"]
-        assert len(easel.logged("'mask': 'mask.png'")) == 2
+        assert len(offline_easel.logged("'mask': 'mask.png'")) == 2
         screenshot(driver, "playground-region.png")
         assert console_problems(driver) == []
