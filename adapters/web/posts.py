@@ -28,6 +28,7 @@ CHANNEL = "playground"
 PERSON = "you"
 # A press's id, made by the page for each click: claimed once, so a repeated post draws once.
 INTERACTION = re.compile(r"[A-Za-z0-9_-]{8,64}")
+MENTION = re.compile(r"<@([^>]+)>")  # how the core's words name a person
 PRESSED = {Action.REDO: "Redo", Action.VARY: "Vary", Action.BIGGER: "Bigger"}
 
 
@@ -124,7 +125,8 @@ def refused(exc: errors.EaselError) -> web.StreamResponse:
         status = 400
     else:  # easel's own trouble (its database away): the request was fine
         status = 503
-    return web.json_response({"error": exc.user_message}, status=status)
+    words = MENTION.sub(r"\1", exc.user_message)  # the page shows a person by name
+    return web.json_response({"error": words}, status=status)
 
 
 def read_press(body: object) -> Press:
@@ -151,7 +153,6 @@ def read_press(body: object) -> Press:
         workspace=WORKSPACE,
         user_id=PERSON,
         interaction=interaction,
-        admin=True,  # the person at the playground runs it: they may delete any drawing
         text=text,
     )
 
