@@ -4,41 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import struct
-from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
 
 from adapters.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
-from tests.playground import Events, done, following, page_client, playground_alone, token
+from tests.playground import Events, done, token
 from tests.waiting import eventually
-
-
-@pytest.fixture
-async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
-    async with playground_alone(env) as runtime:
-        yield runtime
-
-
-@pytest.fixture
-async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
-    async with page_client(playground) as client:
-        yield client
-
-
-@pytest.fixture
-async def events(http: httpx2.AsyncClient) -> AsyncIterator[Events]:
-    async with following(http) as followed:
-        yield followed
 
 
 async def test_the_page_and_its_assets_are_served(http: httpx2.AsyncClient) -> None:
     page = await http.get("/")
     assert page.status_code == 200 and "easel playground" in page.text
-    assert (await http.get("/static/app.js")).status_code == 200
+    # Every file the page and its modules ask for is there: no 404 in the browser's console.
+    asked = re.findall(r'(?:href|src)="(/[^"]+)"', page.text)
+    for path in asked:  # grows as each module's imports are found
+        answer = await http.get(path)
+        assert answer.status_code == 200, path
+        if path.endswith(".js"):
+            imported = re.findall(r'from "\./([^"]+)"', answer.text)
+            asked += [f"/static/{n}" for n in imported if f"/static/{n}" not in asked]
+    wanted = {"/static/app.js", "/static/render.js", "/static/dialogs.js", "/favicon.ico"}
+    assert wanted <= set(asked), asked
+    icon = await http.get("/favicon.ico")
+    assert icon.headers["content-type"] == "image/svg+xml" and icon.content.startswith(b"<svg")
+    assert icon.content == (await http.get("/static/icon.svg")).content
     assert (await http.get("/static/../bot/config.py")).status_code == 404
 
 

@@ -7,13 +7,9 @@ where it can be seen whole. The page's console stays free of errors and warnings
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.browser import Easel, chromium, console_problems, needs_chromium, running_easel
+from tests.browser import Easel, chromium, console_problems, needs_chromium
 from tests.browser import screenshot as save_screenshot
 
 pytestmark = needs_chromium
@@ -28,24 +24,20 @@ return element.naturalWidth > 0 && r.height > 50 && r.top >= box.top - 1
 AT_BOTTOM = "const s = arguments[0]; return s.scrollHeight - s.scrollTop - s.clientHeight < 2;"
 
 
-@pytest.fixture
-def easel(tmp_path: Path, unused_tcp_port: int) -> Iterator[Easel]:
-    with running_easel(tmp_path, unused_tcp_port) as running:
-        yield running
-
-
 def visible_text(driver: Any, element: Any) -> str:
     return str(driver.execute_script("return arguments[0].innerText", element))
 
 
-def test_draw_and_reply_in_a_real_browser(easel: Easel) -> None:
+def test_draw_and_reply_in_a_real_browser(offline_easel: Easel) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     with chromium() as driver:
         wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-        driver.get(easel.url)
-        assert easel.fetch("/favicon.ico")[0] == 200
+        driver.get(offline_easel.url)
+        status, icon = offline_easel.fetch("/favicon.ico")
+        assert status == 200 and icon.startswith(b"<svg")
+        timeline = driver.find_element(By.ID, "timeline")
         driver.find_element(By.ID, "prompt").send_keys("/draw a lighthouse on a cliff at dusk\n")
 
         # ONE message: first a preview appears in it, then the final image in the same place.
@@ -76,10 +68,17 @@ def test_draw_and_reply_in_a_real_browser(easel: Easel) -> None:
         assert "lighthouse" not in easels and "Reply in this thread" not in easels
         labels = [b.text for b in drawing.find_elements(By.CSS_SELECTOR, ".actions button")]
         assert labels == BUTTONS
+        # A channel of one post reads from the bottom, just above the composer, as a chat does.
+        below = driver.execute_script(
+            "const [p, t] = arguments;"
+            "return t.getBoundingClientRect().bottom - p.getBoundingClientRect().bottom",
+            post,
+            timeline,
+        )
+        assert 0 <= below < 40, below
 
         # A second drawing lands below the first, and the channel scrolls to show it whole.
         driver.find_element(By.ID, "prompt").send_keys("/draw a red fox asleep in the snow\n")
-        timeline = driver.find_element(By.ID, "timeline")
         newest = wait.until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "#posts .post:nth-child(2) .done img")
         )[0]

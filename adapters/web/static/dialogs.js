@@ -1,16 +1,39 @@
 // What the dialogs share: opening on a drawing, Cancel, errors in the dialog, a busy Send.
 "use strict";
 
+function element(tag, className, text = "") {
+  const made = document.createElement(tag);
+  made.className = className;
+  made.textContent = text;
+  return made;
+}
+
+// Every dialog's form ends alike: easel's words when it refuses, then Cancel and Send.
+function footer(form) {
+  const error = element("p", "error");
+  error.setAttribute("role", "alert");
+  error.hidden = true;
+  const cancel = element("button", "cancel", "Cancel");
+  cancel.type = "button";
+  const submit = element("button", "primary", "Send");
+  submit.type = "submit";
+  const buttons = element("div", "buttons");
+  buttons.append(cancel, submit);
+  form.append(error, buttons);
+  return { error, cancel, submit };
+}
+
 export class Dialog {
   // `send(message, form)` resolves to "" when easel took it, else to easel's words.
   constructor(id, send) {
     this.element = document.getElementById(id);
     this.form = this.element.querySelector("form");
-    this.error = this.element.querySelector(".error");
-    this.submit = this.form.querySelector("button[type=submit]");
+    const { error, cancel, submit } = footer(this.form);
+    this.error = error;
+    this.submit = submit;
     this.message = null;
     this.after = null;
-    this.element.querySelector(".cancel").addEventListener("click", () => this.element.close());
+    cancel.addEventListener("click", () => this.element.close());
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send(send);
