@@ -51,8 +51,9 @@ window.fetch = async (url, init) => {
 """
 
 
-def paint_and_send(driver: Any, image: Any, prompt: str) -> Any:
-    """Opens Edit region on `image`'s drawing, paints a stroke through its centre, sends."""
+def open_and_paint(driver: Any, image: Any, prompt: str) -> tuple[Any, list[int]]:
+    """Opens Edit region on `image`'s drawing, paints a stroke through its centre and says
+    `prompt`; the dialog, and the drawing's size."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -71,9 +72,33 @@ def paint_and_send(driver: Any, image: Any, prompt: str) -> Any:
     strokes = ActionChains(driver).move_to_element(canvas).click_and_hold()
     strokes.move_by_offset(-30, -10).move_by_offset(60, 20).release().perform()
     dialog.find_element(By.CSS_SELECTOR, "input[name=prompt]").send_keys(prompt)
+    return dialog, natural
+
+
+def paint_and_send(driver: Any, image: Any, prompt: str) -> list[int]:
+    """Paints over `image`'s drawing and sends the change; the drawing's size."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    dialog, natural = open_and_paint(driver, image, prompt)
     dialog.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait = WebDriverWait(driver, 30, poll_frequency=0.05)
     wait.until(lambda d: not d.execute_script("return arguments[0].open", dialog))
     return natural
+
+
+def painted_then_cleared(driver: Any, image: Any) -> None:
+    """Painted, then cleared: the dialog says so and sends nothing."""
+    from selenium.webdriver.common.by import By
+
+    driver.execute_script(RECORD_POSTS)
+    dialog, _ = open_and_paint(driver, image, "a full moon")
+    dialog.find_element(By.CSS_SELECTOR, "button.clear").click()
+    dialog.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    error = dialog.find_element(By.CSS_SELECTOR, ".error")
+    assert error.text == "Paint over the part of the drawing to change first."
+    assert driver.execute_script("return window.posted") == []
+    dialog.find_element(By.CSS_SELECTOR, "button.cancel").click()
 
 
 def test_edit_region_sends_a_mask_of_the_drawings_size(offline_easel: Easel) -> None:
@@ -89,17 +114,7 @@ def test_edit_region_sends_a_mask_of_the_drawings_size(offline_easel: Easel) -> 
         [first] = wait.until(drawings)
         before = offline_easel.image(first.get_attribute("src"))
 
-        # Nothing painted (or painted, then cleared): the dialog says so and sends nothing.
-        driver.execute_script(RECORD_POSTS)
-        first.find_element(By.XPATH, "../..").find_element(By.CSS_SELECTOR, "button.region").click()
-        dialog = driver.find_element(By.ID, "region-dialog")
-        dialog.find_element(By.CSS_SELECTOR, "input[name=prompt]").send_keys("a full moon")
-        dialog.find_element(By.CSS_SELECTOR, "button.clear").click()
-        dialog.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        error = dialog.find_element(By.CSS_SELECTOR, ".error")
-        assert error.text == "Paint over the part of the drawing to change first."
-        assert driver.execute_script("return window.posted") == []
-        dialog.find_element(By.CSS_SELECTOR, "button.cancel").click()
+        painted_then_cleared(driver, first)
 
         # The thread's last drawing: the mask goes alone, and marks that drawing.
         natural = paint_and_send(driver, first, "a full moon")
