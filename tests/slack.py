@@ -120,6 +120,7 @@ class SlackSender:
         self.signed = SignedRequests(secret=secret)
         self.reply_event = self.signed.reply_event
         self._http = httpx2.AsyncClient(timeout=10)
+        self._last_press = 0.0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -145,10 +146,14 @@ class SlackSender:
         user: str = USER,
         value: str | None = None,
         team: str = TEAM,
+        action_ts: str | None = None,
         **where: Any,
     ) -> httpx2.Response:
-        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
-        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.0"}
+        """A person pressing the button `action_id`; `where` says on what (container, ...).
+        Slack stamps each click with its own `action_ts` (the same one in a replay)."""
+        self._last_press = max(time.time(), self._last_press + 1e-6)
+        stamp = action_ts or f"{self._last_press:.6f}"
+        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": stamp}
         if value is not None:
             action["value"] = value
         payload = {
@@ -266,17 +271,23 @@ async def submit(
 ) -> httpx2.Response:
     """`user` saving `modal` with `changes`; `team` is the workspace the payload names (in
     every place Slack names it)."""
-    view = {**modal, "id": "VM1", "team_id": team, "app_installed_team_id": team}
-    payload = {
+    view = {**modal, "id": "VM1", "state": state_of(modal, **changes)}
+    return await slack.interactive(submission(view, user=user, team=team))
+
+
+def submission(view: dict[str, Any], *, user: str, team: str) -> dict[str, Any]:
+    """The `view_submission` payload Slack sends when `user` submits `view` (with its state);
+    `team` is the workspace it names, in every place Slack names it."""
+    return {
         "type": "view_submission",
         "team": {"id": team, "domain": "test"},
         "user": {"id": user, "team_id": team},
         "api_app_id": "A1",
         "token": "unused",
-        "trigger_id": "trigger-submit",
-        "view": {**view, "state": state_of(modal, **changes)},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "view": {**view, "team_id": team, "app_installed_team_id": team},
+        "response_urls": [],
     }
-    return await slack.interactive(payload)
 
 
 async def open_modal(
