@@ -17,7 +17,15 @@ from adapters.runtime import Runtime, running
 from bot.config import load_config
 from bot.models import Action
 from tests.fakes.slack_server import FakeSlack
-from tests.slack import CHANNEL, TEAM, USER, SlackSender, root_message, submission
+from tests.slack import (
+    CHANNEL,
+    TEAM,
+    USER,
+    SlackSender,
+    button_press,
+    root_message,
+    submission,
+)
 from tests.waiting import eventually, settle
 
 LABELS = ["Redo", "Vary", "Bigger", "Edit", "Delete"]
@@ -119,7 +127,7 @@ async def press(
 ) -> httpx2.Response:
     """`user` presses `action` on the message of turn `turn_id`, as Slack sends it."""
     message = drawing(slack_fake, turn_id)
-    button = next(b for b in buttons(message) if b["action_id"] == f"easel_{action.value}")
+    button = button_of(message, action)
     return await press_on(slack, message, button, user=user, team=team, action_ts=action_ts)
 
 
@@ -133,6 +141,21 @@ async def press_on(
     action_ts: str | None = None,
 ) -> httpx2.Response:
     """`user` presses `button` on `message` (any button, any value: forgers write both)."""
+    payload = pressed_on(message, button, user=user, team=team, action_ts=action_ts)
+    response = await slack.interactive(payload)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def pressed_on(
+    message: dict[str, Any],
+    button: dict[str, Any],
+    *,
+    user: str = USER,
+    team: str = TEAM,
+    action_ts: str | None = None,
+) -> dict[str, Any]:
+    """The `block_actions` payload Slack sends when `user` presses `button` on `message`."""
     container = {
         "type": "message",
         "message_ts": message["ts"],
@@ -141,7 +164,7 @@ async def press_on(
     }
     if message.get("thread_ts"):
         container["thread_ts"] = message["thread_ts"]
-    response = await slack.press(
+    return button_press(
         button["action_id"],
         user=user,
         team=team,
@@ -155,8 +178,11 @@ async def press_on(
         },
         response_url="",
     )
-    assert response.status_code == 200, response.text
-    return response
+
+
+def button_of(message: dict[str, Any], action: Action) -> dict[str, Any]:
+    """The button of `message` that presses `action`."""
+    return next(b for b in buttons(message) if b["action_id"] == f"easel_{action.value}")
 
 
 async def open_edit(
@@ -179,11 +205,18 @@ async def submit_edit(
     team: str = TEAM,
 ) -> httpx2.Response:
     """`user` submits the Edit form `form` with `text` typed in its box."""
+    return await slack.interactive(edit_submission(form, text, user=user, team=team))
+
+
+def edit_submission(
+    form: dict[str, Any], text: str | None, *, user: str = USER, team: str = TEAM
+) -> dict[str, Any]:
+    """The `view_submission` payload of the Edit form `form` with `text` typed in its box."""
     [box] = [b for b in form["blocks"] if b["type"] == "input"]
     action_id = box["element"]["action_id"]
     state = {"values": {box["block_id"]: {action_id: {"type": "plain_text_input", "value": text}}}}
     view = {**form, "state": state, "hash": f"{time.time():.0f}.abc"}
-    return await slack.interactive(submission(view, user=user, team=team))
+    return submission(view, user=user, team=team)
 
 
 @asynccontextmanager

@@ -4,6 +4,7 @@ fake Slack shows afterwards."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.parse
@@ -112,6 +113,37 @@ class SignedRequests:
         )
 
 
+_clicks = itertools.count(1)
+
+
+def button_press(
+    action_id: str,
+    *,
+    user: str = USER,
+    value: str | None = None,
+    team: str = TEAM,
+    action_ts: str | None = None,
+    **where: Any,
+) -> dict[str, Any]:
+    """The `block_actions` payload of a person pressing the button `action_id`; `where` says
+    on what (container, ...). Slack stamps each click with its own `action_ts` (the same one
+    in a replay)."""
+    stamp = action_ts or f"{int(time.time())}.{next(_clicks):06d}"
+    action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": stamp}
+    if value is not None:
+        action["value"] = value
+    return {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "test"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A1",
+        "token": "unused",
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "actions": [action],
+        **where,
+    }
+
+
 class SlackSender:
     """Sends what Slack sends: signed slash commands, Events API callbacks, presses, forms."""
 
@@ -120,7 +152,6 @@ class SlackSender:
         self.signed = SignedRequests(secret=secret)
         self.reply_event = self.signed.reply_event
         self._http = httpx2.AsyncClient(timeout=10)
-        self._last_press = 0.0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -149,23 +180,10 @@ class SlackSender:
         action_ts: str | None = None,
         **where: Any,
     ) -> httpx2.Response:
-        """A person pressing the button `action_id`; `where` says on what (container, ...).
-        Slack stamps each click with its own `action_ts` (the same one in a replay)."""
-        self._last_press = max(time.time(), self._last_press + 1e-6)
-        stamp = action_ts or f"{self._last_press:.6f}"
-        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": stamp}
-        if value is not None:
-            action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team},
-            "api_app_id": "A1",
-            "token": "unused",
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "actions": [action],
-            **where,
-        }
+        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
+        payload = button_press(
+            action_id, user=user, value=value, team=team, action_ts=action_ts, **where
+        )
         return await self.interactive(payload)
 
     async def command(

@@ -14,7 +14,7 @@ from bot.models import Action, ThreadKey
 from bot.turns.inputs import GONE
 from bot.turns.presses import DELETED
 from tests.buttons import (
-    buttons,
+    button_of,
     calm,
     drawing,
     drawn_and_replied,
@@ -147,14 +147,12 @@ async def test_a_deleted_drawings_buttons_answer_in_words_and_delete_again_remov
     await press(slack, slack_fake, 2, Action.DELETE)
     await calm(easel, slack_fake)
     for action in (Action.REDO, Action.VARY, Action.BIGGER, Action.EDIT):
-        [button] = [b for b in buttons(old) if b["action_id"] == f"easel_{action.value}"]
-        await press_on(slack, old, button)
+        await press_on(slack, old, button_of(old, action))
     await calm(easel, slack_fake)
     assert said_to(slack_fake) == [DELETED] * 4
     assert len(openai_fake.requests) == 2 and slack_fake.modals == []
     # Delete again: what is gone already counts as removed, and nothing more is said.
-    [delete] = [b for b in buttons(old) if b["action_id"] == "easel_delete"]
-    await press_on(slack, old, delete)
+    await press_on(slack, old, button_of(old, Action.DELETE))
     await calm(easel, slack_fake)
     assert [c.method for c in deletions(slack_fake)] == ["files.delete", "chat.delete"] * 2
     assert said_to(slack_fake) == [DELETED] * 4
@@ -210,8 +208,7 @@ async def test_a_forged_press_on_another_workspaces_drawing_answers_in_words(
         async with running(config) as easel:
             slack = SlackSender(port=easel.port)
             for action in Action:
-                [button] = [b for b in buttons(their_drawing) if b["action_id"].endswith(action)]
-                await press_on(slack, their_drawing, button, team="T2")
+                await press_on(slack, their_drawing, button_of(their_drawing, action), team="T2")
             await calm(easel, slack_fake)
             await slack.aclose()
         assert said_to(slack_fake) == [GONE] * 5
