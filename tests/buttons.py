@@ -132,17 +132,11 @@ async def press(
 
 
 async def press_on(
-    slack: SlackSender,
-    message: dict[str, Any],
-    button: dict[str, Any],
-    *,
-    user: str = USER,
-    team: str = TEAM,
-    action_ts: str | None = None,
+    slack: SlackSender, message: dict[str, Any], button: dict[str, Any], **who: Any
 ) -> httpx2.Response:
-    """`user` presses `button` on `message` (any button, any value: forgers write both)."""
-    payload = pressed_on(message, button, user=user, team=team, action_ts=action_ts)
-    response = await slack.interactive(payload)
+    """A press of `button` on `message` (any button, any value: forgers write both); `who`
+    as `pressed_on` takes it."""
+    response = await slack.interactive(pressed_on(message, button, **who))
     assert response.status_code == 200, response.text
     return response
 

@@ -170,21 +170,9 @@ class SlackSender:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded")
 
-    async def press(
-        self,
-        action_id: str,
-        *,
-        user: str = USER,
-        value: str | None = None,
-        team: str = TEAM,
-        action_ts: str | None = None,
-        **where: Any,
-    ) -> httpx2.Response:
-        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
-        payload = button_press(
-            action_id, user=user, value=value, team=team, action_ts=action_ts, **where
-        )
-        return await self.interactive(payload)
+    async def press(self, action_id: str, **fields: Any) -> httpx2.Response:
+        """A person pressing the button `action_id` (`fields` as `button_press` takes them)."""
+        return await self.interactive(button_press(action_id, **fields))
 
     async def command(
         self, text: str, *, user: str = USER, channel: str = CHANNEL, response_url: str = ""
