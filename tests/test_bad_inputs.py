@@ -137,6 +137,16 @@ def bomb() -> bytes:
     return _blank_png(40_000, 40_000)
 
 
+def mask(size: tuple[int, int], *, hole: bool = True) -> bytes:
+    """A mask: opaque, with a transparent corner (the region to change) unless not `hole`."""
+    image = Image.new("RGBA", size, (0, 0, 0, 255))
+    if hole:
+        image.putpixel((0, 0), (0, 0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 PNG = make_png((8, 8), seed=2, blur=0)
 EMPTY = USAGE_HINT
 # What must never be shown back: control characters, lone surrogates, undecodable bytes' mark.
@@ -253,6 +263,20 @@ CATALOGUE: list[Row] = [
         ATTACHING,
         Attach((File("elsewhere.png", PNG, outside=True),)),
         Refused(("elsewhere.png is not stored on {platform}",)),
+    ),
+    Row(
+        11,
+        "mask-of-another-size-than-its-image",
+        REPLIES,
+        Attach((File("photo.png", PNG), File("mask.png", mask((16, 16))))),
+        Refused(("The mask mask.png is 16x16, but the image it marks is 8x8",), after_reading=True),
+    ),
+    Row(
+        11,
+        "mask-with-no-transparent-pixel",
+        REPLIES,
+        Attach((File("photo.png", PNG), File("photo_mask.png", mask((8, 8), hole=False)))),
+        Refused(("The mask photo_mask.png has no transparent pixel",), after_reading=True),
     ),
     # 12-14: requests that are not Slack's
     Row(12, "bad-signature", ("slack-http",), Forged("bad-signature"), Status(401)),

@@ -14,7 +14,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.failures import Caller, PlatformError
-from adapters.slack import blocks, files
+from adapters.slack import blocks, deleting, files
 from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
 from adapters.slack.previews import SlackPreviews
@@ -37,12 +37,6 @@ INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “
 NOT_ANSWERING = (
     "Slack is not answering right now, so nothing was drawn. Please try again in a minute."
 )
-NOT_DELETED_YET = (
-    "Slack is not answering right now, so the drawing is not removed yet. "
-    "Press Delete again in a minute."
-)
-NOT_DELETED = "Slack would not remove the drawing ({})."
-ALREADY_GONE = frozenset({"message_not_found", "file_not_found", "file_deleted"})
 NOT_IN_CHANNEL = "easel is not in this channel yet. Invite it with /invite @easel, then ask again."
 
 
@@ -207,9 +201,10 @@ class SlackSurface:
         )
         image = blocks.image_block(prompt=self._request.prompt, file_id=file_ref)
         try:
-            if not (processed and await self._show_image(image, DONE)):
+            if not (processed and await self._show_image(image, DONE, turn_id=turn_id)):
                 # The file is safely in the thread; the message just points at it.
-                await self._update(self._progress(DONE_AS_TEXT), DONE_AS_TEXT)
+                shown = [*self._progress(DONE_AS_TEXT), blocks.buttons(turn_id)]
+                await self._update(shown, DONE_AS_TEXT)
         except PlatformError as exc:
             raise not_delivered(exc) from exc
         await self._drop_preview()
@@ -224,23 +219,9 @@ class SlackSurface:
         await self._update(self._progress(message), message)
 
     async def erase(self, file_ref: str | None) -> None:
-        steps = []
-        if self._ts is not None:
-            ts = self._ts
-            steps.append(
-                ("chat.delete", lambda: self._client.chat_delete(channel=self.channel, ts=ts))
-            )
-        if file_ref is not None:
-            steps.append(("files.delete", lambda: self._client.files_delete(file=file_ref)))
-        for what, step in steps:
-            try:
-                await self._call(step, what=what)
-            except PlatformError as exc:
-                if exc.reason in ALREADY_GONE:
-                    continue
-                if exc.later:
-                    raise errors.ChatUnavailable(NOT_DELETED_YET, detail=exc.reason) from exc
-                raise errors.ChatRefused(NOT_DELETED.format(exc.reason), detail=exc.reason) from exc
+        await deleting.erase(
+            self._call, self._client, channel=self.channel, ts=self._ts, file_ref=file_ref
+        )
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         try:
@@ -264,11 +245,16 @@ class SlackSurface:
             user_id=self._request.user_id, prompt=self._request.prompt, line=line
         )
 
-    async def _show_image(self, image: dict[str, Any], line: str) -> bool:
-        """Show an image in the message; False when Slack refuses the image (for good). A
-        failure for now is raised: the step is tried again."""
+    async def _show_image(
+        self, image: dict[str, Any], line: str, *, turn_id: int | None = None
+    ) -> bool:
+        """Show an image in the message (a finished one with turn `turn_id`'s buttons); False
+        when Slack refuses the image (for good). A failure for now is raised: the step is
+        tried again."""
         r = self._request
-        new = blocks.with_image(user_id=r.user_id, prompt=r.prompt, image=image, line=line)
+        new = blocks.with_image(
+            user_id=r.user_id, prompt=r.prompt, image=image, line=line, turn_id=turn_id
+        )
         try:
             await self._update(new, line)
         except PlatformError as exc:
