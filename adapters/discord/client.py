@@ -10,7 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.buttons import RetryButton
+from adapters.discord.buttons import TurnButton
 from adapters.discord.commands import draw_command
 from adapters.discord.deps import DiscordDeps
 from adapters.discord.editors import NO_MENTIONS, ReplyEditor, StoredEditor
@@ -52,7 +52,7 @@ class EaselDiscord(discord.Client):
     async def setup_hook(self) -> None:
         self.tree.add_command(draw_command(self))
         self.tree.add_command(SettingsCommands(lambda: self.deps))
-        self.add_dynamic_items(RetryButton)
+        self.add_dynamic_items(TurnButton)
 
     def surface(
         self,
@@ -91,7 +91,7 @@ class EaselDiscord(discord.Client):
         )
 
     async def on_easel_retry(self, interaction: discord.Interaction, turn_id: int) -> None:
-        """A press of an interrupted turn's Retry button (see RetryButton)."""
+        """A press of an interrupted turn's Retry button (see TurnButton)."""
         where, who = str(interaction.guild_id), str(interaction.user.id)
         try:
             await self.deps.turns.retry(turn_id, platform="discord", workspace=where, user_id=who)
