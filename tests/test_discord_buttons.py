@@ -4,7 +4,10 @@ OpenAI, what Discord receives, and that a press draws once."""
 from __future__ import annotations
 
 import base64
+import io
 from typing import Any
+
+from PIL import Image
 
 from adapters.runtime import Runtime
 from bot.models import Action, ThreadKey
@@ -27,6 +30,7 @@ from tests.fakes.discord_server import GUILD_ID, FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
 from tests.test_discord_settings import set_setting
 
+LIMIT = 10 * 1024 * 1024  # an unboosted server's upload limit
 SQUARE = (1024, 1024)  # a size the image service makes (the fake's default is a tiny 64x64)
 
 
@@ -225,3 +229,53 @@ async def test_a_second_click_while_drawing_is_told_so_and_one_after_it_draws_ag
     await press_and_settle(discord_fake, easel_discord, thread, Action.VARY, 1)
     assert len(openai_fake.requests) == 3
     assert [buttons(m) for m in drawn_in(discord_fake, thread)] == [finished(2), finished(3)]
+
+
+async def test_a_bigger_final_over_discords_upload_limit_is_fitted_to_it(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.push(
+        Script(image_size=(1792, 1008)), Script(image_size=(2560, 1440), noisy=True, partials=0)
+    )
+    thread = await draw(discord_fake, easel_discord, "a wide harbour", size="1792x1008")
+
+    await press_and_settle(discord_fake, easel_discord, thread, Action.BIGGER, 1)
+
+    tool = openai_fake.requests[1]["tools"][0]
+    assert (tool["size"], tool["output_format"]) == ("2560x1440", "webp")  # PNG could not fit
+    assert "input_fidelity" not in tool  # gpt-image-2 keeps its inputs without being asked
+    sent = list(openai_fake.images_sent.values())[1]
+    assert len(sent) > LIMIT  # what OpenAI's side sent
+    [bigger] = drawn_in(discord_fake, thread)
+    [attachment] = bigger["attachments"]
+    assert attachment["filename"].endswith(".webp") and attachment["size"] <= LIMIT
+    delivered = discord_fake.blobs[int(attachment["id"])]
+    assert Image.open(io.BytesIO(delivered)).size == (2560, 1440)
+    assert "re-encoded as WebP" in bigger["content"]
+    assert buttons(bigger) == finished(2)
+    [first, drawn] = await easel_discord.store.ledger.turns(thread_key(thread))
+    assert (first["image_size"], drawn["action"], drawn["image_size"]) == (
+        "1792x1008",
+        "bigger",
+        "2560x1440",
+    )
+
+
+async def test_bigger_asks_an_older_image_model_for_high_fidelity_and_says_when_it_cannot(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    assert "is now" in await set_setting(discord_fake, "image_model", "gpt-image-1.5")
+    openai_fake.push(Script(image_size=(768, 1152)), Script(image_size=(1024, 1536)))
+    thread = await draw(discord_fake, easel_discord, "a tall lighthouse")
+
+    await press_and_settle(discord_fake, easel_discord, thread, Action.BIGGER, 1)
+    tool = openai_fake.requests[1]["tools"][0]
+    assert (tool["size"], tool["input_fidelity"]) == ("1024x1536", "high")
+
+    [bigger] = drawn_in(discord_fake, thread)
+    again = await press(discord_fake, int(bigger["id"]), Action.BIGGER, 2)
+    assert (await told(discord_fake, again)).startswith(
+        "That drawing is 1024x1536, already as large as this workspace allows"
+    )
+    await settle(easel_discord)
+    assert len(openai_fake.requests) == 2
