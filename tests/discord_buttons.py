@@ -1,4 +1,4 @@
-"""Helpers for the buttons under a finished drawing on Discord, read and pressed at the wire."""
+"""The buttons under a finished drawing on Discord, read and pressed at the wire."""
 
 from __future__ import annotations
 
