@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from typing import Any
 
+import pytest
 from PIL import Image
 
+from adapters.discord.surface import WAITING
 from adapters.runtime import Runtime
 from bot.models import Action, ThreadKey
 from bot.turns.inputs import BIGGER_PROMPT, VARY_PROMPT
@@ -199,8 +202,12 @@ async def test_an_empty_edit_is_answered_in_words_and_draws_nothing(
 
 
 async def test_the_same_press_delivered_twice_draws_once(
-    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+    easel_discord: Runtime,
+    discord_fake: FakeDiscord,
+    openai_fake: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bot.turns.presses")
     thread = await draw(discord_fake, easel_discord, "a lighthouse")
     pressed = discord_fake.press(thread, custom_id(Action.REDO, 1))
     for _ in range(2):
@@ -211,6 +218,37 @@ async def test_the_same_press_delivered_twice_draws_once(
     assert len(openai_fake.requests) == 2
     assert len(drawn_in(discord_fake, thread)) == 1
     assert discord_fake.told(pressed["token"]) == []
+    # Discord refused the second answer; the press's claim is what stopped a second drawing.
+    assert f"ignoring a repeated press {pressed['id']}" in caplog.text
+
+
+async def test_a_second_press_while_its_drawing_waits_its_turn_is_told_so(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    thread = await draw(discord_fake, easel_discord, "a lighthouse")
+    openai_fake.push(Script(delay=0.3))  # a reply drawing slowly ahead of the press
+    await discord_fake.dispatch("MESSAGE_CREATE", discord_fake.person_message(thread, "at dawn"))
+    await eventually(lambda: len(openai_fake.requests) == 2)
+    await press(discord_fake, thread, Action.REDO, 1)
+    await eventually(
+        lambda: any(WAITING in m["content"] for m in discord_fake.bot_messages_in(thread))
+    )
+
+    second = await press(discord_fake, thread, Action.REDO, 1)
+    assert await told(discord_fake, second) == ALREADY[Action.REDO]
+    await settle(easel_discord)
+    assert len(openai_fake.requests) == 3
+
+    # Once its drawing has ended, Redo draws again, on purpose.
+    await press_and_settle(discord_fake, easel_discord, thread, Action.REDO, 1)
+    assert len(openai_fake.requests) == 4
+    assert openai_fake.requests[3]["input"] == openai_fake.requests[0]["input"]
+    assert "previous_response_id" not in openai_fake.requests[3]
+    assert [buttons(m) for m in drawn_in(discord_fake, thread)] == [
+        finished(2),
+        finished(3),
+        finished(4),
+    ]
 
 
 async def test_a_second_click_while_drawing_is_told_so_and_one_after_it_draws_again(
