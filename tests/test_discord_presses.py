@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from adapters.discord.surface import NOT_DELETED_YET
 from adapters.runtime import Runtime
 from bot.models import Action, ThreadKey
 from bot.turns.inputs import GONE
@@ -20,12 +21,14 @@ from tests.discord_buttons import (
     answered,
     buttons,
     carrying,
+    custom_id,
     finished,
     press,
     told,
 )
 from tests.fakes.discord_interactions import APP_ID, EPHEMERAL
 from tests.fakes.discord_server import GUILD_ID, USER_ID, FakeDiscord
+from tests.fakes.faults import status
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.test_discord_buttons import SQUARE, reply, thread_key
 from tests.test_discord_settings import MANAGER_ID, MANAGER_PERMISSIONS, set_setting
@@ -221,3 +224,42 @@ async def test_a_press_draws_in_its_thread_whatever_the_channels_allowed_for_dra
     assert discord_fake.told(payload["token"]) == []
     assert len(openai_fake.requests) == 2  # as a reply in the thread would
     assert buttons(discord_fake.bot_messages_in(thread)[-1]) == finished(2)
+
+
+async def test_a_delete_discord_does_not_take_now_is_said_and_pressing_again_removes_it(
+    easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
+) -> None:
+    thread = await draw(discord_fake, easel_discord, "a lighthouse")
+    discord_fake.faults.set("message_delete", status(503), times=None)
+
+    refused = await press(discord_fake, thread, Action.DELETE, 1)
+    assert await told(discord_fake, refused) == NOT_DELETED_YET
+    assert thread in discord_fake.messages
+    [turn] = await stored(easel_discord, thread_key(thread))
+    assert turn["deleted_by"] == str(USER_ID)  # it counts as deleted: no button draws from it
+    redo = await press(discord_fake, thread, Action.REDO, 1)
+    assert await told(discord_fake, redo) == DELETED
+
+    discord_fake.faults.clear()
+    again = await press(discord_fake, thread, Action.DELETE, 1)
+    await settle(easel_discord)
+    assert thread not in discord_fake.messages
+    assert discord_fake.told(again["token"]) == []
+    assert len(openai_fake.requests) == 1
+
+
+async def test_deleting_a_drawing_someone_removed_already_marks_it_deleted_in_silence(
+    easel_discord: Runtime, discord_fake: FakeDiscord
+) -> None:
+    thread = await draw(discord_fake, easel_discord, "a lighthouse")
+    payload = discord_fake.press(thread, custom_id(Action.DELETE, 1))
+    del discord_fake.messages[thread]  # a moderator removed it first
+
+    await discord_fake.dispatch("INTERACTION_CREATE", payload)
+    await answered(discord_fake, payload)
+    await settle(easel_discord)
+
+    assert discord_fake.told(payload["token"]) == []
+    assert [c.status for c in discord_fake.rest("DELETE", "/channels/")] == [404]
+    [turn] = await stored(easel_discord, thread_key(thread))
+    assert turn["deleted_by"] == str(USER_ID)
