@@ -150,6 +150,8 @@ async def test_vary_sends_the_drawing_with_the_threads_latest_response(
     assert input_images(vary) == [final_of(discord_fake, discord_fake.messages[thread])]
     assert vary["previous_response_id"] == openai_fake.known_response_ids[1]
     assert buttons(drawn_in(discord_fake, thread)[-1]) == finished(3)
+    shown = drawn_in(discord_fake, thread)[-1]["content"]
+    assert "Vary: a variation of this drawing" in shown and VARY_PROMPT not in shown
 
 
 async def test_bigger_redraws_the_drawing_at_the_workspaces_largest_size(
@@ -165,6 +167,9 @@ async def test_bigger_redraws_the_drawing_at_the_workspaces_largest_size(
     assert bigger["input"][0]["content"][0] == {"type": "input_text", "text": BIGGER_PROMPT}
     assert input_images(bigger) == [final_of(discord_fake, discord_fake.messages[thread])]
     assert bigger["previous_response_id"] == openai_fake.known_response_ids[0]
+    assert (
+        "Bigger: this drawing redrawn at 2048x2048" in drawn_in(discord_fake, thread)[-1]["content"]
+    )
 
 
 async def test_edit_opens_a_form_whose_text_is_the_threads_next_turn(

@@ -134,6 +134,9 @@ async def test_vary_sends_the_image_with_the_threads_latest_response(
     assert_valid(openai_validator("CreateResponse"), vary)
     assert len(thread_messages(slack_fake, thread)) == 2
     assert drawing(slack_fake, 3)["thread_ts"] == thread
+    # People read what the button did, not easel's words to the image model.
+    assert "Vary: a variation of this drawing" in drawing(slack_fake, 3)["text"]
+    assert VARY_PROMPT not in str(drawing(slack_fake, 3))
 
 
 async def test_bigger_redraws_the_image_at_the_workspaces_largest_size_in_its_shape(
@@ -152,6 +155,7 @@ async def test_bigger_redraws_the_image_at_the_workspaces_largest_size_in_its_sh
     assert bigger["tools"][0]["size"] == "2336x1552"  # 3:2, within 2560x1440's pixels
     assert "input_fidelity" not in bigger["tools"][0]  # gpt-image-2 takes none
     assert_valid(openai_validator("CreateResponse"), bigger)
+    assert "Bigger: this drawing redrawn at 2336x1552" in drawing(slack_fake, 2)["text"]
 
     # Where the workspace allows nothing larger, the presser is told so and nothing is drawn.
     await easel.workspaces.change_settings(

@@ -115,7 +115,7 @@ class DiscordSurface:
 
     def _text(self, line: str) -> str:
         r = self._request
-        return f"<@{r.user_id}>: {_clip(r.prompt, 1500)}\n-# {line}"
+        return f"<@{r.user_id}>: {_clip(r.shown, 1500)}\n-# {line}"
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         text = self._text(WAITING if waiting else "drawing…")
@@ -260,7 +260,7 @@ class DiscordSurface:
         message = channel.get_partial_message(self._editor.message_id)
         thread = await self._call(
             lambda: message.create_thread(
-                name=_clip(self._request.prompt, 90), auto_archive_duration=10080
+                name=_clip(self._request.shown, 90), auto_archive_duration=10080
             ),
             what="thread create",
         )

@@ -85,7 +85,7 @@ class SlackSurface:
             client=client,
             host=preview_host,
             channel=request.channel,
-            prompt=request.prompt,
+            prompt=request.shown,
             delays=preview_delays,
         )
         # An existing message (a retry, or a turn reopened after a restart) is edited, not posted.
@@ -121,7 +121,7 @@ class SlackSurface:
             lambda: self._client.chat_postMessage(
                 channel=self.channel,
                 thread_ts=self._request.thread,
-                text=blocks.fallback_text(self._request.prompt, line),
+                text=blocks.fallback_text(self._request.shown, line),
                 blocks=self._progress(line),
             ),
             what="chat.postMessage",
@@ -171,7 +171,7 @@ class SlackSurface:
                 self._client,
                 data=final.data,
                 filename=final.filename,
-                title=_clip_title(self._request.prompt),
+                title=_clip_title(self._request.shown),
                 channel=self.channel,
                 thread_ts=self._thread(),
                 comment=comment,
@@ -199,7 +199,7 @@ class SlackSurface:
         processed = await files.wait_processed(
             self._call, self._client, file_id=file_ref, channel=self.channel, delays=self._delays
         )
-        image = blocks.image_block(prompt=self._request.prompt, file_id=file_ref)
+        image = blocks.image_block(prompt=self._request.shown, file_id=file_ref)
         try:
             if not (processed and await self._show_image(image, DONE, turn_id=turn_id)):
                 # The file is safely in the thread; the message just points at it.
@@ -242,7 +242,7 @@ class SlackSurface:
 
     def _progress(self, line: str) -> list[dict[str, Any]]:
         return blocks.progress(
-            user_id=self._request.user_id, prompt=self._request.prompt, line=line
+            user_id=self._request.user_id, prompt=self._request.shown, line=line
         )
 
     async def _show_image(
@@ -253,7 +253,7 @@ class SlackSurface:
         tried again."""
         r = self._request
         new = blocks.with_image(
-            user_id=r.user_id, prompt=r.prompt, image=image, line=line, turn_id=turn_id
+            user_id=r.user_id, prompt=r.shown, image=image, line=line, turn_id=turn_id
         )
         try:
             await self._update(new, line)
@@ -271,7 +271,7 @@ class SlackSurface:
             lambda: self._client.chat_update(
                 channel=self.channel,
                 ts=ts,
-                text=blocks.fallback_text(self._request.prompt, line),
+                text=blocks.fallback_text(self._request.shown, line),
                 blocks=new_blocks,
             ),
             what="chat.update",

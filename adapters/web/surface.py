@@ -59,7 +59,7 @@ class WebSurface:
             id=message_id,
             thread=thread,
             author="easel",
-            text=r.prompt,
+            text=r.shown,
             line=line,
             opening=r.thread is None,
         )
@@ -139,7 +139,7 @@ class WebSurface:
                 id=self._hub.new_id(),
                 thread=self._request.thread or "",
                 author="easel",
-                text=self._request.prompt,
+                text=self._request.shown,
             )
             self._hub.add(self._message)
         for name, value in changes.items():

@@ -71,6 +71,7 @@ class DrawService:
         self._runner = TurnRunner(
             ledger=store.ledger,
             threads=store.threads,
+            drawings=store.drawings,
             backend=backend,
             order=self._order,
             deliverer=Deliverer(
