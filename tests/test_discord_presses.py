@@ -212,6 +212,19 @@ async def test_a_press_that_draws_is_admitted_like_a_reply(
     assert len(discord_fake.bot_messages_in(thread)) == 1  # the thread's hint alone
 
 
+async def test_edit_says_who_may_not_draw_there_before_its_form_opens(
+    easel_discord: Runtime, discord_fake: FakeDiscord
+) -> None:
+    thread = await draw(discord_fake, easel_discord, "a lighthouse")
+    assert "is now" in await set_setting(discord_fake, "reply_policy", "starter")
+
+    payload = await press(discord_fake, thread, Action.EDIT, 1, member=OTHER_MEMBER)
+    assert "Only the person who started this drawing" in await told(discord_fake, payload)
+    assert payload["token"] not in discord_fake.forms  # nobody types into a form for nothing
+    starter = await press(discord_fake, thread, Action.EDIT, 1)
+    assert starter["token"] in discord_fake.forms
+
+
 async def test_a_press_draws_in_its_thread_whatever_the_channels_allowed_for_draw(
     easel_discord: Runtime, discord_fake: FakeDiscord, openai_fake: FakeOpenAI
 ) -> None:

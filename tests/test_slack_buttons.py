@@ -254,6 +254,22 @@ async def test_presses_that_draw_are_admitted_as_replies_are(
     assert len(openai_fake.requests) == 2 and len(thread_messages(slack_fake, thread)) == 1
 
 
+async def test_edit_says_who_may_not_draw_there_before_its_form_opens(
+    easel: Runtime, slack: SlackSender, slack_fake: FakeSlack
+) -> None:
+    await slack.command("a lighthouse")
+    await settle(easel)
+    await easel.workspaces.change_settings(
+        "slack", TEAM, user_id="UADMIN", texts={"reply_policy": "starter"}
+    )
+    await press(slack, slack_fake, 1, Action.EDIT, user=OTHER)
+    [words] = await told(slack_fake, 1, OTHER)
+    assert "Only the person who started this drawing" in words
+    assert slack_fake.modals == []  # nobody types into a form for nothing
+    await open_edit(slack, easel, slack_fake, 1)  # the starter's opens
+    assert len(slack_fake.modals) == 1
+
+
 async def test_every_button_works_after_a_restart(
     config: Config, openai_fake: FakeOpenAI, slack_fake: FakeSlack
 ) -> None:
