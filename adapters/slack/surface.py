@@ -241,9 +241,7 @@ class SlackSurface:
         return self._thread_ts
 
     def _progress(self, line: str) -> list[dict[str, Any]]:
-        return blocks.progress(
-            user_id=self._request.user_id, prompt=self._request.shown, line=line
-        )
+        return blocks.progress(user_id=self._request.user_id, prompt=self._request.shown, line=line)
 
     async def _show_image(
         self, image: dict[str, Any], line: str, *, turn_id: int | None = None

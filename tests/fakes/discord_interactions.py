@@ -277,7 +277,12 @@ class Interactions:
             return 404, UNKNOWN_WEBHOOK
         message = self._server.bot_message(self._channels.get(token, 0), payload)
         self.followups.append(
-            {"token": token, "content": payload.get("content", ""), "flags": message["flags"]}
+            {
+                "token": token,
+                "id": message["id"],
+                "content": payload.get("content", ""),
+                "flags": message["flags"],
+            }
         )
         return 200, message
 
