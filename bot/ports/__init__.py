@@ -6,7 +6,7 @@ bot.ports.chat        a chat platform's side of one turn: TurnMessage, PreviewSi
 bot.ports.images      the image service: ImageBackend, ModelCatalog
 bot.ports.store       durable state: Claims, Threads, Ledger, Drawings, SettingsStore, Usage,
                       Admissions, Replicas, Facts, PublicPreviews, Secrets (= Store)
-bot.ports.telemetry   whoever watches easel run: Telemetry
+bot.ports.telemetry   whoever watches easel run: Telemetry, and the Timing it times
 
 Every name is here too: `from bot.ports import Surface`.
 """
@@ -41,6 +41,7 @@ from bot.ports.store import (
 )
 from bot.ports.telemetry import (
     Telemetry,
+    Timing,
 )
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "SurfaceFor",
     "Telemetry",
     "Threads",
+    "Timing",
     "TurnMessage",
     "Usage",
 ]

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
 
-from bot.telemetry import Timing
 from bot.turns.status import TurnStatus
+
+
+class Timing(StrEnum):
+    ACK = "ack"  # a platform's request in, easel's answer out
+    FIRST_PREVIEW = "first_preview"  # a turn's start to its first preview shown
+    FINAL = "final"  # a turn's start to its final image in the thread as a file
+    MODEL = "model"  # the image stream: the request to the final image
+    DELIVERY = "delivery"  # the final image to the turn delivered
 
 
 class Telemetry(Protocol):
