@@ -42,6 +42,9 @@ class WebSurface:
     def preview_format(self) -> str:
         return "webp"
 
+    def claim_preview(self) -> bool:
+        return True  # each message's edits are paced by preview_interval alone
+
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         message_id = self._hub.new_id()
         thread = self._request.thread or message_id

@@ -233,6 +233,7 @@ class TurnRunner:
             show=_timed(surface.preview, watch),
             min_interval=surface.preview_interval,
             prepare=lambda preview: light_preview(preview, fmt=fmt),
+            claim=surface.claim_preview,
         ) as editor:
             try:
                 return await self._stream(editor, request, options, found, watch), found.previous

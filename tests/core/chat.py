@@ -117,6 +117,9 @@ class ChatSurface:
     def preview_format(self) -> str:
         return "jpeg"
 
+    def claim_preview(self) -> bool:
+        return True
+
     def _show(self, line: str) -> None:
         assert self.message is not None, "the message is posted first"
         self.message.lines.append(line)
