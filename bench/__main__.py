@@ -1,8 +1,9 @@
 """`python -m bench`: measure what easel costs on top of the model. See "Benchmark" in README.md.
 
-    python -m bench                      # N = 1, 10, 100; both preview paths; 8 s model; profile
-    python -m bench --short              # CI: N = 10, 1 s model, no profile, a few seconds
-    python -m bench --n 100 --paths public --ramp 0 --no-profile   # one burst run
+    python -m bench                      # ramps N = 1, 10, 100 (8 s model, both preview paths),
+                                         # bursts N = 20, 100 (3 s model, 1024 px); profile
+    python -m bench --short              # CI: ramp and burst at N = 10, 1 s model, no profile
+    python -m bench --n "" --burst-n 100 --no-profile   # one burst run
 
 Prints the tables and writes the JSON report (`--out`, default bench/out/report.json).
 Exits 1 when a turn was not delivered or a run saw an error, 2 when it could not run.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -26,68 +28,94 @@ OUT = Path(__file__).resolve().parent / "out"
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("--n", default="1,10,100", help="drawings per run, comma-separated")
+    p.add_argument("--n", default="1,10,100", help="drawings per ramp run, comma-separated")
     p.add_argument("--model-seconds", type=float, default=8.0, help="scripted model time")
     p.add_argument("--partials-at", default="0.3,0.6", help="partial frames, fractions of it")
     p.add_argument("--paths", default="public,upload", help="preview paths: public, upload")
     p.add_argument(
         "--ramp",
         default="model",
-        help="seconds over which the N commands are spread ('model': the model time, so N "
-        "drawings are in flight at once; 0: all at the same instant)",
+        help="seconds over which a ramp run's N commands are spread ('model': the model time, "
+        "so N drawings are in flight at once)",
     )
-    p.add_argument("--burst", action="store_true", help="also run the largest N with ramp 0")
+    p.add_argument(
+        "--burst-n", default="20,100", help="drawings per burst run (all at once); '' for none"
+    )
+    p.add_argument("--burst-model-seconds", type=float, default=3.0, help="model time of bursts")
+    p.add_argument("--burst-size", default="1024x1024", help="EASEL_SIZE of the burst runs")
+    p.add_argument("--burst-paths", default="upload", help="preview paths of the burst runs")
+    p.add_argument(
+        "--tier3",
+        default="15/50",
+        help="the fake Slack's chat.update limit per workspace, BURST/PER_MINUTE, or 'off'",
+    )
     p.add_argument("--preview-interval", type=float, default=1.2, help="EASEL_PREVIEW_INTERVAL")
     p.add_argument("--slack-latency", default="", help="e.g. chat.update=0.05,upload=0.2")
     p.add_argument("--processing-polls", type=int, default=1, help="files.info polls per file")
     p.add_argument(
         "--bot-env", action="append", default=[], help="KEY=VALUE for the bot's environment"
     )
-    p.add_argument("--no-profile", action="store_true", help="skip the profiled run")
+    p.add_argument(
+        "--no-profile", action="store_true", help="skip the profiled run (of the largest burst)"
+    )
     p.add_argument("--short", action="store_true", help="N = 10, 1 s model, no profile (CI)")
     p.add_argument("--out", default=None, help="JSON report path")
     p.add_argument("--cache", default=str(images.DEFAULT_CACHE), help="image cache directory")
     args = p.parse_args(argv)
     if args.short:
-        args.n, args.model_seconds, args.no_profile = "10", 1.0, True
+        args.n, args.burst_n, args.no_profile = "10", "10", True
+        args.model_seconds = args.burst_model_seconds = 1.0
     args.out = Path(args.out or OUT / ("short.json" if args.short else "report.json"))
     return args
 
 
+def _numbers(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
-    ns = [int(x) for x in args.n.split(",") if x]
+    """The ramp runs, then the burst runs, then the profiled run (the largest burst, else
+    the largest ramp)."""
     paths = [p for p in args.paths.split(",") if p]
+    burst_paths = [p for p in args.burst_paths.split(",") if p]
     ramp = args.model_seconds if args.ramp == "model" else float(args.ramp)
     workdir = args.out.parent / (args.out.stem + "-runs")
 
-    def make(path: str, n: int, ramp: float, profile: bool = False) -> Scenario:
-        return Scenario(
+    def make(path: str, n: int, *, burst: bool, profile: bool = False) -> Scenario:
+        spread = 0.0 if burst or n == 1 else ramp
+        scenario = Scenario(
             n=n,
             path=path,
-            model_seconds=args.model_seconds,
-            ramp=ramp if n > 1 else 0.0,
+            model_seconds=args.burst_model_seconds if burst else args.model_seconds,
+            ramp=spread,
             preview_interval=args.preview_interval,
-            workdir=workdir / f"{path}-n{n}-ramp{ramp:g}" / ("profile" if profile else "run"),
+            workdir=workdir,
             cache=Path(args.cache),
             partials_at=args.partials_at,
             slack_latency=args.slack_latency,
             processing_polls=args.processing_polls,
+            tier3=args.tier3,
+            size=args.burst_size if burst else None,
             profile=profile,
             extra_env=dict(item.split("=", 1) for item in args.bot_env),
         )
+        where = workdir / scenario.name / ("profile" if profile else "run")
+        return dataclasses.replace(scenario, workdir=where)
 
-    out = [make(path, n, ramp) for path in paths for n in ns]
-    if args.burst and max(ns) > 1:
-        out.append(make(paths[0], max(ns), 0.0))
-    if not args.no_profile:
-        out.append(make(paths[0], max(ns), ramp, profile=True))
+    out = [make(path, n, burst=False) for path in paths for n in _numbers(args.n)]
+    bursts = [make(path, n, burst=True) for path in burst_paths for n in _numbers(args.burst_n)]
+    out += bursts
+    if not args.no_profile and out:
+        largest = max(bursts or out, key=lambda s: s.n)
+        out.append(make(largest.path, largest.n, burst=bool(bursts), profile=True))
     return out
 
 
 def healthy(run: Json) -> bool:
     problems = run["problems"]
+    turns = run["turns"]
     return (
-        run["turns"]["delivered"] == run["turns"]["total"] == 2 * run["drawings"]
+        turns["shown"] == turns["delivered"] == turns["total"] == 2 * run["drawings"]
         and not problems["http_not_200"]
         and not problems["openai_stream_errors"]
         and not problems["slack_violations"]
@@ -121,9 +149,11 @@ async def main_async(args: argparse.Namespace) -> int:
     args.out.write_text(json.dumps(result, indent=2))
     print()
     print(report.render(runs))
-    fast = [r for r in measured if r["scenario"]["path"] == measured[0]["scenario"]["path"]]
-    print()
-    print(report.render_targets(max(fast, key=lambda r: r["scenario"]["n"])))
+    for mode in ("ramp", "burst"):
+        runs_of = [r for r in measured if r["scenario"]["mode"] == mode]
+        if runs_of:
+            print()
+            print(report.render_targets(max(runs_of, key=lambda r: r["scenario"]["n"])))
     if profiled and "profile" in profiled[0]:
         print()
         print(report.render_profile(profiled[0]["profile"]))

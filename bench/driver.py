@@ -1,8 +1,10 @@
 """One bench run: start the three processes, drive N drawings and their replies, collect.
 
-Drawing i's `/draw` is sent at `i * ramp / N` seconds (ramp 0: all at once). When its final
-image is shown, the driver replies once in its thread, which draws again (an edit). Both are
-turns; every turn is timed from the signed request to what reached the fake Slack.
+Drawing i's `/draw` is sent at `i * ramp / N` seconds (ramp 0: all at once, a burst). When its
+final image is in the thread, the driver replies once there, which draws again (an edit). Both
+are turns; every turn is timed from the signed request to what reached the fake Slack. Once
+every turn has its file, the driver waits for every message to show it too: the fake meters
+`chat.update` as Slack does, so in a burst those edits trail the files by minutes.
 """
 
 from __future__ import annotations
@@ -37,12 +39,25 @@ class Scenario:
     partials_at: str = "0.3,0.6"
     slack_latency: str = ""
     processing_polls: int = 1
+    tier3: str = "15/50"  # chat.update per workspace at the fake Slack: BURST/PER_MINUTE, "off"
+    size: str | None = None  # EASEL_SIZE (None: the bot's default, 'auto')
     profile: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def mode(self) -> str:
+        return "burst" if self.ramp == 0 and self.n > 1 else "ramp"
+
+    @property
     def name(self) -> str:
-        return f"{self.path}-n{self.n}" + ("-profile" if self.profile else "")
+        return f"{self.path}-n{self.n}-{self.mode}" + ("-profile" if self.profile else "")
+
+    def edits_seconds(self) -> float:
+        """How long the fake's chat.update limit takes to let one edit per turn through."""
+        if self.tier3 == "off":
+            return 0.0
+        burst, _, per_minute = self.tier3.partition("/")
+        return max(0.0, 2 * self.n - float(burst)) * 60 / float(per_minute)
 
 
 def free_port() -> int:
@@ -79,40 +94,58 @@ def bot_env(s: Scenario, *, port: int, openai_url: str, slack_api: str, db: Path
     }
     if s.path == "public":
         env["EASEL_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    if s.size:
+        env["EASEL_SIZE"] = s.size
     return {**env, **s.extra_env}
 
 
 class Progress:
-    """Which turns have finished, from the bot's messages at the fake Slack (polled)."""
+    """Which turns have finished, from what the bot left at the fake Slack (polled): a turn is
+    delivered when its final file is in the thread, failed when its message says so, and
+    shown when its message shows the final."""
 
     def __init__(self, api_url: str, http: aiohttp.ClientSession) -> None:
         self._url = api_url + "bench.progress"
         self._http = http
         self.roots: dict[str, str] = {}  # prompt -> ts of the message its turn posted
         self.status: dict[str, str] = {}  # prompt -> "delivered" | "failed"
+        self.shown: set[str] = set()  # prompts whose message shows the final
         self._events: dict[str, asyncio.Event] = {}
 
     def event(self, text: str) -> asyncio.Event:
         return self._events.setdefault(text, asyncio.Event())
 
+    def _settle(self, text: str, status: str) -> None:
+        if text not in self.status:
+            self.status[text] = status
+            self.event(text).set()
+
     async def poll(self) -> None:
         async with self._http.post(self._url) as response:
-            messages = (await response.json())["messages"]
-        for m in messages:
+            answer = await response.json()
+        for m in answer["messages"]:
             line, _, text = m["text"].rpartition(": ")
             self.roots.setdefault(text, m["ts"])
-            status = None
             if line.startswith(DONE_PREFIXES):
-                status = "delivered"
+                self.shown.add(text)
+                self._settle(text, "delivered")
             elif line.startswith(":warning:"):
-                status = "failed"
-            if status and text not in self.status:
-                self.status[text] = status
-                self.event(text).set()
+                self._settle(text, "failed")
+        for f in answer["finals"]:
+            if f["title"] in self.roots:
+                self._settle(f["title"], "delivered")
 
     async def run(self) -> None:
         while True:
             await self.poll()
+            await asyncio.sleep(POLL)
+
+    async def all_shown(self, prompts: list[str], *, within: float) -> None:
+        """Until every delivered turn's message shows its final (or `within` seconds)."""
+        deadline = now() + within
+        while now() < deadline:
+            if all(p in self.shown for p in prompts if self.status.get(p) == "delivered"):
+                return
             await asyncio.sleep(POLL)
 
 
@@ -147,6 +180,10 @@ async def drive(s: Scenario, sender: SlackSender, progress: Progress) -> list[Js
     for i, result in enumerate(results):
         if isinstance(result, BaseException):
             turns.append({"kind": "driver", "i": i, "status": "lost", "error": repr(result)})
+    prompts = [t["prompt"] for t in turns if "prompt" in t]
+    await progress.all_shown(prompts, within=s.edits_seconds() + 30)
+    for turn in turns:
+        turn["shown"] = turn.get("prompt") in progress.shown
     return turns
 
 
@@ -179,7 +216,7 @@ async def run(s: Scenario) -> Json:
         )
         children.append(openai_fake)
         slack_args = ["--token", BOT_TOKEN, "--team", TEAM, "--latency", s.slack_latency]
-        slack_args += ["--processing-polls", str(s.processing_polls)]
+        slack_args += ["--processing-polls", str(s.processing_polls), "--tier3", s.tier3]
         slack_fake = Child("slack", "bench.slack_fake", slack_args, workdir=s.workdir, env={})
         children.append(slack_fake)
         openai_info, slack_info = await openai_fake.ready(), await slack_fake.ready()

@@ -26,14 +26,20 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
         timeout=240,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "targets at N = 10" in done.stdout
+    assert "targets at N = 10 (ramp)" in done.stdout
+    assert "targets at N = 10 (burst)" in done.stdout
     result: dict = json.loads(out.read_text())
     return result
 
 
-def test_every_drawing_and_reply_is_delivered_on_both_preview_paths(report: dict) -> None:
+def test_every_drawing_and_reply_is_delivered_on_both_preview_paths_and_in_a_burst(
+    report: dict,
+) -> None:
     assert report["healthy"] is True
-    assert [run["scenario"]["path"] for run in report["runs"]] == ["public", "upload"]
+    kinds = [(run["scenario"]["path"], run["scenario"]["mode"]) for run in report["runs"]]
+    assert kinds == [("public", "ramp"), ("upload", "ramp"), ("upload", "burst")]
+    burst = report["runs"][2]["scenario"]
+    assert (burst["ramp"], burst["size"], burst["tier3"]) == (0.0, "1024x1024", "15/50")
     for run in report["runs"]:
         assert run["drawings"] == 10
         assert run["turns"] == {
@@ -43,6 +49,7 @@ def test_every_drawing_and_reply_is_delivered_on_both_preview_paths(report: dict
             "delivered": 20,
             "failed": 0,
             "lost": 0,
+            "shown": 20,  # every message ends showing its final, through Tier 3
         }
         assert run["problems"]["http_not_200"] == 0
         assert run["problems"]["slack_violations"] == []
@@ -60,19 +67,15 @@ def test_each_turn_is_measured_from_request_to_delivered_file(report: dict) -> N
         assert run["bot"]["cpu_seconds"] > 0
         assert run["bot"]["peak_rss_mb"] > run["bot"]["rss_start_mb"] > 0
         assert run["bot"]["loop_lag_ms"]["n"] > 0
-        assert set(run["targets"]) == {
-            "overhead_ratio_p99",
-            "preview_lag_p99",
-            "final_lag_p99",
-            "ack_p99",
-            "loop_lag_p99",
-            "peak_rss",
-        }
+        ramp_targets = {"overhead_ratio_p99", "preview_lag_p99", "ack_p99", "loop_lag_p99"}
+        burst = run["scenario"]["mode"] == "burst"
+        expected = {"final_lag_p99", "peak_rss"} | (set() if burst else ramp_targets)
+        assert set(run["targets"]) == expected
 
 
 def test_slack_calls_match_each_preview_path(report: dict) -> None:
-    public, upload = report["runs"]
-    for run in (public, upload):
+    public, upload, burst = report["runs"]
+    for run in (public, upload, burst):
         calls = run["slack_calls_by_method"]
         assert calls["chat.postMessage"] == 20  # one placeholder per turn
         assert calls["files.completeUploadExternal"] == calls["files.getUploadURLExternal"]
