@@ -1,9 +1,10 @@
 """The edits of one turn's Slack message, metered by its workspace's EditBudget.
 
-An edit that must land (the final image, a progress or error line) waits for the budget and,
-when Slack answers 429 all the same, teaches the budget and waits again, a few times, before
-it fails for now (the core then tries the step again later). A preview edit is made only with
-a token claimed beforehand, and a 429 drops it.
+An edit that must land (the final image, an error) waits for the budget and, when Slack
+answers 429 all the same, teaches the budget and waits again, a few times, before it fails
+for now (the core then tries the step again later). A preview edit, or a passing progress
+line ("drawing…"), is made only with a spare token (for a preview, claimed before it was
+prepared), and a 429 drops it.
 """
 
 from __future__ import annotations
@@ -72,8 +73,9 @@ class MessageEdits:
                     raise
                 log.info("chat.update rate-limited (attempt %d); waiting its turn again", attempt)
 
-    async def preview(self, new_blocks: list[dict[str, Any]], line: str) -> bool:
-        """A preview edit with the claimed token (or a spare one); False: none, not edited."""
+    async def spare(self, new_blocks: list[dict[str, Any]], line: str) -> bool:
+        """An edit worth making only with a spare token (a claimed one first): a preview, or
+        a passing progress line. False: there was none, and nothing was edited."""
         if not self.claim():
             return False
         self._claimed = False

@@ -155,10 +155,15 @@ class SlackSurface:
         return [{k: f[k] for k in FILE_KEYS if k in f} for f in self._attached]
 
     async def drawing(self) -> None:
-        await self._edits.must(self._progress(DRAWING), DRAWING)
+        await self._passing(DRAWING)
 
     async def delivering(self) -> None:
-        await self._edits.must(self._progress(DELIVERING), DELIVERING)
+        await self._passing(DELIVERING)
+
+    async def _passing(self, line: str) -> None:
+        """A progress line the next edit replaces anyway: made only when an edit is spare."""
+        if not await self._edits.spare(self._progress(line), line):
+            log.debug("%r not shown: no chat.update to spare", line)
 
     async def interrupted(self, turn_id: int) -> None:
         await self._previews.drop()
@@ -190,7 +195,7 @@ class SlackSurface:
             return await self._show_image(block, words, preview=True)
 
         async def line(words: str) -> None:
-            await self._edits.preview(self._progress(words), words)
+            await self._edits.spare(self._progress(words), words)
 
         try:
             await self._previews.show(preview, thread=self._thread(), image=image, line=line)
@@ -290,8 +295,6 @@ class SlackSurface:
         data = await self._downloader.fetch(file)
         return await verify_image(data, name=str(file.get("name") or file_ref))
 
-    # -- helpers ---------------------------------------------------------------------------
-
     def _thread(self) -> str:
         assert self._thread_ts is not None, "start() posts the message first"
         return self._thread_ts
@@ -308,7 +311,7 @@ class SlackSurface:
         new = blocks.with_image(user_id=r.user_id, prompt=r.prompt, image=image, line=line)
         try:
             if preview:
-                return await self._edits.preview(new, line)
+                return await self._edits.spare(new, line)
             await self._edits.must(new, line)
         except PlatformError as exc:
             if exc.later:
