@@ -140,6 +140,10 @@ class Deliverer:
             raise
         if watch is not None and not held.file_ref:
             watch.placed()
+        # The file is in the thread: the message edit may wait minutes for Slack's limit and
+        # needs the image's details only, so its bytes go now (their pixel size kept).
+        size = pixel_size(held.final.data)
+        held = Held(held.final.without_data(), file_ref)
         if place is not None:
             place.ended.set()  # the next turn in the thread may draw from this image now
         try:
@@ -157,7 +161,6 @@ class Deliverer:
             raise
         final = held.final
         cost = self.prices.estimate(options, final, input_images=final.input_images)
-        size = pixel_size(final.data)
         await patiently(
             lambda: self.ledger.complete(turn_id, final=final, cost_usd=cost, image_size=size),
             what=f"turn {turn_id}: its delivery",

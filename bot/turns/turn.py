@@ -94,9 +94,11 @@ class TurnRunner:
                     what=f"turn {turn_id}: its finished image",
                     max_pause=self.deliverer.max_pause,
                 )
-                await self.deliverer.deliver(
+                delivery = self.deliverer.deliver(
                     turn_id, key, Held(final), admission.options, surface, place=place, watch=watch
                 )
+                del drawn, final  # the delivery owns the bytes, and lets them go once placed
+                await delivery
         finally:
             self.running.discard(turn_id)
 
