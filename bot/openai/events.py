@@ -1,9 +1,11 @@
-"""The Responses stream's events, read from their SSE text and turned into the core's values.
+"""The Responses stream's events, read from their SSE data and turned into the core's values.
 
-Each image arrives as a 2-4 MB base64 string inside one event; it is decoded once and let go
-at once. The final image is the `image_generation_call` output item's `result`; the copy that
-`response.completed` repeats is dropped unread, and so is the item if it is sent again.
-Unknown event types are ignored.
+Each image arrives as a 2-4 MB base64 string inside one event. That string is cut out of the
+event's bytes before its JSON is parsed (the JSON parser would scan it character by character
+and copy it into a str), decoded once straight from the bytes, and let go at once. The final
+image is the `image_generation_call` output item's `result`; the copy that
+`response.completed` repeats is cut out and dropped unread, and so is the item if it is sent
+again. Unknown event types are ignored.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import binascii
 import json
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -24,30 +27,67 @@ from bot.openai.sse import FastSSEDecoder
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
 
+# A string at least this long in an event is its image (nothing else in the stream comes
+# close); shorter events are parsed whole.
+LONG = 64 * 1024
+_IMAGE_KEY = re.compile(rb'"(?:partial_image_b64|result)"\s*:\s*"')
+_MARK = "\x00easel:image"  # what the cut string reads as in the parsed event
+_MARK_JSON = b'"\\u0000easel:image"'
+
 
 async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
-    """Each event's JSON, parsed straight from its SSE text, which is then let go."""
+    """Each event's JSON, parsed straight from its SSE data, which is then let go."""
     try:
-        async for sse in FastSSEDecoder().aiter_bytes(chunks):
-            if sse.data.startswith("[DONE]"):
+        async for data in FastSSEDecoder().aiter_data(chunks):
+            if data.startswith(b"[DONE]"):
                 return
-            event = _parse(sse.data)
-            del sse
+            event = _parse(data)
+            del data
             yield event
     except UnicodeDecodeError as exc:
         detail = f"stream text is not UTF-8: {exc}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
 
 
-def _parse(data: str) -> Event:
+def cut_image(data: bytes) -> tuple[bytes, memoryview | None]:
+    """The event's JSON with its image string replaced by a mark, and the image's base64
+    bytes (a view: nothing copied); `(data, None)` when it has none. A string with a
+    backslash is left in place (base64 needs no escapes; the JSON parser reads it then)."""
+    for found in _IMAGE_KEY.finditer(data):
+        start = found.end()
+        end = data.find(b'"', start)
+        if end < 0:
+            break
+        if end - start >= LONG and data.find(b"\\", start, end) < 0:
+            return data[: start - 1] + _MARK_JSON + data[end + 1 :], memoryview(data)[start:end]
+    return data, None
+
+
+def _put_back(node: Any, image: memoryview) -> bool:
+    """Put the cut image where its mark is (the parsed event is small now)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if value == _MARK:
+            node[key] = image
+            return True
+        if isinstance(value, dict | list) and _put_back(value, image):
+            return True
+    return False
+
+
+def _parse(data: bytes) -> Event:
+    text, image = cut_image(data) if len(data) >= LONG else (data, None)
+    raw = text.decode("utf-8")  # UnicodeDecodeError: the stream is not text (see events())
     try:
-        event = json.loads(data)
+        event = json.loads(raw)
     except ValueError as exc:
         detail = f"stream data is not JSON: {exc}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
     if not isinstance(event, dict):
         detail = f"stream data is not an event: {event!r:.200}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail)
+    if image is not None:
+        _put_back(event, image)
     return event
 
 
@@ -157,7 +197,7 @@ def _response(event: Event) -> dict[str, Any]:
     return response if isinstance(response, dict) else {}
 
 
-def decode(b64: str) -> bytes:
+def decode(b64: str | bytes | memoryview) -> bytes:
     """An image from the stream: strict base64, decoded once (SIMD; 20x the stdlib's speed)."""
     try:
         return pybase64.b64decode(b64, validate=True)

@@ -4,15 +4,15 @@ The Responses API sends each image as one base64 string inside one `data:` line:
 a partial, the same again (twice) for the final. The `openai` SDK splits lines with a regular
 expression that visits every byte in Python-driven steps, about 70 ms of event-loop time per
 4 MB line, which made it the largest cost in easel (see the benchmark in the README). This
-decoder keeps the SDK's own field handling (`SSEDecoder.decode`, the WHATWG rules) and only
-finds line ends with `bytes.find` (memchr) and decodes each `data:` line once.
+decoder keeps the SDK's own field handling (`SSEDecoder.decode`, the WHATWG rules), finds
+line ends with `bytes.find` (memchr), and hands each event's data on as the bytes received.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-from openai._streaming import ServerSentEvent, SSEDecoder
+from openai._streaming import SSEDecoder
 
 LF, CR = 10, 13
 
@@ -65,40 +65,52 @@ class LineSplitter:
 
 
 class FastSSEDecoder(SSEDecoder):
-    """`SSEDecoder` whose byte-to-line step costs memchr, not a Python loop, per byte.
+    """`SSEDecoder` whose byte-to-line step costs memchr, not a Python loop, per byte, and
+    whose events are their data alone, as bytes: never decoded to text, so the image inside
+    can be found and decoded straight from them (bot.openai.events).
 
-    `data:` lines, the ones that carry images, are decoded straight from the received bytes
-    into the event's data (one copy); every other line goes through `SSEDecoder.decode`.
+    Every line but `data:` goes through `SSEDecoder.decode`, so an event is dispatched
+    exactly when the SDK's decoder dispatches one; its data is what the SDK's would be,
+    encoded (its name, id and retry carry nothing easel reads).
     """
 
-    def _events(self, lines: Iterator[memoryview]) -> Iterator[ServerSentEvent]:
-        for line in lines:
-            if line[:5].tobytes() == b"data:":
-                start = 6 if line[5:6].tobytes() == b" " else 5
-                self._data.append(str(line[start:], "utf-8"))  # no view outlives the line
-                continue
-            event = self.decode(str(line, "utf-8"))
-            if event is not None:
-                yield event
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: list[bytes] = []
 
-    def iter_bytes(self, iterator: Iterator[bytes]) -> Iterator[ServerSentEvent]:
+    def _dispatched(self, lines: Iterator[memoryview]) -> Iterator[bytes]:
+        for line in lines:
+            if line[:5].tobytes() == b"data:" or line.tobytes() == b"data":
+                start = 6 if line[5:6].tobytes() == b" " else 5
+                self._parts.append(line[start:].tobytes())  # no view outlives the line
+            elif not line:
+                if self.decode("") is not None or self._parts:
+                    data = self._parts[0] if len(self._parts) == 1 else b"\n".join(self._parts)
+                    self._parts.clear()
+                    yield data
+            else:
+                self.decode(str(line, "utf-8"))
+
+    def iter_data(self, iterator: Iterator[bytes]) -> Iterator[bytes]:
         splitter = LineSplitter()
         try:
             for chunk in iterator:
-                yield from self._events(splitter.feed(chunk))
-            yield from self._events(splitter.finish())
+                yield from self._dispatched(splitter.feed(chunk))
+            yield from self._dispatched(splitter.finish())
         finally:
             self._reset()
+            self._parts.clear()
 
-    async def aiter_bytes(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[ServerSentEvent]:
+    async def aiter_data(self, iterator: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         splitter = LineSplitter()
-        event: ServerSentEvent | None = None
+        data = b""
         try:
             async for chunk in iterator:
-                for event in self._events(splitter.feed(chunk)):
-                    yield event
-                event = None  # not held while the next bytes are awaited (it may be 4 MB)
-            for event in self._events(splitter.finish()):
-                yield event
+                for data in self._dispatched(splitter.feed(chunk)):
+                    yield data
+                data = b""  # not held while the next bytes are awaited (it may be 4 MB)
+            for data in self._dispatched(splitter.finish()):
+                yield data
         finally:
             self._reset()
+            self._parts.clear()

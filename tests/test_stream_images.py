@@ -1,0 +1,81 @@
+"""The image string is cut out of an event's bytes before its JSON is parsed: the event reads
+exactly as the whole JSON would, with the image's base64 in its place."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any
+
+import pytest
+
+from bot.openai.events import LONG, _parse, cut_image
+
+IMAGE = base64.b64encode(os.urandom(3 * LONG))  # long enough to be cut
+
+
+def as_read(event: dict[str, Any]) -> dict[str, Any]:
+    """The parsed event with any cut image turned back into text, to compare with json."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, memoryview):
+            return value.tobytes().decode()
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return dict(plain(event))
+
+
+EVENTS: list[dict[str, Any]] = [
+    {
+        "type": "response.image_generation_call.partial_image",
+        "partial_image_index": 0,
+        "partial_image_b64": IMAGE.decode(),
+        "size": "1024x1024",
+    },
+    {
+        "type": "response.output_item.done",
+        "item": {
+            "type": "image_generation_call",
+            "id": "ig_1",
+            "result": IMAGE.decode(),
+            "revised_prompt": 'say "result": "no"',  # the key's words inside a string
+        },
+    },
+    {
+        "type": "response.completed",
+        "response": {
+            "id": "resp_1",
+            "metadata": {"result": "short"},  # a short string under the same key: kept
+            "output": [{"type": "image_generation_call", "result": IMAGE.decode()}],
+            "usage": {"total_tokens": 9},
+        },
+    },
+]
+
+
+@pytest.mark.parametrize("compact", [True, False])
+@pytest.mark.parametrize("event", EVENTS, ids=[e["type"] for e in EVENTS])
+def test_an_event_reads_as_its_whole_json(event: dict[str, Any], compact: bool) -> None:
+    separators = (",", ":") if compact else (", ", ": ")
+    data = json.dumps(event, separators=separators).encode()
+    _, image = cut_image(data)
+    assert image is not None and image.tobytes() == IMAGE  # cut, not copied or decoded
+    assert as_read(_parse(data)) == event
+
+
+def test_an_escaped_string_is_left_to_the_json_parser() -> None:
+    event = {"type": "x", "result": IMAGE.decode().replace("/", "\\/")}
+    data = json.dumps(event).replace("\\\\/", "\\/").encode()  # `\/`, as JSON allows
+    assert cut_image(data)[1] is None
+    assert _parse(data) == json.loads(data)
+
+
+def test_short_events_are_parsed_whole() -> None:
+    data = b'{"type": "response.created", "response": {"id": "r", "result": "x"}}'
+    assert cut_image(data) == (data, None)
+    assert _parse(data) == json.loads(data)
