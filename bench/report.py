@@ -123,7 +123,9 @@ def render_targets(run: Json) -> str:
 
 
 def render_profile(profile: Json, top: int = 8) -> str:
-    lines = [f"profile: {profile['files']['html']}", "top functions by self time:"]
+    busy = profile.get("busy_seconds", profile["sampled_seconds"])
+    lines = [f"profile: {profile['files']['html']}"]
+    lines.append(f"top functions by self time (share of {busy:.1f} s the loop was busy):")
     for row in profile["top_self"][:top]:
         lines.append(f"  {row['share'] * 100:5.1f}%  {row['seconds']:7.3f}s  {row['function']}")
     return "\n".join(lines)
