@@ -4,7 +4,7 @@ same data (as bytes), however the bytes arrive."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from openai._streaming import ServerSentEvent, SSEDecoder
@@ -90,3 +90,49 @@ def lines_of(data: bytes) -> Iterator[bytes]:
 
 def test_every_line_ending_splits_once() -> None:
     assert list(lines_of(b"a\nb\r\nc\rd\r\n\re")) == [b"a", b"b", b"c", b"d", b"", b"e"]
+
+
+def unwanted_after(key: bytes) -> Callable[[bytes], int | None]:
+    """Drop the string value that follows `key` in a line's head."""
+
+    def find(head: bytes) -> int | None:
+        at = head.find(key)
+        return None if at < 0 else at + len(key)
+
+    return find
+
+
+LONG_LINE = b'data: {"big": "' + b"QUJD" * 100_000 + b'", "tail": 1}'
+ESCAPED = b'data: {"big": "' + b'x\\"y\\\\' * 5_000 + b"QUJD" * 10_000 + b'", "tail": 2}'
+
+
+@pytest.mark.parametrize("line", [LONG_LINE, ESCAPED], ids=["base64", "escapes"])
+def test_an_unwanted_string_is_let_go_and_the_line_keeps_its_ends(line: bytes) -> None:
+    expected = line[: line.index(b'"big": "') + 8] + line[line.rindex(b'", "tail"') :]
+    data = b"event: x\n" + line + b"\r\n\r\nnext\n"
+    rng = random.Random(7)
+    for _ in range(20):
+        splitter = LineSplitter(unwanted=unwanted_after(b'"big": "'))
+        lines: list[bytes] = []
+        for chunk in chunked(data, rng):
+            lines += [bytes(x) for x in splitter.feed(chunk)]
+        lines += [bytes(x) for x in splitter.finish()]
+        assert lines == [b"event: x", expected, b"", b"next"]
+
+
+def test_an_unwanted_string_is_never_held_whole() -> None:
+    splitter = LineSplitter(unwanted=unwanted_after(b'"big": "'))
+    held = []
+    for at in range(0, len(LONG_LINE), 16_384):
+        assert list(splitter.feed(LONG_LINE[at : at + 16_384])) == []
+        held.append(splitter.held)
+    assert max(held) < 3 * 16_384  # its head and a chunk, never the 400 kB string
+    [line] = [bytes(x) for x in splitter.feed(b"\n")]
+    assert line.endswith(b'"big": "", "tail": 1}')
+
+
+def test_a_line_nothing_is_unwanted_in_is_kept_whole() -> None:
+    splitter = LineSplitter(unwanted=unwanted_after(b'"absent": "'))
+    lines = [bytes(x) for x in splitter.feed(LONG_LINE[:50_000])]
+    lines += [bytes(x) for x in splitter.feed(LONG_LINE[50_000:] + b"\n")]
+    assert lines == [LONG_LINE]

@@ -6,11 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.openai.events import LONG, _parse, cut_image
+from bot.models import FinalImage, ImageOptions
+from bot.openai.events import LONG, _parse, cut_image, events, repeated_image, translate
+from bot.openai.sse import HEAD
 
 IMAGE = base64.b64encode(os.urandom(3 * LONG))  # long enough to be cut
 
@@ -79,3 +82,37 @@ def test_short_events_are_parsed_whole() -> None:
     data = b'{"type": "response.created", "response": {"id": "r", "result": "x"}}'
     assert cut_image(data) == (data, None)
     assert _parse(data) == json.loads(data)
+
+
+def sse(events: list[dict[str, Any]], separators: tuple[str, str]) -> bytes:
+    return b"".join(
+        b"event: %s\ndata: %s\n\n"
+        % (e["type"].encode(), json.dumps(e, separators=separators).encode())
+        for e in events
+    )
+
+
+@pytest.mark.parametrize("compact", [True, False])
+async def test_the_image_response_completed_repeats_is_let_go_unread(compact: bool) -> None:
+    separators = (",", ":") if compact else (", ", ": ")
+    created = {"type": "response.created", "response": {"id": "resp_1"}}
+    body = sse([created, EVENTS[1], EVENTS[2]], separators)  # the final, then its copy
+    completed = body.index(b"data: ", body.index(b"event: response.completed"))
+    at = repeated_image(body[completed : completed + HEAD])
+    assert at is not None and body[completed + at :].startswith(IMAGE)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 16_384):
+            yield body[start : start + 16_384]
+
+    read = [event async for event in events(chunks())]
+    assert read[2]["response"]["output"][0]["result"] == ""  # let go while it arrived
+
+    async def replay() -> AsyncIterator[dict[str, Any]]:
+        for event in read:
+            yield event
+
+    [final] = [item async for item in translate(replay(), ImageOptions())]
+    assert isinstance(final, FinalImage)
+    assert final.data == base64.b64decode(IMAGE)
+    assert (final.response_id, final.usage) == ("resp_1", {"total_tokens": 9})

@@ -4,8 +4,8 @@ Each image arrives as a 2-4 MB base64 string inside one event. That string is cu
 event's bytes before its JSON is parsed (the JSON parser would scan it character by character
 and copy it into a str), decoded once straight from the bytes, and let go at once. The final
 image is the `image_generation_call` output item's `result`; the copy that
-`response.completed` repeats is cut out and dropped unread, and so is the item if it is sent
-again. Unknown event types are ignored.
+`response.completed` repeats is let go while it arrives (bot.openai.sse's LineSplitter: only
+its ends are kept), and an item sent again is dropped unread. Unknown event types are ignored.
 """
 
 from __future__ import annotations
@@ -33,12 +33,15 @@ LONG = 64 * 1024
 _IMAGE_KEY = re.compile(rb'"(?:partial_image_b64|result)"\s*:\s*"')
 _MARK = "\x00easel:image"  # what the cut string reads as in the parsed event
 _MARK_JSON = b'"\\u0000easel:image"'
+# response.completed repeats the final image output_item.done brought: let go as it arrives.
+_COMPLETED = re.compile(rb'data: ?\{\s*"type"\s*:\s*"response\.completed"\s*,')
+_RESULT = re.compile(rb'"result"\s*:\s*"')
 
 
 async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
     """Each event's JSON, parsed straight from its SSE data, which is then let go."""
     try:
-        async for data in FastSSEDecoder().aiter_data(chunks):
+        async for data in FastSSEDecoder(unwanted=repeated_image).aiter_data(chunks):
             if data.startswith(b"[DONE]"):
                 return
             event = _parse(data)
@@ -47,6 +50,17 @@ async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
     except UnicodeDecodeError as exc:
         detail = f"stream text is not UTF-8: {exc}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
+
+
+def repeated_image(head: bytes) -> int | None:
+    """In the first bytes of a `response.completed` line, where its copy of the image
+    starts: its bytes are let go as they arrive, never joined, scanned or parsed."""
+    if _COMPLETED.match(head) is None:
+        return None
+    for found in _RESULT.finditer(head):
+        if head.find(b'"', found.end()) < 0:  # a string that runs on past the head: the image
+            return found.end()
+    return None
 
 
 def cut_image(data: bytes) -> tuple[bytes, memoryview | None]:
