@@ -22,14 +22,20 @@ def _name(frame: Any) -> str:
     return f"{frame.function} ({where}:{frame.line_no})"
 
 
-def _walk(frame: Any, self_time: dict[str, float], total: dict[str, float], seen: set[str]) -> None:
+def _walk(
+    frame: Any, self_time: dict[str, float], total: dict[str, float], seen: set[str]
+) -> float:
+    """Adds up `frame`'s subtree; returns the idle time in it (inclusive times leave it out)."""
     name = _name(frame)
     children = [c for c in frame.children if not c.is_synthetic]
-    self_time[name] += frame.time - sum(c.time for c in children)
-    if name not in seen:  # recursion counts once towards inclusive time
-        total[name] += frame.time
+    own = frame.time - sum(c.time for c in children)
+    self_time[name] += own
+    idle = own if name.startswith(IDLE) else 0.0
     for child in children:
-        _walk(child, self_time, total, seen | {name})
+        idle += _walk(child, self_time, total, seen | {name})
+    if name not in seen:  # recursion counts once towards inclusive time
+        total[name] += frame.time - idle
+    return idle
 
 
 def top_costs(session: Any) -> Json:
@@ -44,7 +50,7 @@ def top_costs(session: Any) -> Json:
     busy = max((session.duration or 1.0) - idle, 1e-9)
 
     def rows(table: dict[str, float]) -> list[Json]:
-        ranked = [kv for kv in table.items() if not kv[0].startswith(IDLE)]
+        ranked = [kv for kv in table.items() if not kv[0].startswith(IDLE) and kv[1] > 0]
         ranked = sorted(ranked, key=lambda kv: kv[1], reverse=True)[:TOP]
         return [
             {"function": k, "seconds": round(v, 4), "share": round(v / busy, 4)} for k, v in ranked
