@@ -5,12 +5,12 @@ answers 429 `ratelimited` with `Retry-After` beyond it. A burst of drawings in o
 asks for more edits than that, so each workspace has an EditBudget: a token bucket mirroring
 Tier 3 that learns from Slack's 429s, spent in this order:
 
-1. edits that must land (each message's final image, its progress and error lines) wait for
-   a token, in arrival order, ahead of every preview;
-2. a preview edit takes a token only when one is spare: no must-edit is waiting and the
-   bucket keeps one for each message still owed its final (up to the bucket's size less
-   one: a full bucket would waste its refill). Otherwise the frame is dropped, never queued;
-   the next, fresher frame may find one.
+1. edits that must land (each message's final image, its error or Retry button) wait for a
+   token, in arrival order, ahead of every preview;
+2. a preview edit (or a passing line such as "drawing…") takes a token only when one is
+   spare: no must-edit is waiting and the bucket keeps one for each message still owed its
+   final (up to the bucket's size less one: a full bucket would waste its refill). Otherwise
+   the frame is dropped, never queued; the next, fresher frame may find one.
 
 One token is always kept in hand (MARGIN), so that Slack's bucket does not run dry before
 this one does.
