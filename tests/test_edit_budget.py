@@ -100,6 +100,17 @@ def test_a_429_halves_the_bucket_once_per_episode_and_it_grows_back() -> None:
     assert edits.capacity == 8 and edits.tokens == 8
 
 
+def test_a_token_taken_for_a_preview_that_never_came_goes_back() -> None:
+    time = FakeTime()
+    edits = budget(time, burst=4)
+    assert edits.spare() is True
+    assert edits.tokens == 3
+    edits.refund()
+    assert edits.tokens == 4
+    edits.refund()
+    assert edits.tokens == 4  # never beyond the bucket
+
+
 def test_each_workspace_has_its_own_budget() -> None:
     budgets = EditBudgets(burst=2, per_minute=1)
     assert budgets.of("T1") is budgets.of("T1")

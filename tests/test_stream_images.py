@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.models import FinalImage, ImageOptions
-from bot.openai.events import LONG, _parse, cut_image, events, repeated_image, translate
+from bot.models import FinalImage, ImageOptions, Preview
+from bot.openai.events import LONG, _parse, cut_image, events, translate, unwanted_images
 from bot.openai.sse import HEAD
 
 IMAGE = base64.b64encode(os.urandom(3 * LONG))  # long enough to be cut
@@ -98,7 +98,7 @@ async def test_the_image_response_completed_repeats_is_let_go_unread(compact: bo
     created = {"type": "response.created", "response": {"id": "resp_1"}}
     body = sse([created, EVENTS[1], EVENTS[2]], separators)  # the final, then its copy
     completed = body.index(b"data: ", body.index(b"event: response.completed"))
-    at = repeated_image(body[completed : completed + HEAD])
+    at = unwanted_images()(body[completed : completed + HEAD])
     assert at is not None and body[completed + at :].startswith(IMAGE)
 
     async def chunks() -> AsyncIterator[bytes]:
@@ -116,3 +116,29 @@ async def test_the_image_response_completed_repeats_is_let_go_unread(compact: bo
     assert isinstance(final, FinalImage)
     assert final.data == base64.b64decode(IMAGE)
     assert (final.response_id, final.usage) == ("resp_1", {"total_tokens": 9})
+
+
+def partial(index: int) -> dict[str, Any]:
+    return {**EVENTS[0], "partial_image_index": index}
+
+
+async def test_a_partial_image_nobody_could_see_is_let_go_unread() -> None:
+    created = {"type": "response.created", "response": {"id": "resp_1"}}
+    body = sse([created, partial(0), partial(1), EVENTS[1], EVENTS[2]], (",", ":"))
+    answers = [False, True]  # no edit to spare for the first frame; one for the second
+    asked: list[bool] = []
+
+    def wanted() -> bool:
+        asked.append(answers[len(asked)])
+        return asked[-1]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 16_384):
+            yield body[start : start + 16_384]
+
+    items = [item async for item in translate(events(chunks(), wanted=wanted), ImageOptions())]
+    assert asked == [False, True]  # asked once per partial image, never for the final
+    previews = [i for i in items if isinstance(i, Preview)]
+    assert [p.index for p in previews] == [1]
+    assert previews[0].data == base64.b64decode(IMAGE)
+    assert isinstance(items[-1], FinalImage) and items[-1].data == base64.b64decode(IMAGE)

@@ -79,6 +79,11 @@ class EditBudget:
         """A message shows its final (or its error): it owes no edit any more."""
         self.owed = max(0, self.owed - 1)
 
+    def refund(self) -> None:
+        """Give back a token taken for a preview that was never edited."""
+        self._refill()
+        self._tokens = min(self._capacity, self._tokens + 1)
+
     def spare(self) -> bool:
         """Take a token for a preview edit when one is spare; False: skip the frame."""
         if self._waiting or self._clock() < self._resume_at:

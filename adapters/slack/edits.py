@@ -50,10 +50,14 @@ class MessageEdits:
             self._budget.owe()
 
     def settle(self) -> None:
-        """The message shows its final or its error: it owes nothing more."""
+        """The message shows its final or its error: it owes nothing more, and a token
+        claimed for a preview that never came goes back."""
         if self._owes:
             self._owes = False
             self._budget.settle()
+        if self._claimed:
+            self._claimed = False
+            self._budget.refund()
 
     def claim(self) -> bool:
         """Claim a spare token for the next preview edit; False when there is none."""

@@ -12,7 +12,7 @@ failure to a bot.errors type in bot.openai.errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
@@ -48,6 +48,7 @@ class OpenAIImageBackend:
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
         mask: InputImage | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         body = build_request(
             prompt=prompt,
@@ -76,7 +77,7 @@ class OpenAIImageBackend:
         final: FinalImage | None = None
         try:
             async with create(**body, stream=True) as response:
-                items = translate(events(response.iter_bytes()), options)
+                items = translate(events(response.iter_bytes(), wanted=wanted), options)
                 async with aclosing(items):
                     async for item in items:
                         if isinstance(item, FinalImage):

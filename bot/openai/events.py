@@ -14,7 +14,7 @@ import binascii
 import json
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pybase64
@@ -22,7 +22,7 @@ import pybase64
 from bot import errors
 from bot.models import FinalImage, ImageOptions, Preview
 from bot.openai.errors import UNREADABLE_ANSWER, map_code
-from bot.openai.sse import FastSSEDecoder
+from bot.openai.sse import FastSSEDecoder, Unwanted
 
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -33,15 +33,23 @@ LONG = 64 * 1024
 _IMAGE_KEY = re.compile(rb'"(?:partial_image_b64|result)"\s*:\s*"')
 _MARK = "\x00easel:image"  # what the cut string reads as in the parsed event
 _MARK_JSON = b'"\\u0000easel:image"'
-# response.completed repeats the final image output_item.done brought: let go as it arrives.
+# Images let go as they arrive: the copy of the final that response.completed repeats, and
+# a partial image nobody could see now.
 _COMPLETED = re.compile(rb'data: ?\{\s*"type"\s*:\s*"response\.completed"\s*,')
 _RESULT = re.compile(rb'"result"\s*:\s*"')
+_PARTIAL = re.compile(
+    rb'data: ?\{\s*"type"\s*:\s*"response\.image_generation_call\.partial_image"\s*,'
+)
+_PARTIAL_B64 = re.compile(rb'"partial_image_b64"\s*:\s*"')
 
 
-async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
-    """Each event's JSON, parsed straight from its SSE data, which is then let go."""
+async def events(
+    chunks: AsyncIterator[bytes], *, wanted: Callable[[], bool] | None = None
+) -> AsyncIterator[Event]:
+    """Each event's JSON, parsed straight from its SSE data, which is then let go. A partial
+    image arriving when `wanted()` says no is let go unread (its event has an empty one)."""
     try:
-        async for data in FastSSEDecoder(unwanted=repeated_image).aiter_data(chunks):
+        async for data in FastSSEDecoder(unwanted=unwanted_images(wanted)).aiter_data(chunks):
             if data.startswith(b"[DONE]"):
                 return
             event = _parse(data)
@@ -52,13 +60,26 @@ async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
 
 
-def repeated_image(head: bytes) -> int | None:
-    """In the first bytes of a `response.completed` line, where its copy of the image
-    starts: its bytes are let go as they arrive, never joined, scanned or parsed."""
-    if _COMPLETED.match(head) is None:
+def unwanted_images(wanted: Callable[[], bool] | None = None) -> Unwanted:
+    """Where, in the first bytes of a line, an image starts whose bytes are let go as they
+    arrive (never joined, scanned, parsed or decoded): the copy `response.completed`
+    repeats, and a partial image when `wanted()` says nobody could see it now."""
+
+    def unwanted(head: bytes) -> int | None:
+        if _COMPLETED.match(head) is not None:
+            return _long_string(head, _RESULT)
+        if wanted is not None and _PARTIAL.match(head) is not None:
+            at = _long_string(head, _PARTIAL_B64)
+            return at if at is not None and not wanted() else None
         return None
-    for found in _RESULT.finditer(head):
-        if head.find(b'"', found.end()) < 0:  # a string that runs on past the head: the image
+
+    return unwanted
+
+
+def _long_string(head: bytes, key: re.Pattern[bytes]) -> int | None:
+    """Where the first string after `key` that runs on past the head starts."""
+    for found in key.finditer(head):
+        if head.find(b'"', found.end()) < 0:
             return found.end()
     return None
 

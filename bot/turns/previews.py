@@ -56,6 +56,11 @@ class PreviewEditor:
     ) -> None:
         await self.close()
 
+    def wants(self) -> bool:
+        """Whether a frame arriving now could be shown (the chat's claim taken for it): a
+        backend lets a frame nobody could see go unread."""
+        return not self._closed and (self._claim is None or self._claim())
+
     def offer(self, preview: Preview) -> None:
         """Hand over the newest frame. Never blocks; an older waiting frame is dropped."""
         if self._closed:

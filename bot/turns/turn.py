@@ -266,6 +266,7 @@ class TurnRunner:
             images=found.images,
             safety_identifier=who,
             mask=found.mask,
+            wanted=editor.wants,
         ):
             if isinstance(item, FinalImage):
                 watch.final(asked=asked)

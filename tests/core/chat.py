@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,6 +249,7 @@ class Backend:
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
         mask: InputImage | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         self.calls.append(Call(prompt, previous_response_id, images, mask, options))
         n = len(self.calls)
