@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import images, report
 from bench.common import Json, clock_info
 from bench.driver import Scenario, run
-from bench.procs import ChildFailed
+from bench.procs import ChildFailed, quiet
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -57,6 +57,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--no-profile", action="store_true", help="skip the profiled run (of the largest burst)"
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="before each run, wait up to this many seconds for other processes to go quiet "
+        "(on a shared machine)",
     )
     p.add_argument("--short", action="store_true", help="N = 10, 1 s model, no profile (CI)")
     p.add_argument("--out", default=None, help="JSON report path")
@@ -131,6 +138,9 @@ async def main_async(args: argparse.Namespace) -> int:
         return 2
     runs: list[Json] = []
     for scenario in scenarios(args):
+        if args.quiet_wait > 0:
+            busy = await quiet(within=args.quiet_wait)
+            print(f"bench: the machine was {busy:.0%} busy before this run", flush=True)
         print(f"bench: {scenario.name} ({scenario.n} drawings + replies) ...", flush=True)
         runs.append(await run(scenario))
     measured = [r for r in runs if not r["scenario"]["profile"]]

@@ -19,7 +19,7 @@ import aiohttp
 
 from bench import metrics
 from bench.common import Json, now
-from bench.procs import Child, machine_times
+from bench.procs import Child, Load, machine_times
 from bench.sender import BOT_TOKEN, SIGNING_SECRET, TEAM, SlackSender
 
 POLL = 0.05
@@ -180,11 +180,16 @@ async def drive(s: Scenario, sender: SlackSender, progress: Progress) -> list[Js
     for i, result in enumerate(results):
         if isinstance(result, BaseException):
             turns.append({"kind": "driver", "i": i, "status": "lost", "error": repr(result)})
+    return turns
+
+
+async def shown(s: Scenario, progress: Progress, turns: list[Json]) -> None:
+    """Wait for every message to show its final (Slack's edit limit paces them), and mark
+    each turn with whether it did."""
     prompts = [t["prompt"] for t in turns if "prompt" in t]
     await progress.all_shown(prompts, within=s.edits_seconds() + 30)
     for turn in turns:
         turn["shown"] = turn.get("prompt") in progress.shown
-    return turns
 
 
 async def _settle(http: aiohttp.ClientSession, api_url: str) -> None:
@@ -248,9 +253,10 @@ async def _measure(
                 window_start = await response.json()
             cpu0 = {c.name: c.cpu_seconds() for c in children}
             machine0, self0 = machine_times(), os.times()
-            began = now()
+            began, load = now(), Load(children)
             turns = await drive(s, sender, progress)
-            ended = now()
+            ended, delivering = now(), load.stop()
+            await shown(s, progress, turns)
             await _settle(http, slack["api_url"])
             async with http.post(control + "/window/stop") as response:
                 bot_stats = await response.json()
@@ -272,6 +278,7 @@ async def _measure(
         "cpu_seconds_by_process": cpu,
         "busy_fraction": round(1 - (spent["idle"] + spent["iowait"]) / total, 3),
         "fraction_by_kind": {k: round(v / total, 3) for k, v in spent.items()},
+        "until_delivered": delivering,  # from the first command to the last file
     }
     raw: Json = {"turns": turns, "openai": openai_records, "slack": slack_records, "bot": bot_stats}
     return metrics.compute(s, raw, drive_seconds=ended - began, bot_log=bot.log_path)

@@ -29,6 +29,43 @@ def machine_times() -> dict[str, float]:
     return {n: int(v) / CLOCK_TICKS for n, v in zip(names, values, strict=True)}
 
 
+class Load:
+    """The machine's CPU over a stretch of a run: how busy it was, and how much of it went to
+    processes that are not the bench's own (on a shared machine, other work skews latencies)."""
+
+    def __init__(self, children: list[Child]) -> None:
+        self._children = children
+        self._machine0 = machine_times()
+        self._ours0 = self._ours()
+
+    def _ours(self) -> float:
+        me = os.times()
+        return sum(c.cpu_seconds() for c in self._children) + me.user + me.system
+
+    def stop(self) -> Json:
+        spent = {k: v - self._machine0[k] for k, v in machine_times().items()}
+        total = max(sum(spent.values()), 1e-9)
+        busy = total - spent["idle"] - spent["iowait"]
+        ours = self._ours() - self._ours0
+        return {
+            "busy_fraction": round(busy / total, 3),
+            "others_fraction": round(max(0.0, busy - ours) / total, 3),
+        }
+
+
+async def quiet(*, within: float, busy_below: float = 0.15, sample: float = 2.0) -> float:
+    """Wait until the machine has been idle (busy under `busy_below` over `sample` seconds),
+    at most `within` seconds; return how busy it was at the last look."""
+    deadline = now() + within
+    while True:
+        before = machine_times()
+        await asyncio.sleep(sample)
+        spent = {k: v - before[k] for k, v in machine_times().items()}
+        busy = 1 - (spent["idle"] + spent["iowait"]) / max(sum(spent.values()), 1e-9)
+        if busy < busy_below or now() >= deadline:
+            return busy
+
+
 class ChildFailed(RuntimeError):
     """A child exited or did not get ready in time; the message points at its log."""
 

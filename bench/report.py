@@ -43,6 +43,10 @@ def _pair(stat: Json, scale: float = 1.0, digits: int = 1) -> str:
     return f"{p50 * scale:.{digits}f} / {p99 * scale:.{digits}f}"
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
 def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
@@ -88,6 +92,7 @@ def _cost_row(r: Json) -> list[str]:
         str(bot["rss_budget_mb"]),
         _pair(bot["loop_lag_ms"]),
         f"{r['previews_shown']}/{r['previews_shown'] + r['previews_dropped']}",
+        _percent(r["machine"].get("until_delivered", {}).get("others_fraction")),
     ]
 
 
@@ -97,11 +102,12 @@ def render(runs: list[Json]) -> str:
     lat_header += ["TTFP/TTF", "in flight"]
     cost_header = ["path", "mode", "N", "calls/turn", "429s", "MB up/turn", "MB served/turn"]
     cost_header += ["CPU ms/turn", "CPU util", "peak RSS MB", "RSS budget"]
-    cost_header += ["loop lag ms p50/p99", "previews shown"]
+    cost_header += ["loop lag ms p50/p99", "previews shown", "others"]
     notes = (
         "latencies are p50 / p99; overhead = (end-to-end - model time) / model time; files: "
         "turns whose final file is in the thread; shown: whose message shows it; final shown: "
-        "final leaves OpenAI -> message edited to show it; 429s: chat.update answered 429"
+        "final leaves OpenAI -> message edited to show it; 429s: chat.update answered 429; "
+        "others: the machine's CPU used by other processes until the last file was delivered"
     )
     return "\n\n".join(
         [
