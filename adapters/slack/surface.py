@@ -267,8 +267,8 @@ class SlackSurface:
 
     async def erase(self, file_ref: str | None) -> None:
         steps = []
-        if self._ts is not None:
-            ts = self._ts
+        if self._edits.ts is not None:
+            ts = self._edits.ts
             steps.append(
                 ("chat.delete", lambda: self._client.chat_delete(channel=self.channel, ts=ts))
             )

@@ -58,7 +58,7 @@ class OpenAIImageBackend:
             safety_identifier=safety_identifier,
             mask=mask,
         )
-        items = self._stream(body, options)
+        items = self._stream(body, options, wanted)
         async with aclosing(items):
             try:
                 async for item in items:
@@ -71,7 +71,7 @@ class OpenAIImageBackend:
                 raise
 
     async def _stream(
-        self, body: dict[str, Any], options: ImageOptions
+        self, body: dict[str, Any], options: ImageOptions, wanted: Callable[[], bool] | None
     ) -> AsyncGenerator[Preview | FinalImage, None]:
         create = self._client.responses.with_streaming_response.create
         final: FinalImage | None = None
