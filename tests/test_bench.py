@@ -12,7 +12,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the benchmark reads /proc")
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="the benchmark reads /proc"),
+    # The short run (ramps, then a burst whose messages wait out the fake's Tier 3) takes about
+    # a minute, more on a busy machine; the run itself is bounded below.
+    pytest.mark.timeout(300),
+]
 
 
 @pytest.fixture(scope="module")
