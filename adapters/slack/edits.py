@@ -32,6 +32,7 @@ class MessageEdits:
         budget: EditBudget,
         channel: str,
         prompt: str,
+        user_id: str,
         ts: str | None = None,
     ) -> None:
         self._client = client
@@ -39,6 +40,7 @@ class MessageEdits:
         self._budget = budget
         self._channel = channel
         self._prompt = prompt
+        self._user_id = user_id
         self.ts = ts
         self._owes = False
         self._claimed = False
@@ -84,6 +86,21 @@ class MessageEdits:
             return False
         self._claimed = False
         await self._send(new_blocks, line)
+        return True
+
+    async def image(self, image: dict[str, Any], line: str, *, preview: bool = False) -> bool:
+        """Show an image in the message; False when Slack refuses the image (for good), or a
+        preview finds no token. A failure for now is raised: the step is tried again."""
+        new = blocks.with_image(user_id=self._user_id, prompt=self._prompt, image=image, line=line)
+        try:
+            if preview:
+                return await self.spare(new, line)
+            await self.must(new, line)
+        except PlatformError as exc:
+            if exc.later:
+                raise
+            log.warning("Slack refused the image update: %s", exc.reason)
+            return False
         return True
 
     async def _send(self, new_blocks: list[dict[str, Any]], line: str) -> None:

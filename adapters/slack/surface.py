@@ -19,6 +19,7 @@ from adapters.failures import Caller, PlatformError
 from adapters.slack import blocks, files
 from adapters.slack.budget import EditBudget
 from adapters.slack.edits import MessageEdits
+from adapters.slack.erase import erase
 from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
 from adapters.slack.previews import SlackPreviews
@@ -41,12 +42,6 @@ INTERRUPTED = "easel was restarted while drawing this. Press Retry, or reply “
 NOT_ANSWERING = (
     "Slack is not answering right now, so nothing was drawn. Please try again in a minute."
 )
-NOT_DELETED_YET = (
-    "Slack is not answering right now, so the drawing is not removed yet. "
-    "Press Delete again in a minute."
-)
-NOT_DELETED = "Slack would not remove the drawing ({})."
-ALREADY_GONE = frozenset({"message_not_found", "file_not_found", "file_deleted"})
 NOT_IN_CHANNEL = "easel is not in this channel yet. Invite it with /invite @easel, then ask again."
 
 
@@ -106,6 +101,7 @@ class SlackSurface:
             budget=budget,
             channel=request.channel,
             prompt=request.prompt,
+            user_id=request.user_id,
             ts=message["ts"] if message else None,
         )
         self._thread_ts: str | None = message["thread_ts"] if message else request.thread
@@ -192,7 +188,7 @@ class SlackSurface:
             return
 
         async def image(block: dict[str, Any], words: str) -> bool:
-            return await self._show_image(block, words, preview=True)
+            return await self._edits.image(block, words, preview=True)
 
         async def line(words: str) -> None:
             await self._edits.spare(self._progress(words), words)
@@ -245,7 +241,7 @@ class SlackSurface:
         )
         image = blocks.image_block(prompt=self._request.prompt, file_id=file_ref)
         try:
-            if not (processed and await self._show_image(image, DONE)):
+            if not (processed and await self._edits.image(image, DONE)):
                 # The file is safely in the thread; the message just points at it.
                 await self._edits.must(self._progress(DONE_AS_TEXT), DONE_AS_TEXT)
         except PlatformError as exc:
@@ -266,23 +262,9 @@ class SlackSurface:
             self._edits.settle()
 
     async def erase(self, file_ref: str | None) -> None:
-        steps = []
-        if self._edits.ts is not None:
-            ts = self._edits.ts
-            steps.append(
-                ("chat.delete", lambda: self._client.chat_delete(channel=self.channel, ts=ts))
-            )
-        if file_ref is not None:
-            steps.append(("files.delete", lambda: self._client.files_delete(file=file_ref)))
-        for what, step in steps:
-            try:
-                await self._call(step, what=what)
-            except PlatformError as exc:
-                if exc.reason in ALREADY_GONE:
-                    continue
-                if exc.later:
-                    raise errors.ChatUnavailable(NOT_DELETED_YET, detail=exc.reason) from exc
-                raise errors.ChatRefused(NOT_DELETED.format(exc.reason), detail=exc.reason) from exc
+        await erase(
+            self._call, self._client, channel=self.channel, ts=self._edits.ts, file_ref=file_ref
+        )
 
     async def fetch_image(self, file_ref: str) -> InputImage:
         try:
@@ -303,22 +285,6 @@ class SlackSurface:
         return blocks.progress(
             user_id=self._request.user_id, prompt=self._request.prompt, line=line
         )
-
-    async def _show_image(self, image: dict[str, Any], line: str, *, preview: bool = False) -> bool:
-        """Show an image in the message; False when Slack refuses the image (for good), or a
-        preview finds no token. A failure for now is raised: the step is tried again."""
-        r = self._request
-        new = blocks.with_image(user_id=r.user_id, prompt=r.prompt, image=image, line=line)
-        try:
-            if preview:
-                return await self._edits.spare(new, line)
-            await self._edits.must(new, line)
-        except PlatformError as exc:
-            if exc.later:
-                raise
-            log.warning("Slack refused the image update: %s", exc.reason)
-            return False
-        return True
 
 
 def _clip_title(prompt: str) -> str:
