@@ -36,8 +36,10 @@ class OpenAIImageBackend:
     """Implements bot.ports.ImageBackend. The client is built and owned by the entry point."""
 
     def __init__(self, *, client: openai.AsyncOpenAI, telemetry: Telemetry | None = None) -> None:
-        self._client = client
         self._telemetry = telemetry or NoTelemetry()
+        # The SDK builds its Responses resource (and its pydantic models, ~0.1 s) on first
+        # use: here, at start, rather than inside the first drawing of a burst.
+        self._responses = client.responses
 
     async def generate(
         self,
@@ -73,7 +75,7 @@ class OpenAIImageBackend:
     async def _stream(
         self, body: dict[str, Any], options: ImageOptions, wanted: Callable[[], bool] | None
     ) -> AsyncGenerator[Preview | FinalImage, None]:
-        create = self._client.responses.with_streaming_response.create
+        create = self._responses.with_streaming_response.create
         final: FinalImage | None = None
         try:
             async with create(**body, stream=True) as response:
