@@ -78,7 +78,10 @@ class OpenAIImageBackend:
         create = self._responses.with_streaming_response.create
         final: FinalImage | None = None
         try:
-            async with create(**body, stream=True) as response:
+            # The body goes as it is (extra_body): the SDK's own parameters would be walked by
+            # its TypedDict transform first, ~4 ms of event-loop time per drawing for JSON
+            # that is plain already (a tenth of a burst's start-up).
+            async with create(stream=True, extra_body=body) as response:
                 items = translate(events(response.iter_bytes(), wanted=wanted), options)
                 async with aclosing(items):
                     async for item in items:
