@@ -1,9 +1,10 @@
 """`python -m bench`: measure what easel costs on top of the model. See "Benchmark" in README.md.
 
     python -m bench                      # ramps N = 1, 10, 100 (8 s model, both preview paths),
-                                         # bursts N = 20, 100 (3 s model, 1024 px); profile
-    python -m bench --short              # CI: ramp and burst at N = 10, 1 s model, no profile
-    python -m bench --n "" --burst-n 100 --no-profile   # one burst run
+                                         # bursts N = 20, 100 (3 s model, 1024 px), the largest
+                                         # burst again on 3 replicas (PostgreSQL); profile
+    python -m bench --short              # CI: ramp, burst and replicas at N = 10, 1 s model
+    python -m bench --n "" --burst-n 100 --replicas 0 --no-profile   # one burst run
 
 Prints the tables and writes the JSON report (`--out`, default bench/out/report.json).
 Exits 1 when a turn was not delivered or a run saw an error, 2 when it could not run.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from bench import images, report
 from bench.common import Json, clock_info
+from bench.database import postgres_missing
 from bench.driver import Scenario, run
 from bench.procs import ChildFailed, quiet
 
@@ -56,6 +58,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--bot-env", action="append", default=[], help="KEY=VALUE for the bot's environment"
     )
     p.add_argument(
+        "--replicas",
+        type=int,
+        default=3,
+        help="run the largest burst again on this many easels sharing one PostgreSQL "
+        "database (tests/postgres.py starts it); 0 or 1: not",
+    )
+    p.add_argument(
         "--no-profile", action="store_true", help="skip the profiled run (of the largest burst)"
     )
     p.add_argument(
@@ -81,14 +90,16 @@ def _numbers(text: str) -> list[int]:
 
 
 def scenarios(args: argparse.Namespace) -> list[Scenario]:
-    """The ramp runs, then the burst runs, then the profiled run (the largest burst, else
-    the largest ramp)."""
+    """The ramp runs, the burst runs, the largest burst on replicas, then the profiled run
+    (the largest burst in one process, else the largest ramp)."""
     paths = [p for p in args.paths.split(",") if p]
     burst_paths = [p for p in args.burst_paths.split(",") if p]
     ramp = args.model_seconds if args.ramp == "model" else float(args.ramp)
     workdir = args.out.parent / (args.out.stem + "-runs")
 
-    def make(path: str, n: int, *, burst: bool, profile: bool = False) -> Scenario:
+    def make(
+        path: str, n: int, *, burst: bool, profile: bool = False, replicas: int = 1
+    ) -> Scenario:
         spread = 0.0 if burst or n == 1 else ramp
         scenario = Scenario(
             n=n,
@@ -105,6 +116,7 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
             size=args.burst_size if burst else None,
             profile=profile,
             extra_env=dict(item.split("=", 1) for item in args.bot_env),
+            replicas=replicas,
         )
         where = workdir / scenario.name / ("profile" if profile else "run")
         return dataclasses.replace(scenario, workdir=where)
@@ -112,6 +124,9 @@ def scenarios(args: argparse.Namespace) -> list[Scenario]:
     out = [make(path, n, burst=False) for path in paths for n in _numbers(args.n)]
     bursts = [make(path, n, burst=True) for path in burst_paths for n in _numbers(args.burst_n)]
     out += bursts
+    if bursts and args.replicas > 1:
+        largest = max(bursts, key=lambda s: s.n)
+        out.append(make(largest.path, largest.n, burst=True, replicas=args.replicas))
     if not args.no_profile and out:
         largest = max(bursts or out, key=lambda s: s.n)
         out.append(make(largest.path, largest.n, burst=bool(bursts), profile=True))
@@ -128,14 +143,11 @@ def healthy(run: Json) -> bool:
         and not problems["slack_violations"]
         and not problems["bot_log"]["errors"]
         and not problems["driver_errors"]
+        and not (run.get("replicas") or {}).get("drawn_twice")
     )
 
 
-async def main_async(args: argparse.Namespace) -> int:
-    clock = clock_info()
-    if not clock["shared_across_processes"]:
-        print(f"bench: time.monotonic() is not one system-wide clock here: {clock}")
-        return 2
+async def measure(args: argparse.Namespace) -> list[Json]:
     runs: list[Json] = []
     for scenario in scenarios(args):
         if args.quiet_wait > 0:
@@ -143,13 +155,44 @@ async def main_async(args: argparse.Namespace) -> int:
             print(f"bench: the machine was {busy:.0%} busy before this run", flush=True)
         print(f"bench: {scenario.name} ({scenario.n} drawings + replies) ...", flush=True)
         runs.append(await run(scenario))
+    return runs
+
+
+def print_tables(runs: list[Json]) -> None:
+    """Every run's table, then the targets of the largest run of each kind."""
+    print()
+    print(report.render(runs))
     measured = [r for r in runs if not r["scenario"]["profile"]]
+    kinds = dict.fromkeys((r["scenario"]["mode"], r["scenario"]["replicas"]) for r in measured)
+    for mode, replicas in kinds:
+        runs_of = [
+            r
+            for r in measured
+            if (r["scenario"]["mode"], r["scenario"]["replicas"]) == (mode, replicas)
+        ]
+        print()
+        print(report.render_targets(max(runs_of, key=lambda r: r["scenario"]["n"])))
+    profiled = [r for r in runs if r["scenario"]["profile"]]
+    if profiled and "profile" in profiled[0]:
+        print()
+        print(report.render_profile(profiled[0]["profile"]))
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    clock = clock_info()
+    if not clock["shared_across_processes"]:
+        print(f"bench: time.monotonic() is not one system-wide clock here: {clock}")
+        return 2
+    if args.replicas > 1 and (missing := postgres_missing()) is not None:
+        print(f"bench: no run on replicas ({missing})")
+        args.replicas = 0
+    runs = await measure(args)
     result: Json = {
         "machine": report.machine(),
         "clock": clock,
         "command": ["python", "-m", "bench", *sys.argv[1:]],
         "settings": {k: str(v) for k, v in vars(args).items()},
-        "runs": measured,
+        "runs": [r for r in runs if not r["scenario"]["profile"]],
         "healthy": all(healthy(r) for r in runs),
     }
     profiled = [r for r in runs if r["scenario"]["profile"]]
@@ -157,16 +200,7 @@ async def main_async(args: argparse.Namespace) -> int:
         result["profiled_run"] = profiled[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
-    print()
-    print(report.render(runs))
-    for mode in ("ramp", "burst"):
-        runs_of = [r for r in measured if r["scenario"]["mode"] == mode]
-        if runs_of:
-            print()
-            print(report.render_targets(max(runs_of, key=lambda r: r["scenario"]["n"])))
-    if profiled and "profile" in profiled[0]:
-        print()
-        print(report.render_profile(profiled[0]["profile"]))
+    print_tables(runs)
     m = result["machine"]
     print(f"\nmachine: {m['nproc']} cores, {m['cpu']}, Python {m['python']}")
     print(f"report: {args.out}  healthy: {result['healthy']}")

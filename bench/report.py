@@ -54,10 +54,15 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _easels(sc: Json) -> str:
+    replicas = sc.get("replicas", 1)
+    return "1, SQLite" if replicas == 1 else f"{replicas}, PostgreSQL"
+
+
 def _tag(run: Json) -> list[str]:
     sc = run["scenario"]
     path = sc["path"] + (" (profiled)" if sc["profile"] else "")
-    return [path, sc["mode"], str(sc["n"])]
+    return [path, sc["mode"], str(sc["n"]), _easels(sc)]
 
 
 def _latency_row(r: Json) -> list[str]:
@@ -97,10 +102,19 @@ def _cost_row(r: Json) -> list[str]:
 
 
 def render(runs: list[Json]) -> str:
-    lat_header = ["path", "mode", "N", "model s", "ramp s", "files", "shown", "ack ms"]
+    lat_header = ["path", "mode", "N", "easels", "model s", "ramp s", "files", "shown", "ack ms"]
     lat_header += ["preview lag ms", "final lag ms", "final shown s", "overhead %"]
     lat_header += ["TTFP/TTF", "in flight"]
-    cost_header = ["path", "mode", "N", "calls/turn", "429s", "MB up/turn", "MB served/turn"]
+    cost_header = [
+        "path",
+        "mode",
+        "N",
+        "easels",
+        "calls/turn",
+        "429s",
+        "MB up/turn",
+        "MB served/turn",
+    ]
     cost_header += ["CPU ms/turn", "CPU util", "peak RSS MB", "RSS budget"]
     cost_header += ["loop lag ms p50/p99", "previews shown", "others"]
     notes = (
@@ -125,6 +139,7 @@ def render_targets(run: Json) -> str:
         rows.append([name, _fmt(t["value"], 4), f"< {t['limit']:g} {t['unit']}", verdict])
     sc = run["scenario"]
     title = f"targets at N = {sc['n']} ({sc['mode']}), {sc['path']} previews, ramp {sc['ramp']:g} s"
+    title += f", easels: {_easels(sc)}"
     return title + "\n" + _table(["target", "value", "limit", ""], rows)
 
 

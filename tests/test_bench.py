@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import unavailable_reason
+
 ROOT = Path(__file__).resolve().parent.parent
+REPLICAS = unavailable_reason() is None  # the burst again on three easels, on PostgreSQL
 
 pytestmark = [
     pytest.mark.skipif(sys.platform != "linux", reason="the benchmark reads /proc"),
@@ -33,6 +36,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "targets at N = 10 (ramp)" in done.stdout
     assert "targets at N = 10 (burst)" in done.stdout
+    assert ("easels: 3, PostgreSQL" in done.stdout) is REPLICAS
     result: dict = json.loads(out.read_text())
     return result
 
@@ -41,10 +45,14 @@ def test_every_drawing_and_reply_is_delivered_on_both_preview_paths_and_in_a_bur
     report: dict,
 ) -> None:
     assert report["healthy"] is True
-    kinds = [(run["scenario"]["path"], run["scenario"]["mode"]) for run in report["runs"]]
-    assert kinds == [("public", "ramp"), ("upload", "ramp"), ("upload", "burst")]
-    burst = report["runs"][2]["scenario"]
-    assert (burst["ramp"], burst["size"], burst["tier3"]) == (0.0, "1024x1024", "15/50")
+    kinds = [
+        (run["scenario"]["path"], run["scenario"]["mode"], run["scenario"]["replicas"])
+        for run in report["runs"]
+    ]
+    expected = [("public", "ramp", 1), ("upload", "ramp", 1), ("upload", "burst", 1)]
+    assert kinds == expected + ([("upload", "burst", 3)] if REPLICAS else [])
+    for burst in [run["scenario"] for run in report["runs"][2:]]:
+        assert (burst["ramp"], burst["size"], burst["tier3"]) == (0.0, "1024x1024", "15/50")
     for run in report["runs"]:
         assert run["drawings"] == 10
         assert run["turns"] == {
@@ -78,9 +86,20 @@ def test_each_turn_is_measured_from_request_to_delivered_file(report: dict) -> N
         assert set(run["targets"]) == expected
 
 
+def test_replicas_share_the_burst_and_draw_nothing_twice(report: dict) -> None:
+    if not REPLICAS:
+        pytest.skip(f"the replicas' run {unavailable_reason()}")
+    fleet = report["runs"][3]
+    assert fleet["scenario"]["db"] == "postgres"
+    assert fleet["replicas"]["drawn_twice"] == []
+    by_replica = fleet["replicas"]["turns_by_replica"]
+    assert len(by_replica) == 3 and sum(by_replica) == 20  # each replica drew some
+    assert [r["cpu_seconds"] > 0 for r in fleet["bot"]["replicas"]] == [True] * 3
+
+
 def test_slack_calls_match_each_preview_path(report: dict) -> None:
-    public, upload, burst = report["runs"]
-    for run in (public, upload, burst):
+    public, upload, *bursts = report["runs"]
+    for run in (public, upload, *bursts):
         calls = run["slack_calls_by_method"]
         assert calls["chat.postMessage"] == 20  # one placeholder per turn
         assert calls["files.completeUploadExternal"] == calls["files.getUploadURLExternal"]
