@@ -40,29 +40,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="seconds over which a ramp run's N commands are spread ('model': the model time, "
         "so N drawings are in flight at once)",
     )
-    p.add_argument(
-        "--burst-n", default="20,100", help="drawings per burst run (all at once); '' for none"
-    )
-    p.add_argument("--burst-model-seconds", type=float, default=3.0, help="model time of bursts")
-    p.add_argument("--burst-size", default="1024x1024", help="EASEL_SIZE of the burst runs")
-    p.add_argument("--burst-paths", default="upload", help="preview paths of the burst runs")
-    p.add_argument(
-        "--tier3",
-        default="15/50",
-        help="the fake Slack's chat.update limit per workspace, BURST/PER_MINUTE, or 'off'",
-    )
+    _burst_options(p)
     p.add_argument("--preview-interval", type=float, default=1.2, help="EASEL_PREVIEW_INTERVAL")
     p.add_argument("--slack-latency", default="", help="e.g. chat.update=0.05,upload=0.2")
     p.add_argument("--processing-polls", type=int, default=1, help="files.info polls per file")
     p.add_argument(
         "--bot-env", action="append", default=[], help="KEY=VALUE for the bot's environment"
-    )
-    p.add_argument(
-        "--replicas",
-        type=int,
-        default=3,
-        help="run the largest burst again on this many easels sharing one PostgreSQL "
-        "database (tests/postgres.py starts it); 0 or 1: not",
     )
     p.add_argument(
         "--no-profile", action="store_true", help="skip the profiled run (of the largest burst)"
@@ -83,6 +66,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.model_seconds = args.burst_model_seconds = 1.0
     args.out = Path(args.out or OUT / ("short.json" if args.short else "report.json"))
     return args
+
+
+def _burst_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--burst-n", default="20,100", help="drawings per burst run (all at once); '' for none"
+    )
+    p.add_argument("--burst-model-seconds", type=float, default=3.0, help="model time of bursts")
+    p.add_argument("--burst-size", default="1024x1024", help="EASEL_SIZE of the burst runs")
+    p.add_argument("--burst-paths", default="upload", help="preview paths of the burst runs")
+    p.add_argument(
+        "--tier3",
+        default="15/50",
+        help="the fake Slack's chat.update limit per workspace, BURST/PER_MINUTE, or 'off'",
+    )
+    p.add_argument(
+        "--replicas",
+        type=int,
+        default=3,
+        help="run the largest burst again on this many easels sharing one PostgreSQL "
+        "database (tests/postgres.py starts it); 0 or 1: not",
+    )
 
 
 def _numbers(text: str) -> list[int]:
