@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import Json
-from bench.procs import ChildFailed
+from bench.procs import ChildFailed, children_of, process_cpu
 from tests.fleet import TurnsTable
 from tests.postgres import PostgresServer, find_bindir, scratch_root, unavailable_reason
 
@@ -55,6 +55,22 @@ class Database:
         if self._server is not None:
             await asyncio.to_thread(self._server.cleanup)
             self._server = None
+
+    @property
+    def name(self) -> str:
+        return "postgres"
+
+    def cpu_seconds(self) -> float:
+        """The PostgreSQL server's CPU so far: its postmaster with the backends it waited for,
+        and the backends still running (0 for SQLite, which runs inside easel)."""
+        if self._server is None:
+            return 0.0
+        try:
+            postmaster = int((self._server.data_dir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        live = sum(process_cpu(pid) for pid in children_of(postmaster))
+        return process_cpu(postmaster, waited=True) + live
 
     async def replicas_report(self) -> Json | None:
         """How the turns spread over the replicas, and any prompt drawn twice (PostgreSQL)."""

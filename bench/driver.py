@@ -22,7 +22,7 @@ import aiohttp
 from bench import metrics
 from bench.common import Json, now
 from bench.database import Database
-from bench.procs import Child, Load, machine_times
+from bench.procs import Child, Load, Measured, machine_times
 from bench.progress import Progress
 from bench.sender import BOT_TOKEN, SIGNING_SECRET, TEAM, SlackSender
 from tests.slack import SignedRequests
@@ -173,7 +173,8 @@ async def run(s: Scenario) -> Json:
             children += bots
             try:
                 infos = [await bot.ready() for bot in bots]
-                result = await _measure(s, children, infos, oai, slack)
+                measured: list[Measured] = [*children, db] if s.replicas > 1 else children
+                result = await _measure(s, measured, infos, oai, slack)
                 result["replicas"] = await db.replicas_report()
             finally:  # the bots before their database, and against live fakes
                 await asyncio.gather(*(bot.stop() for bot in bots))
@@ -202,7 +203,7 @@ async def _window(http: aiohttp.ClientSession, controls: list[str], action: str)
 
 
 async def _measure(
-    s: Scenario, children: list[Child], bots: list[Json], oai: Json, slack: Json
+    s: Scenario, children: list[Measured], bots: list[Json], oai: Json, slack: Json
 ) -> Json:
     controls = [f"http://127.0.0.1:{bot['control_port']}" for bot in bots]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
@@ -238,7 +239,7 @@ async def _measure(
     bot = metrics.combine(bot_stats, window_starts)
     bot["machine"] = _machine(machine0, machine1, cpu, delivering)
     raw: Json = {"turns": turns, "openai": openai_records, "slack": slack_records, "bot": bot}
-    logs = [c.log_path for c in children if c.name.startswith("bot")]
+    logs = [c.log_path for c in children if isinstance(c, Child) and c.name.startswith("bot")]
     return metrics.compute(s, raw, drive_seconds=ended - began, bot_logs=logs)
 
 
