@@ -12,7 +12,8 @@ from dotenv import load_dotenv
 from adapters.discord.runner import sync_only
 from adapters.errors import StartupError
 from adapters.runtime import running
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, load_config
+from bot.env import ConfigError
 from bot.logs import configure
 
 log = logging.getLogger(__name__)

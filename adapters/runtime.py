@@ -12,17 +12,16 @@ from dataclasses import dataclass
 
 import httpx2
 import openai
-from aiohttp import web
 
 from adapters.discord.runner import DiscordRunner, discord_runner
 from adapters.errors import StartupError
 from adapters.metrics import exported
 from adapters.openai_http import openai_http
+from adapters.serving import Platforms, Readiness, serve, web_app
 from adapters.slack.runner import SlackRunner, slack_runner
 from adapters.web.app import Playground
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.images import MAX_INPUT_BYTES
 from bot.offline import OfflineImageBackend, OfflineModelCatalog
 from bot.openai.backend import OpenAIImageBackend
 from bot.openai.models import OpenAIModelCatalog
@@ -80,44 +79,6 @@ def backend(
     return draws, OpenAIModelCatalog(client=client, clock=clock)
 
 
-@dataclass(slots=True)
-class Readiness:
-    """Whether easel has settled what the last run left and is taking requests."""
-
-    ready: bool = False
-
-
-def web_app(
-    *,
-    store: SqlStore,
-    slack: SlackRunner | None,
-    discord: DiscordRunner | None,
-    playground: Playground | None,
-    readiness: Readiness,
-    models: ModelWatch,
-) -> web.Application:
-    async def healthz(request: web.Request) -> web.Response:
-        checks = {"ready": readiness.ready, "store": await _store_ok(store)}
-        if slack is not None:
-            checks["slack"] = await slack.connected()
-        if discord is not None:
-            checks["discord"] = discord.connected()
-        ok = all(checks.values())
-        body: dict[str, object] = {"ok": ok, **checks}
-        if checks["store"] and (warnings := await _model_warnings(models)):
-            body["warnings"] = warnings  # said, without failing the check
-        return web.json_response(body, status=200 if ok else 503)
-
-    # The playground takes image uploads; Slack's own requests are small.
-    app = web.Application(client_max_size=MAX_INPUT_BYTES + 2**20 if playground else 2**20)
-    app.add_routes([web.get("/healthz", healthz)])
-    if slack is not None:
-        app.add_routes(slack.routes())
-    if playground is not None:
-        app.add_routes(playground.routes())
-    return app
-
-
 def store_for(config: Config, *, clock: Clock) -> SqlStore:
     """PostgreSQL when EASEL_DB is its URL (several replicas), else the SQLite file."""
     if config.db_url is not None:
@@ -125,52 +86,25 @@ def store_for(config: Config, *, clock: Clock) -> SqlStore:
     return SqliteStore(path=config.db_path, clock=clock, lease_seconds=config.lease_seconds)
 
 
-async def _store_ok(store: SqlStore) -> bool:
-    try:
-        return await store.ping()
-    except Exception:
-        log.warning("health check: the store is not reachable", exc_info=True)
-        return False
-
-
-async def _model_warnings(models: ModelWatch) -> list[str]:
-    try:
-        return await models.warnings()
-    except Exception:
-        log.warning("health check: the models in use could not be read", exc_info=True)
-        return []
-
-
-async def _serve(stack: AsyncExitStack, config: Config, app: web.Application) -> int:
-    """Start the web server (events in HTTP mode, /healthz, previews, the playground)."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, config.host, config.port).start()
-    port = int(runner.addresses[0][1])
-    log.info("listening on %s:%d", config.host, port)
-    return port
-
-
 @dataclass(frozen=True, slots=True)
-class _Platforms:
-    slack: SlackRunner | None
-    discord: DiscordRunner | None
-    playground: Playground | None
+class _Core:
+    turns: DrawService
+    workspaces: Workspaces
+    models: ModelWatch
 
 
 async def _platforms(
     stack: AsyncExitStack,
     config: Config,
+    core: _Core,
     *,
-    turns: DrawService,
-    workspaces: Workspaces,
     store: SqlStore,
     http: httpx2.AsyncClient,
     clock: Clock,
     telemetry: Telemetry,
-) -> _Platforms:
+) -> Platforms:
     """The configured chat platforms, built but not yet connected."""
+    turns, workspaces = core.turns, core.workspaces
     slack = discord = playground = None
     if config.slack is not None:
         slack = await stack.enter_async_context(
@@ -198,14 +132,7 @@ async def _platforms(
         )
     if config.playground:
         playground = Playground(turns=turns, preview_interval=0.2)
-    return _Platforms(slack=slack, discord=discord, playground=playground)
-
-
-@dataclass(frozen=True, slots=True)
-class _Core:
-    turns: DrawService
-    workspaces: Workspaces
-    models: ModelWatch
+    return Platforms(slack=slack, discord=discord, playground=playground)
 
 
 async def _core(
@@ -274,28 +201,14 @@ async def running(
         http = await stack.enter_async_context(openai_http(config))
         store = await stack.enter_async_context(store_for(config, clock=clock))
         core = await _core(config, store=store, http=http, clock=clock, telemetry=telemetry)
-        turns, workspaces = core.turns, core.workspaces
+        turns = core.turns
         await _watch_models(stack, core.models, model_tick)
         on = await _platforms(
-            stack,
-            config,
-            turns=turns,
-            workspaces=workspaces,
-            store=store,
-            http=http,
-            clock=clock,
-            telemetry=telemetry,
+            stack, config, core, store=store, http=http, clock=clock, telemetry=telemetry
         )
         readiness = Readiness()
-        app = web_app(
-            store=store,
-            slack=on.slack,
-            discord=on.discord,
-            playground=on.playground,
-            readiness=readiness,
-            models=core.models,
-        )
-        port = await _serve(stack, config, app)
+        app = web_app(on, store=store, readiness=readiness, models=core.models)
+        port = await serve(stack, config, app)
         if on.playground is not None:
             stack.callback(on.playground.close)  # before the server's cleanup: open tabs end
         if on.discord is not None:
@@ -311,7 +224,7 @@ async def running(
         readiness.ready = True
         yield Runtime(
             turns=turns,
-            workspaces=workspaces,
+            workspaces=core.workspaces,
             models=core.models,
             store=store,
             slack=on.slack,

@@ -1,8 +1,9 @@
-"""Process configuration, read from the environment (and `.env`) once, at start-up."""
+"""Process configuration, read from the environment (and `.env`) once, at start-up.
+
+The chat platforms' part is read in bot.chat_config; single variables in bot.env."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -12,43 +13,13 @@ from pathlib import Path
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from bot.chat_config import DiscordConfig, SlackConfig, discord_config, slack_config
+from bot.env import ConfigError, get, number, whole
 from bot.logs import FORMATS as LOG_FORMATS
 from bot.models import ImageOptions
 from bot.workspace.options import validate_options
 from bot.workspace.prices import PriceTable, PriceTableError
 from bot.workspace.sizes import LARGEST, STABLE, parse_size, within
-
-
-class ConfigError(ValueError):
-    """The environment does not describe a runnable easel; the message says what to set."""
-
-
-@dataclass(frozen=True, slots=True)
-class SlackConfig:
-    bot_token: str
-    app_token: str | None  # set: Socket Mode; unset: HTTP mode
-    signing_secret: str | None
-    api_url: str | None
-    admins: frozenset[str] = frozenset()  # user ids that may change settings besides admins
-    edits_per_minute: float = 50.0  # chat.update per workspace (Slack's Tier 3)
-    edit_burst: float = 15.0  # ... of which this many at once
-
-    @property
-    def socket_mode(self) -> bool:
-        return self.app_token is not None
-
-
-@dataclass(frozen=True, slots=True)
-class DiscordConfig:
-    token: str
-    guild_id: int | None  # set: commands sync to this server only (instant, for development)
-    api_url: str | None  # another REST base (a rate-limit proxy, tests); gateway from it too
-    # Seconds discord.py waits after connecting for the servers' data before it says ready.
-    guild_ready_timeout: float = 2.0
-    # Set: this process runs gateway shards `shard_ids` of `shard_count` (all of them when
-    # DISCORD_SHARD_IDS is unset); unset: one unsharded connection, as a plain bot has.
-    shard_count: int | None = None
-    shard_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,39 +61,6 @@ class Config:
         return tuple(v for v in values if v)
 
 
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name, "").strip()
-    return value or None
-
-
-def _number(
-    env: Mapping[str, str], name: str, default: float, *, low: float = 0, high: float = math.inf
-) -> float:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, not {raw!r}")
-    if value < low:
-        raise ConfigError(f"{name} must be at least {low:g}")
-    if value > high:
-        raise ConfigError(f"{name} must be at most {high:g}")
-    return value
-
-
-def _whole(
-    env: Mapping[str, str], name: str, default: int, *, low: int = 0, high: float = math.inf
-) -> int:
-    value = float(_number(env, name, default, low=low, high=high))
-    if not value.is_integer():
-        raise ConfigError(f"{name} must be a whole number, not {value:g}")
-    return int(value)
-
-
 _IMAGE_VARIABLES = {
     "size": "EASEL_SIZE",
     "quality": "EASEL_QUALITY",
@@ -138,18 +76,18 @@ _IMAGE_VARIABLES = {
 
 def _defaults(env: Mapping[str, str]) -> ImageOptions:
     base = ImageOptions()
-    compression = _get(env, "EASEL_COMPRESSION")
+    compression = get(env, "EASEL_COMPRESSION")
     options = ImageOptions(
-        model=_get(env, "EASEL_MODEL") or base.model,
-        image_model=_get(env, "EASEL_IMAGE_MODEL") or base.image_model,
+        model=get(env, "EASEL_MODEL") or base.model,
+        image_model=get(env, "EASEL_IMAGE_MODEL") or base.image_model,
         size=_size(env, base.size),
-        quality=_get(env, "EASEL_QUALITY") or base.quality,
-        output_format=_get(env, "EASEL_OUTPUT_FORMAT") or base.output_format,
-        compression=_whole(env, "EASEL_COMPRESSION", 0) if compression else None,
-        background=_get(env, "EASEL_BACKGROUND") or base.background,
-        moderation=_get(env, "EASEL_MODERATION") or base.moderation,
-        partial_images=_whole(env, "EASEL_PARTIAL_IMAGES", base.partial_images),
-        input_fidelity=_get(env, "EASEL_INPUT_FIDELITY"),
+        quality=get(env, "EASEL_QUALITY") or base.quality,
+        output_format=get(env, "EASEL_OUTPUT_FORMAT") or base.output_format,
+        compression=whole(env, "EASEL_COMPRESSION", 0) if compression else None,
+        background=get(env, "EASEL_BACKGROUND") or base.background,
+        moderation=get(env, "EASEL_MODERATION") or base.moderation,
+        partial_images=whole(env, "EASEL_PARTIAL_IMAGES", base.partial_images),
+        input_fidelity=get(env, "EASEL_INPUT_FIDELITY"),
     )
     problems = validate_options(options)
     if problems:
@@ -165,7 +103,7 @@ def _defaults(env: Mapping[str, str]) -> ImageOptions:
 def _size(env: Mapping[str, str], default: str) -> str:
     """EASEL_SIZE as easel keeps sizes, auto or WIDTHxHEIGHT; text that is no size is kept
     as it is, for validate_options to name with every other problem."""
-    raw = _get(env, "EASEL_SIZE")
+    raw = get(env, "EASEL_SIZE")
     try:
         return default if raw is None else parse_size(raw)
     except ValueError:
@@ -179,112 +117,31 @@ def _name_variable(problem: str) -> str:
     return problem
 
 
-def _slack(env: Mapping[str, str]) -> SlackConfig | None:
-    bot_token = _get(env, "SLACK_BOT_TOKEN")
-    if bot_token is None:
-        if _get(env, "SLACK_APP_TOKEN") or _get(env, "SLACK_SIGNING_SECRET"):
-            raise ConfigError("Slack is half configured: set SLACK_BOT_TOKEN (xoxb-…) too")
-        return None
-    slack = SlackConfig(
-        bot_token=bot_token,
-        app_token=_get(env, "SLACK_APP_TOKEN"),
-        signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
-        api_url=_get(env, "SLACK_API_URL"),
-        admins=frozenset(re.split(r"[\s,]+", _get(env, "EASEL_SLACK_ADMINS") or "")) - {""},
-        edits_per_minute=_number(env, "EASEL_SLACK_EDITS_PER_MINUTE", 50.0, low=1, high=6000),
-        edit_burst=_number(env, "EASEL_SLACK_EDIT_BURST", 15.0, low=1, high=1000),
-    )
-    if not slack.socket_mode and slack.signing_secret is None:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor "
-            "SLACK_SIGNING_SECRET (HTTP mode) is: set one of them"
-        )
-    return slack
-
-
-_DISCORD_EXTRAS = ("DISCORD_GUILD_ID", "DISCORD_SHARD_COUNT", "DISCORD_SHARD_IDS")
-
-
-def _discord(env: Mapping[str, str]) -> DiscordConfig | None:
-    token = _get(env, "DISCORD_TOKEN")
-    if token is None:
-        for name in _DISCORD_EXTRAS:
-            if _get(env, name):
-                raise ConfigError(f"{name} is set but DISCORD_TOKEN is not: set the bot token")
-        return None
-    guild = _get(env, "DISCORD_GUILD_ID")
-    if guild is not None and not guild.isdigit():
-        raise ConfigError(f"DISCORD_GUILD_ID must be a server's numeric id, not {guild!r}")
-    api_url = _get(env, "DISCORD_API_URL")
-    if api_url is not None and not api_url.startswith(("https://", "http://")):
-        raise ConfigError(f"DISCORD_API_URL must be an http(s) URL, not {api_url!r}")
-    shard_count = _whole(env, "DISCORD_SHARD_COUNT", 0, low=1) or None
-    return DiscordConfig(
-        token=token,
-        guild_id=int(guild) if guild else None,
-        api_url=api_url.rstrip("/") if api_url else None,
-        guild_ready_timeout=_number(env, "DISCORD_READY_TIMEOUT", 2.0, high=60),
-        shard_count=shard_count,
-        shard_ids=_shard_ids(env, shard_count),
-    )
-
-
-def _shard_ids(env: Mapping[str, str], shard_count: int | None) -> tuple[int, ...]:
-    """The shards this process runs: DISCORD_SHARD_IDS, distinct and in 0..count-1; every
-    shard when only DISCORD_SHARD_COUNT is set; none (unsharded) when neither is."""
-    raw = _get(env, "DISCORD_SHARD_IDS")
-    if shard_count is None:
-        if raw is not None:
-            raise ConfigError(
-                "DISCORD_SHARD_IDS is set but DISCORD_SHARD_COUNT is not: set the number of "
-                "shards across all processes too"
-            )
-        return ()
-    if raw is None:
-        return tuple(range(shard_count))
-    ids: list[int] = []
-    for item in (part for part in re.split(r"[\s,]+", raw) if part):
-        if not (item.isascii() and item.isdigit()):
-            raise ConfigError(f"DISCORD_SHARD_IDS must list shard numbers (e.g. 0,1), not {item!r}")
-        shard = int(item)
-        if shard >= shard_count:
-            raise ConfigError(
-                f"DISCORD_SHARD_IDS: shard {shard} does not exist with DISCORD_SHARD_COUNT="
-                f"{shard_count} (shards are 0 to {shard_count - 1})"
-            )
-        if shard in ids:
-            raise ConfigError(f"DISCORD_SHARD_IDS lists shard {shard} twice")
-        ids.append(shard)
-    if not ids:
-        raise ConfigError(f"DISCORD_SHARD_IDS must list shard numbers (e.g. 0,1), not {raw!r}")
-    return tuple(ids)
-
-
 BACKENDS = ("openai", "offline")
 _TRUE = ("1", "true", "yes", "on")
 
 
 def _backend(env: Mapping[str, str]) -> str:
-    backend = (_get(env, "EASEL_BACKEND") or "").lower()
+    backend = (get(env, "EASEL_BACKEND") or "").lower()
     if backend and backend not in BACKENDS:
         raise ConfigError(f"EASEL_BACKEND must be openai or offline, not {backend!r}")
-    if backend == "openai" and _get(env, "OPENAI_API_KEY") is None:
+    if backend == "openai" and get(env, "OPENAI_API_KEY") is None:
         raise ConfigError("EASEL_BACKEND=openai needs OPENAI_API_KEY")
-    return backend or ("openai" if _get(env, "OPENAI_API_KEY") else "offline")
+    return backend or ("openai" if get(env, "OPENAI_API_KEY") else "offline")
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _log_level(env: Mapping[str, str]) -> str:
-    level = (_get(env, "EASEL_LOG_LEVEL") or "INFO").upper()
+    level = (get(env, "EASEL_LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"EASEL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     return level
 
 
 def _log_format(env: Mapping[str, str]) -> str:
-    log_format = (_get(env, "EASEL_LOG_FORMAT") or "text").lower()
+    log_format = (get(env, "EASEL_LOG_FORMAT") or "text").lower()
     if log_format not in LOG_FORMATS:
         raise ConfigError(
             f"EASEL_LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, not {log_format!r}"
@@ -299,10 +156,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     it draws with the offline backend. Both say so at start.
     """
     env = os.environ if env is None else env
-    slack = _slack(env)
-    discord = _discord(env)
+    slack = slack_config(env)
+    discord = discord_config(env)
     playground = (slack is None and discord is None) or (
-        _get(env, "EASEL_PLAYGROUND") or ""
+        get(env, "EASEL_PLAYGROUND") or ""
     ).lower() in _TRUE
     # Slack's HTTP mode must be reachable from outside; the playground alone stays on loopback.
     http_mode = slack is not None and not slack.socket_mode
@@ -310,27 +167,27 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     return Config(
         backend=_backend(env),
         playground=playground,
-        openai_api_key=_get(env, "OPENAI_API_KEY"),
-        openai_base_url=_get(env, "OPENAI_BASE_URL"),
-        openai_timeout=_number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
-        openai_max_retries=_whole(env, "EASEL_OPENAI_MAX_RETRIES", 2, high=10),
+        openai_api_key=get(env, "OPENAI_API_KEY"),
+        openai_base_url=get(env, "OPENAI_BASE_URL"),
+        openai_timeout=number(env, "EASEL_OPENAI_TIMEOUT", 300.0, low=1),
+        openai_max_retries=whole(env, "EASEL_OPENAI_MAX_RETRIES", 2, high=10),
         slack=slack,
         discord=discord,
-        host=_get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
-        port=_whole(env, "EASEL_PORT", 3000, high=65535),
+        host=get(env, "EASEL_HOST") or ("0.0.0.0" if http_mode else "127.0.0.1"),
+        port=whole(env, "EASEL_PORT", 3000, high=65535),
         metrics_port=metrics_port,
         metrics_host=metrics_host,
-        public_url=(_get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
+        public_url=(get(env, "EASEL_PUBLIC_URL") or "").rstrip("/") or None,
         db_path=Path(_db(env) or "easel.db"),
         db_url=_db_url(env),
-        lease_seconds=_number(env, "EASEL_LEASE_SECONDS", 30.0, low=3, high=3600),
-        pg_password=_get(env, "PGPASSWORD"),
+        lease_seconds=number(env, "EASEL_LEASE_SECONDS", 30.0, low=3, high=3600),
+        pg_password=get(env, "PGPASSWORD"),
         log_level=_log_level(env),
         log_format=_log_format(env),
-        preview_interval=_number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
-        shutdown_grace=_number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
-        delivery_max_pause=_number(env, "EASEL_DELIVERY_MAX_PAUSE", 60.0, low=0.01, high=3600),
-        chat_timeout=_number(env, "EASEL_CHAT_TIMEOUT", 30.0, low=0.1, high=600),
+        preview_interval=number(env, "EASEL_PREVIEW_INTERVAL", 1.2),
+        shutdown_grace=number(env, "EASEL_SHUTDOWN_GRACE", 60.0),
+        delivery_max_pause=number(env, "EASEL_DELIVERY_MAX_PAUSE", 60.0, low=0.01, high=3600),
+        chat_timeout=number(env, "EASEL_CHAT_TIMEOUT", 30.0, low=0.1, high=600),
         defaults=_defaults(env),
         prices=_prices(env),
     )
@@ -339,16 +196,16 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
 def _metrics(env: Mapping[str, str]) -> tuple[int | None, str]:
     """EASEL_METRICS_PORT and EASEL_METRICS_HOST: /metrics on its own listener, never on the
     port that faces Slack, and on loopback unless told otherwise."""
-    host = _get(env, "EASEL_METRICS_HOST")
-    if _get(env, "EASEL_METRICS_PORT") is None:
+    host = get(env, "EASEL_METRICS_HOST")
+    if get(env, "EASEL_METRICS_PORT") is None:
         if host is not None:
             raise ConfigError(
                 "EASEL_METRICS_HOST is set but EASEL_METRICS_PORT is not: set the port to "
                 "serve /metrics on"
             )
         return None, "127.0.0.1"
-    port = _whole(env, "EASEL_METRICS_PORT", 0, high=65535)
-    if port != 0 and port == _whole(env, "EASEL_PORT", 3000, high=65535):
+    port = whole(env, "EASEL_METRICS_PORT", 0, high=65535)
+    if port != 0 and port == whole(env, "EASEL_PORT", 3000, high=65535):
         raise ConfigError(
             f"EASEL_METRICS_PORT must differ from EASEL_PORT ({port}): /metrics is served on "
             "a listener of its own, never on the port that faces Slack"
@@ -365,13 +222,13 @@ _POSTGRES = ("postgresql://", "postgres://")
 
 
 def _db(env: Mapping[str, str]) -> str | None:
-    value = _get(env, "EASEL_DB")
+    value = get(env, "EASEL_DB")
     return None if value is not None and value.startswith(_POSTGRES) else value
 
 
 def _db_url(env: Mapping[str, str]) -> str | None:
     """EASEL_DB as a PostgreSQL URL (any libpq URL), or None for a SQLite file."""
-    value = _get(env, "EASEL_DB")
+    value = get(env, "EASEL_DB")
     if value is None or not value.startswith(_POSTGRES):
         return None
     try:
@@ -391,6 +248,6 @@ def _password(url: str | None) -> str | None:
 
 def _prices(env: Mapping[str, str]) -> PriceTable:
     try:
-        return PriceTable.load(_get(env, "EASEL_PRICES"))
+        return PriceTable.load(get(env, "EASEL_PRICES"))
     except PriceTableError as exc:
         raise ConfigError(f"EASEL_PRICES: {exc}") from None

@@ -118,6 +118,16 @@ class DrawRequest:
         return self.thread is not None
 
     @property
+    def shown(self) -> str:
+        """The words people see for this turn: its prompt, or for Vary and Bigger what the
+        button does (their prompts are easel's own words to the image model)."""
+        if self.action is Action.VARY:
+            return "Vary: a variation of this drawing"
+        if self.action is Action.BIGGER:
+            return f"Bigger: this drawing redrawn at {self.size}"
+        return self.prompt
+
+    @property
     def thread_key(self) -> ThreadKey | None:
         if self.thread is None:
             return None

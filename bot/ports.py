@@ -274,6 +274,11 @@ class Drawings(Protocol):
         deleted; False when it is not delivered or is deleted already."""
         ...
 
+    async def image_of(self, key: ThreadKey, response_id: str) -> str | None:
+        """The file of the drawing in thread `key` that `response_id` drew; None when there
+        is none or it was deleted."""
+        ...
+
 
 class SettingsStore(Protocol):
     async def overrides(self, platform: str, workspace: str) -> dict[str, Any]:

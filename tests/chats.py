@@ -2,15 +2,16 @@
 back what easel said, posted, fetched and stored. The bad-input catalogue runs on these.
 
 A route names the way in: slack-draw, slack-reply, slack-http (signed requests as such),
-slack-settings, discord-draw, discord-reply, discord-settings. `open()` first makes a
-delivered drawing to reply to (on reply routes), then marks the fakes' records: only what
-follows is read.
+slack-settings, slack-press, discord-draw, discord-reply, discord-settings, discord-press.
+`open()` first makes a delivered drawing to reply to or press the buttons of (on reply and
+press routes), then marks the fakes' records: only what follows is read.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -21,10 +22,12 @@ import httpx2
 from aiohttp import web
 
 from adapters.runtime import Runtime
-from bot.models import ThreadKey
+from bot.models import Action, ThreadKey
 from bot.store.sqlite import SqliteStore
+from tests.buttons import button_of, pressed_on
 from tests.conftest import CHANNEL, SIGNING_SECRET, TEAM, USER, SlackSender, eventually, settle
 from tests.conftest import draw as discord_draw
+from tests.discord_buttons import answered, custom_id
 from tests.fakes.discord_server import (
     BOT_ID,
     CHANNEL_ID,
@@ -33,13 +36,24 @@ from tests.fakes.discord_server import (
     USER_ID,
     FakeDiscord,
 )
+from tests.fakes.faults import status
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.server import LocalServer
 from tests.fakes.slack_server import FakeSlack
-from tests.slack import ADMIN, block_text, open_modal, press_edit, root_message, submit
+from tests.slack import (
+    ADMIN,
+    OTHER,
+    block_text,
+    open_modal,
+    press_edit,
+    root_message,
+    submit,
+)
 from tests.test_discord_settings import EPHEMERAL, set_setting
 
 PLACEHOLDER = "drawing…"
+OPENS = ("slack-reply", "slack-press", "discord-reply", "discord-press")  # on a drawing
+OTHER_MEMBER, OTHER_GUILD = 1601, 1399
 
 
 @dataclass(frozen=True)
@@ -93,9 +107,24 @@ class Chat:
         self.thread: ThreadKey | None = None  # the delivered drawing replies go to
         self.status: int | None = None  # the HTTP status of a request sent as such
         self.said: list[str] = []  # answers given straight back: acks, callbacks, form errors
+        self.by_other = False  # the last press was someone else's, not the asker's
 
     async def open(self) -> None:
         raise NotImplementedError
+
+    async def press(self, action: Action, *, by_other: bool = False, forged: bool = False) -> None:
+        """Press `action` under the thread's drawing: as its asker, as someone else, or
+        `forged` as from another workspace."""
+        raise NotImplementedError
+
+    async def delete_drawing(self) -> None:
+        """The asker deletes the thread's drawing (before the mark: the row starts there)."""
+        raise NotImplementedError
+
+    async def drawing_turn(self) -> int:
+        assert self.thread is not None
+        [turn, *_] = await self.runtime.store.ledger.turns(self.thread)
+        return int(turn["id"])
 
     async def draw(self, text: str, files: Sequence[File] = ()) -> None:
         raise NotImplementedError
@@ -147,12 +176,16 @@ class SlackChat(Chat):
         self.sender = sender
         self.fake = fake
         self._shared: list[str] = []
+        self._shown: dict[str, Any] | None = None
 
     async def open(self) -> None:
-        if self.route == "slack-reply":
+        if self.route in OPENS:
             await self.sender.command("a lighthouse")
             await settle(self.runtime)
             self.thread = ThreadKey("slack", TEAM, CHANNEL, str(root_message(self.fake)["ts"]))
+        self.mark()
+
+    def mark(self) -> None:
         self._posts = len(self.fake.calls_to("chat.postMessage"))
         self._uploads = len(self.fake.calls_to("files.completeUploadExternal"))
         self._ephemerals = len(self.fake.ephemerals)
@@ -201,6 +234,28 @@ class SlackChat(Chat):
         async with httpx2.AsyncClient(timeout=10) as http:
             self._answer(await http.post(self.sender.url, content=body, headers=headers))
 
+    async def press(self, action: Action, *, by_other: bool = False, forged: bool = False) -> None:
+        # After a Delete, the message as a client that has not caught up still shows it.
+        drawing = self._shown or root_message(self.fake)
+        self.by_other = by_other
+        payload = pressed_on(
+            drawing,
+            button_of(drawing, action),
+            user=OTHER if by_other else USER,
+            team="T2" if forged else TEAM,
+        )
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        bad = {"X-Slack-Signature": "v0=" + "0" * 64} if forged else {}
+        self._answer(await self.sender.post(body, "application/x-www-form-urlencoded", **bad))
+
+    async def delete_drawing(self) -> None:
+        self._shown = root_message(self.fake)
+        await self.press(Action.DELETE)
+        await eventually(lambda: self.fake.calls_to("chat.delete"))
+        await settle(self.runtime)
+        self.said.clear()
+        self.mark()
+
     def _share(self, file: File) -> dict[str, Any]:
         shared = self.fake.add_file(file.data, file.name, CHANNEL)
         if file.content_type is not None:
@@ -240,7 +295,10 @@ class SlackChat(Chat):
         said = [*self.said]
         thread = self.thread.thread if self.thread else None
         for hint in self.fake.ephemerals[self._ephemerals :]:
-            private = hint["user"] == USER and hint["thread_ts"] == thread
+            presser = OTHER if self.by_other else USER
+            # A press on a thread's first message is answered beside it, in the channel.
+            where = (thread, None) if self.route == "slack-press" else (thread,)
+            private = hint["user"] == presser and hint["thread_ts"] in where
             said.append(hint["text"] if private else f"(not shown to {USER} here)")
         for key, message in self.fake.messages.items():
             if key in self._messages or message["user"] != "UBOT":
@@ -273,9 +331,12 @@ class DiscordChat(Chat):
         self._foreign = 0  # threads people opened, not easel
 
     async def open(self) -> None:
-        if self.route == "discord-reply":
+        if self.route in OPENS:
             mid = await discord_draw(self.fake, self.runtime, "a lighthouse")
             self.thread = ThreadKey("discord", str(GUILD_ID), str(mid), str(mid))
+        self.mark()
+
+    def mark(self) -> None:
         self._calls = len(self.fake.calls)
         self._messages = set(self.fake.messages)
         self._threads = len(self.fake.threads)
@@ -291,6 +352,31 @@ class DiscordChat(Chat):
         self._tokens.append(payload["token"])
         await self.fake.dispatch("INTERACTION_CREATE", payload)
         await eventually(lambda: any(c["token"] == payload["token"] for c in self.fake.callbacks))
+
+    async def press(self, action: Action, *, by_other: bool = False, forged: bool = False) -> None:
+        assert self.thread is not None
+        self.by_other = by_other
+        payload = self.fake.press(
+            int(self.thread.thread),  # the drawing's message, which its thread starts from
+            custom_id(action, await self.drawing_turn()),
+            member=OTHER_MEMBER if by_other else USER_ID,
+            guild=OTHER_GUILD if forged else None,
+        )
+        self._tokens.append(payload["token"])
+        await self.fake.dispatch("INTERACTION_CREATE", payload)
+        await answered(self.fake, payload)
+
+    async def delete_drawing(self) -> None:
+        # Discord does not take the delete yet: the drawing is deleted, its message still shown.
+        self.fake.faults.set("message_delete", status(503), times=None)
+        await self.press(Action.DELETE)
+        turn = await self.drawing_turn()
+        await eventually(lambda: any(f["token"] == self._tokens[-1] for f in self.fake.followups))
+        stored = await self.runtime.store.ledger.get(turn)
+        assert stored is not None and stored.deleted
+        self.fake.faults.clear()
+        self._tokens.clear()
+        self.mark()
 
     async def draw(self, text: str, files: Sequence[File] = ()) -> None:
         assert len(files) <= 1, "/draw has one `image` option"
@@ -330,7 +416,12 @@ class DiscordChat(Chat):
                 data = callback["data"]
                 private = data.get("flags", 0) & EPHEMERAL
                 said.append(data["content"] if private else "(shown to everyone)")
+        for followup in self.fake.followups:
+            if followup["token"] in self._tokens:  # an answer after a deferral
+                private = followup["flags"] & EPHEMERAL
+                said.append(followup["content"] if private else "(shown to everyone)")
         answered = {self.fake.originals[c["token"]] for c in self.fake.callbacks if c["type"] == 4}
+        answered |= {int(f["id"]) for f in self.fake.followups}
         for mid, message in self.fake.messages.items():
             if mid in self._messages or mid in answered or message["author"]["id"] != str(BOT_ID):
                 continue  # (a message callback is read from the callback itself, above)

@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 OPENAI_KEY = "sk-test-key"
+# The playground's fixtures: its page's client and stream, and easel in a real browser.
+pytest_plugins = ("tests.playground", "tests.browser")
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ fake Slack shows afterwards."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.parse
@@ -112,6 +113,37 @@ class SignedRequests:
         )
 
 
+_clicks = itertools.count(1)
+
+
+def button_press(
+    action_id: str,
+    *,
+    user: str = USER,
+    value: str | None = None,
+    team: str = TEAM,
+    action_ts: str | None = None,
+    **where: Any,
+) -> dict[str, Any]:
+    """The `block_actions` payload of a person pressing the button `action_id`; `where` says
+    on what (container, ...). Slack stamps each click with its own `action_ts` (the same one
+    in a replay)."""
+    stamp = action_ts or f"{int(time.time())}.{next(_clicks):06d}"
+    action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": stamp}
+    if value is not None:
+        action["value"] = value
+    return {
+        "type": "block_actions",
+        "team": {"id": team, "domain": "test"},
+        "user": {"id": user, "team_id": team},
+        "api_app_id": "A1",
+        "token": "unused",
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "actions": [action],
+        **where,
+    }
+
+
 class SlackSender:
     """Sends what Slack sends: signed slash commands, Events API callbacks, presses, forms."""
 
@@ -138,30 +170,9 @@ class SlackSender:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.post(body, "application/x-www-form-urlencoded")
 
-    async def press(
-        self,
-        action_id: str,
-        *,
-        user: str = USER,
-        value: str | None = None,
-        team: str = TEAM,
-        **where: Any,
-    ) -> httpx2.Response:
-        """A person pressing the button `action_id`; `where` says on what (container, ...)."""
-        action = {"action_id": action_id, "block_id": "b", "type": "button", "action_ts": "1.0"}
-        if value is not None:
-            action["value"] = value
-        payload = {
-            "type": "block_actions",
-            "team": {"id": team, "domain": "test"},
-            "user": {"id": user, "team_id": team},
-            "api_app_id": "A1",
-            "token": "unused",
-            "trigger_id": f"trigger-{time.monotonic_ns()}",
-            "actions": [action],
-            **where,
-        }
-        return await self.interactive(payload)
+    async def press(self, action_id: str, **fields: Any) -> httpx2.Response:
+        """A person pressing the button `action_id` (`fields` as `button_press` takes them)."""
+        return await self.interactive(button_press(action_id, **fields))
 
     async def command(
         self, text: str, *, user: str = USER, channel: str = CHANNEL, response_url: str = ""
@@ -266,17 +277,23 @@ async def submit(
 ) -> httpx2.Response:
     """`user` saving `modal` with `changes`; `team` is the workspace the payload names (in
     every place Slack names it)."""
-    view = {**modal, "id": "VM1", "team_id": team, "app_installed_team_id": team}
-    payload = {
+    view = {**modal, "id": "VM1", "state": state_of(modal, **changes)}
+    return await slack.interactive(submission(view, user=user, team=team))
+
+
+def submission(view: dict[str, Any], *, user: str, team: str) -> dict[str, Any]:
+    """The `view_submission` payload Slack sends when `user` submits `view` (with its state);
+    `team` is the workspace it names, in every place Slack names it."""
+    return {
         "type": "view_submission",
         "team": {"id": team, "domain": "test"},
         "user": {"id": user, "team_id": team},
         "api_app_id": "A1",
         "token": "unused",
-        "trigger_id": "trigger-submit",
-        "view": {**view, "state": state_of(modal, **changes)},
+        "trigger_id": f"trigger-{time.monotonic_ns()}",
+        "view": {**view, "team_id": team, "app_installed_team_id": team},
+        "response_urls": [],
     }
-    return await slack.interactive(payload)
 
 
 async def open_modal(

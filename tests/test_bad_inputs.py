@@ -21,6 +21,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from bot.models import Action
+from bot.turns.inputs import GONE
+from bot.turns.presses import DELETED
 from bot.workspace.admission import USAGE_HINT
 from tests.chats import Chat, DiscordChat, File, OutsideHost, SlackChat, all_turns
 from tests.conftest import eventually, settle
@@ -34,6 +37,7 @@ DRAWS = (SLACK_DRAW, DISCORD_DRAW)
 REPLIES = (SLACK_REPLY, DISCORD_REPLY)
 # Slack's /draw takes no files, so files arrive in thread replies; Discord's /draw has `image`.
 ATTACHING = (SLACK_REPLY, DISCORD_REPLY, DISCORD_DRAW)
+PRESSES = ("slack-press", "discord-press")  # the buttons under a finished drawing
 
 
 # -- what is sent ------------------------------------------------------------------------
@@ -74,7 +78,19 @@ class SettingsByMember:
     """A settings change by someone who may not make it (not an admin, no Manage Server)."""
 
 
-Send = Prompt | SlackBytes | Attach | Forged | Elsewhere | SettingsByMember
+@dataclass(frozen=True)
+class Pressed:
+    """A button pressed under the thread's drawing: by someone other than its asker, on a
+    drawing deleted before, or forged as from another workspace (another Discord server; on
+    Slack, not signed by Slack)."""
+
+    action: Action
+    by_other: bool = False
+    on_deleted: bool = False
+    forged: bool = False
+
+
+Send = Prompt | SlackBytes | Attach | Forged | Elsewhere | SettingsByMember | Pressed
 
 
 # -- what must come back -----------------------------------------------------------------
@@ -135,6 +151,16 @@ def sixty_mb() -> bytes:
 def bomb() -> bytes:
     """A valid PNG of 40000x40000 black pixels (1.6 gigapixels) in under 200 KB."""
     return _blank_png(40_000, 40_000)
+
+
+def mask(size: tuple[int, int], *, hole: bool = True) -> bytes:
+    """A mask: opaque, with a transparent corner (the region to change) unless not `hole`."""
+    image = Image.new("RGBA", size, (0, 0, 0, 255))
+    if hole:
+        image.putpixel((0, 0), (0, 0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 PNG = make_png((8, 8), seed=2, blur=0)
@@ -254,6 +280,20 @@ CATALOGUE: list[Row] = [
         Attach((File("elsewhere.png", PNG, outside=True),)),
         Refused(("elsewhere.png is not stored on {platform}",)),
     ),
+    Row(
+        11,
+        "mask-of-another-size-than-its-image",
+        REPLIES,
+        Attach((File("photo.png", PNG), File("mask.png", mask((16, 16))))),
+        Refused(("The mask mask.png is 16x16, but the image it marks is 8x8",), after_reading=True),
+    ),
+    Row(
+        11,
+        "mask-with-no-transparent-pixel",
+        REPLIES,
+        Attach((File("photo.png", PNG), File("photo_mask.png", mask((8, 8), hole=False)))),
+        Refused(("The mask photo_mask.png has no transparent pixel",), after_reading=True),
+    ),
     # 12-14: requests that are not Slack's
     Row(12, "bad-signature", ("slack-http",), Forged("bad-signature"), Status(401)),
     Row(13, "missing-signature", ("slack-http",), Forged("no-signature"), Status(401)),
@@ -275,6 +315,35 @@ CATALOGUE: list[Row] = [
         ("discord-settings",),
         SettingsByMember(),
         Refused(("Manage Server",)),
+    ),
+    # 18-20: the buttons under a drawing, pressed by whoever should not, or on nothing
+    Row(
+        18,
+        "forged-press-from-another-workspace",
+        ("slack-press",),
+        Pressed(Action.REDO, forged=True),
+        Status(401),
+    ),
+    Row(
+        18,
+        "press-from-another-server",
+        ("discord-press",),
+        Pressed(Action.REDO, forged=True),
+        Refused((GONE,)),
+    ),
+    Row(
+        19,
+        "press-on-a-deleted-drawing",
+        PRESSES,
+        Pressed(Action.VARY, on_deleted=True),
+        Refused((DELETED,)),
+    ),
+    Row(
+        20,
+        "delete-by-someone-else",
+        PRESSES,
+        Pressed(Action.DELETE, by_other=True),
+        Refused(("who asked for this drawing, or an admin",)),
     ),
 ]
 
@@ -324,6 +393,8 @@ async def send(chat: Chat, what: Send) -> None:
             await chat.elsewhere(where)
         case SettingsByMember():
             await chat.member_changes_settings()
+        case Pressed(action, by_other, _, forged):
+            await chat.press(action, by_other=by_other, forged=forged)
 
 
 ROWS = [
@@ -336,9 +407,11 @@ ROWS = [
 @pytest.mark.parametrize(("row", "route"), ROWS)
 async def test_bad_input(row: Row, route: str, chat: Chat, outside: OutsideHost) -> None:
     await chat.open()
+    if isinstance(row.send, Pressed) and row.send.on_deleted:
+        await chat.delete_drawing()
     store, openai = chat.runtime.store, chat.openai
     asked, turns = len(openai.requests), await all_turns(store)
-    last = openai.known_response_ids[-1] if chat.thread else None
+    last = await last_response(chat)
 
     await send(chat, row.send)
     await settle(chat.runtime)
@@ -359,7 +432,7 @@ async def test_bad_input(row: Row, route: str, chat: Chat, outside: OutsideHost)
             assert new_turns == [("delivered", None)] and chat.placeholders() == 1
             told = chat.told()
             assert prompt in told and not UNSHOWABLE.search(told), told  # shown cleaned too
-            asked, last = asked + 1, openai.known_response_ids[-1] if chat.thread else None
+            asked, last = asked + 1, await last_response(chat)
         case Status(code):
             assert chat.status == code, chat.told()
             nothing_paid_for(chat, asked)
@@ -372,6 +445,14 @@ async def test_bad_input(row: Row, route: str, chat: Chat, outside: OutsideHost)
             return
     assert outside.requests == []
     await nothing_lost(chat, asked=asked, last=last)
+
+
+async def last_response(chat: Chat) -> str | None:
+    """The response the thread goes on from (None: no thread, or none left)."""
+    if chat.thread is None:
+        return None
+    state = await chat.runtime.store.threads.get(chat.thread)
+    return state.last_response_id if state is not None else None
 
 
 async def said(chat: Chat, words: list[str], *, once: bool) -> None:
@@ -393,9 +474,7 @@ async def nothing_lost(chat: Chat, *, asked: int, last: str | None) -> None:
     """The thread is where it was and the settings are as they were: the next request is
     drawn as usual, in a thread from its last delivered image."""
     store, openai = chat.runtime.store, chat.openai
-    if chat.thread is not None:
-        state = await store.threads.get(chat.thread)
-        assert state is not None and state.last_response_id == last
+    assert await last_response(chat) == last
     platform = chat.platform.lower()
     assert await store.settings.overrides(platform, chat.workspace) == {}
     assert await store.settings.audit(platform, chat.workspace) == []

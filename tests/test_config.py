@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import load_config
+from bot.env import ConfigError
 from bot.models import ImageOptions
 
 HTTP_ENV = {
@@ -408,7 +409,10 @@ def test_an_unreadable_price_table_is_refused_naming_the_variable(tmp_path: Path
 
 def test_every_variable_easel_reads_is_in_the_readmes_configuration_table() -> None:
     root = Path(__file__).parents[1]
-    source = (root / "bot" / "config.py").read_text(encoding="utf-8")
+    source = "".join(
+        (root / "bot" / name).read_text(encoding="utf-8")
+        for name in ("config.py", "chat_config.py")
+    )
     read = set(re.findall(r'\(env, "([A-Z][A-Z0-9_]+)"', source))
     assert {"OPENAI_API_KEY", "EASEL_DB", "DISCORD_TOKEN"} <= read  # the pattern finds them
     readme = (root / "README.md").read_text(encoding="utf-8")

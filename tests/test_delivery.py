@@ -14,6 +14,7 @@ from bot.config import load_config
 from bot.models import ThreadKey
 from bot.turns.delivery import pauses
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, draw, eventually, settle
+from tests.discord_buttons import buttons, finished
 from tests.fakes.discord_server import GUILD_ID, FakeDiscord, wait_ready
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
@@ -158,7 +159,7 @@ async def test_a_discord_reply_cut_off_by_shutdown_is_drawn_again_by_replying_re
     assert "at night" in str(openai_fake.requests[2]["input"])
     answer = discord_fake.messages[int(cut["id"])]  # the same message, drawn again
     assert [a["filename"][:6] for a in answer["attachments"]] == ["easel-"]
-    assert answer["components"] == []
+    assert buttons(answer) == finished(3)  # Retry gone; the drawing's own buttons
 
 
 def test_delivery_keeps_trying_past_ten_minutes_at_most_the_pause_apart() -> None:

@@ -18,6 +18,7 @@ from bot.config import load_config
 from bot.models import ThreadKey
 from tests.clock import ManualClock
 from tests.conftest import SlackSender, draw, eventually, settle
+from tests.discord_buttons import buttons, finished
 from tests.error_shapes import ERROR_SHAPES
 from tests.fakes.discord_server import (
     BOT_ID,
@@ -45,8 +46,11 @@ async def test_draw_defers_edits_previews_in_place_then_the_final_and_opens_a_th
     assert [c["type"] for c in discord_fake.callbacks] == [5]  # deferred ("thinking") at once
     edits = [c for c in discord_fake.rest("PATCH", "/webhooks/") if c.status == 200]
     files = [[name for name, _ in c.files] for c in edits]
-    assert files == [[], ["preview-1.webp"], ["preview-2.webp"], [files[-1][0]]]
-    assert files[-1][0].startswith("easel-") and files[-1][0].endswith(".png")
+    assert files == [[], ["preview-1.webp"], ["preview-2.webp"], [files[3][0]], []]
+    assert files[3][0].startswith("easel-") and files[3][0].endswith(".png")
+    shown = edits[-1].payload  # the buttons come last, in an edit that keeps the file
+    assert "attachments" not in shown and "content" not in shown
+    assert buttons(shown) == finished(1)
     assert "drawing…" in edits[0].payload["content"]
     assert "preview 1 of 2" in edits[1].payload["content"]
     message = discord_fake.messages[mid]

@@ -471,10 +471,12 @@ async def call_route(
 ) -> Callable[[], Awaitable[Any]]:
     """A call of the route `name` through discord.py, with what it needs in place."""
     mid = fake.person_message(CHANNEL_ID, "a cat")["id"]
+    if name == "message_delete":  # easel deletes only its own messages
+        mid = fake.bot_message(CHANNEL_ID, {"content": "a cat"})["id"]
     interaction = fake.interaction("a cat")
     iid, token = int(interaction["id"]), interaction["token"]
     adapter = discord.webhook.async_.async_context.get()
-    if name in ("edit_original", "original_get"):
+    if name in ("edit_original", "original_get", "followup"):
         await adapter.create_interaction_response(iid, token, session=session, params=DEFER)
     one = "/channels/{channel_id}/messages/{message_id}"
     where = {"channel_id": CHANNEL_ID, "message_id": mid}
@@ -488,6 +490,9 @@ async def call_route(
         ),
         "original_get": lambda: adapter.get_original_interaction_response(
             APP_ID, token, session=session
+        ),
+        "followup": lambda: adapter.execute_webhook(
+            APP_ID, token, session=session, payload={"content": "done"}
         ),
         "message_create": lambda: post_message(http),
         "message_edit": lambda: http.request(Route("PATCH", one, **where), json={"content": "x"}),
@@ -511,6 +516,7 @@ async def call_route(
         ("interaction_callback", discord.Forbidden),
         ("edit_original", discord.Forbidden),
         ("original_get", discord.Forbidden),
+        ("followup", discord.Forbidden),
         ("message_create", discord.Forbidden),
         ("message_edit", discord.Forbidden),
         ("message_get", discord.Forbidden),

@@ -178,7 +178,7 @@ async def test_block_id_reuse_is_a_violation(fake: FakeSlack, client: AsyncWebCl
 
 
 async def test_files_delete(fake: FakeSlack, client: AsyncWebClient) -> None:
-    file_id = fake.add_file(png(), "a.png", "C1")["id"]
+    file_id = fake.add_file(png(), "a.png", "C1", user="UBOT")["id"]
     ts = (await client.chat_postMessage(channel="C1", text="drawing…"))["ts"]
     await client.files_delete(file=file_id)
     assert fake.files[file_id].deleted
@@ -188,6 +188,58 @@ async def test_files_delete(fake: FakeSlack, client: AsyncWebClient) -> None:
     with pytest.raises(SlackApiError) as e:
         await client.chat_update(channel="C1", ts=ts, text="a", blocks=[image_block(file_id)])
     assert e.value.response["error"] == "invalid_blocks"
+    with pytest.raises(SlackApiError) as e:
+        await client.files_delete(file=file_id)
+    assert e.value.response["error"] == "file_deleted"
+    with pytest.raises(SlackApiError) as e:
+        await client.files_delete(file="F0NOSUCHFILE")
+    assert e.value.response["error"] == "file_not_found"
+
+
+async def test_a_bot_deletes_only_its_own_files(fake: FakeSlack, client: AsyncWebClient) -> None:
+    theirs = fake.add_file(png(), "theirs.png", "C1", user="U1")["id"]
+    with pytest.raises(SlackApiError) as e:
+        await client.files_delete(file=theirs)
+    assert e.value.response["error"] == "cant_delete_file"
+    assert not fake.files[theirs].deleted
+
+
+async def test_chat_delete_removes_only_the_bots_own_messages(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    alone = (await client.chat_postMessage(channel="C1", text="on its own"))["ts"]
+    deleted = await client.chat_delete(channel="C1", ts=alone)
+    assert (deleted["channel"], deleted["ts"]) == ("C1", alone)
+    assert ("C1", alone) not in fake.messages
+    assert [m["text"] for m in fake.chat.deleted] == ["on its own"]
+    with pytest.raises(SlackApiError) as e:
+        await client.chat_delete(channel="C1", ts=alone)
+    assert e.value.response["error"] == "message_not_found"
+    theirs = fake.add_file(png(), "theirs.png", "C1", user="U1")
+    shared = fake.files[theirs["id"]].share_ts
+    assert shared is not None
+    with pytest.raises(SlackApiError) as e:
+        await client.chat_delete(channel="C1", ts=shared)
+    assert e.value.response["error"] == "cant_delete_message"
+    assert ("C1", shared) in fake.messages
+
+
+async def test_chat_delete_of_a_threads_first_message_leaves_a_tombstone(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = (await client.chat_postMessage(channel="C1", text="the drawing"))["ts"]
+    reply = (await client.chat_postMessage(channel="C1", text="a reply", thread_ts=root))["ts"]
+    await client.chat_delete(channel="C1", ts=root)
+    listed = (await client.conversations_replies(channel="C1", ts=root))["messages"]
+    assert [(m["ts"], m.get("subtype"), m["text"]) for m in listed] == [
+        (root, "tombstone", "This message was deleted."),
+        (reply, None, "a reply"),
+    ]
+    with pytest.raises(SlackApiError) as e:
+        await client.chat_update(channel="C1", ts=root, text="back")
+    assert e.value.response["error"] == "message_not_found"
+    await client.chat_delete(channel="C1", ts=reply)
+    assert ("C1", reply) not in fake.messages
 
 
 async def test_rate_limit_is_retried(fake: FakeSlack) -> None:
@@ -232,3 +284,36 @@ async def test_latency_and_prompt_shutdown() -> None:
         start = time.monotonic()
     assert time.monotonic() - start < 2
     await asyncio.gather(pending, return_exceptions=True)
+
+
+async def test_buttons_are_checked_as_slack_checks_them(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    def button(**changes: Any) -> dict[str, Any]:
+        text = {"type": "plain_text", "text": "Go"}
+        return {"type": "button", "action_id": "go", "text": text, "value": "1", **changes}
+
+    confirm = {
+        "title": {"type": "plain_text", "text": "Sure?"},
+        "text": {"type": "plain_text", "text": "It cannot be undone."},
+        "confirm": {"type": "plain_text", "text": "Yes"},
+        "deny": {"type": "plain_text", "text": "No"},
+        "style": "danger",
+    }
+    good = [{"type": "actions", "elements": [button(style="danger", confirm=confirm)]}]
+    await client.chat_postMessage(channel="C1", text="buttons", blocks=good)
+    bad = {
+        "duplicate action_id": [button(), button()],
+        "no text": [button(text={"type": "mrkdwn", "text": "Go"})],
+        "a long label": [button(text={"type": "plain_text", "text": "x" * 76})],
+        "a bad style": [button(style="loud")],
+        "a long confirm": [
+            button(confirm={**confirm, "confirm": {**confirm["deny"], "text": "y" * 31}})
+        ],
+        "no elements": [],
+    }
+    for why, elements in bad.items():
+        with pytest.raises(SlackApiError) as e:
+            blocks = [{"type": "actions", "elements": elements}]
+            await client.chat_postMessage(channel="C1", text=why, blocks=blocks)
+        assert e.value.response["error"] == "invalid_blocks", why

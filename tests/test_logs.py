@@ -316,7 +316,7 @@ async def test_text_lines_end_with_the_turn(
             pattern = rf"^\S+ \S+ INFO bot\.turns\.\S+: turn {turn_id} {event} .*$"
             found = re.search(pattern, text, re.M)
             assert found is not None and found.group().endswith(suffix), text
-    listening = re.search(r"^\S+ \S+ INFO adapters\.runtime: listening on .*$", text, re.M)
+    listening = re.search(r"^\S+ \S+ INFO adapters\.serving: listening on .*$", text, re.M)
     assert listening is not None and "[turn" not in listening.group()
 
 

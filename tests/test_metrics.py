@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from adapters.runtime import Runtime, running
-from bot.config import ConfigError, load_config
+from bot.config import load_config
+from bot.env import ConfigError
 from bot.openai.errors import API_CODES
 from bot.telemetry import error_codes
 from tests.conftest import CHANNEL, TEAM, USER, SlackSender, draw, settle

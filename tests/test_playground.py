@@ -3,94 +3,36 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import socket
 import struct
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx2
 import pytest
 
-from adapters.runtime import Runtime, running
-from bot.config import load_config
+from adapters.runtime import Runtime
 from tests.fakes.openai_server import FakeOpenAI, Script, make_png
+from tests.playground import Events, done, token
 from tests.waiting import eventually
-
-
-@pytest.fixture
-async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
-    """easel with an OpenAI key (the fake) and no chat platform: the playground alone."""
-    web_env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
-    async with running(load_config(web_env)) as runtime:
-        yield runtime
-
-
-@pytest.fixture
-async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
-    """A client that asks as the page does: from its origin, with the token the page carries."""
-    origin = playground.url.rstrip("/")
-    async with httpx2.AsyncClient(base_url=origin, timeout=10) as client:
-        page = await client.get("/")
-        token = re.search(r'<meta name="easel-token" content="([^"]+)">', page.text)
-        assert token is not None, page.text
-        client.headers.update(
-            {"Origin": origin, "Sec-Fetch-Site": "same-origin", "X-Easel-Token": token.group(1)}
-        )
-        yield client
-
-
-def token(http: httpx2.AsyncClient) -> str:
-    return http.headers["X-Easel-Token"]
-
-
-class Events:
-    """Reads the page's SSE stream and keeps the latest state of every message."""
-
-    def __init__(self) -> None:
-        self.messages: dict[str, dict[str, Any]] = {}
-        self.history: list[dict[str, Any]] = []
-        self.changed = asyncio.Event()
-
-    async def follow(self, http: httpx2.AsyncClient) -> None:
-        async with http.stream("GET", "/events", params={"token": token(http)}) as response:
-            assert response.headers["content-type"].startswith("text/event-stream")
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    message = json.loads(line[5:])["message"]
-                    self.messages[message["id"]] = message
-                    self.history.append(dict(message))
-                    self.changed.set()
-
-    async def until(self, predicate: Any, within: float = 10) -> dict[str, Any]:
-        async with asyncio.timeout(within):
-            while True:
-                for message in self.messages.values():
-                    if predicate(message):
-                        return message
-                self.changed.clear()
-                await self.changed.wait()
-
-
-@pytest.fixture
-async def events(http: httpx2.AsyncClient) -> AsyncIterator[Events]:
-    events = Events()
-    task = asyncio.create_task(events.follow(http))
-    yield events
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-def done(message: dict[str, Any]) -> bool:
-    return bool(message["author"] == "easel" and message["state"] == "done")
 
 
 async def test_the_page_and_its_assets_are_served(http: httpx2.AsyncClient) -> None:
     page = await http.get("/")
     assert page.status_code == 200 and "easel playground" in page.text
-    assert (await http.get("/static/app.js")).status_code == 200
+    # Every file the page and its modules ask for is there: no 404 in the browser's console.
+    asked = re.findall(r'(?:href|src)="(/[^"]+)"', page.text)
+    for path in asked:  # grows as each module's imports are found
+        answer = await http.get(path)
+        assert answer.status_code == 200, path
+        if path.endswith(".js"):
+            imported = re.findall(r'from "\./([^"]+)"', answer.text)
+            asked += [f"/static/{n}" for n in imported if f"/static/{n}" not in asked]
+    wanted = {"/static/app.js", "/static/render.js", "/static/dialogs.js", "/favicon.ico"}
+    assert wanted <= set(asked), asked
+    icon = await http.get("/favicon.ico")
+    assert icon.headers["content-type"] == "image/svg+xml" and icon.content.startswith(b"<svg")
+    assert icon.content == (await http.get("/static/icon.svg")).content
     assert (await http.get("/static/../bot/config.py")).status_code == 404
 
 
@@ -123,8 +65,12 @@ async def test_draw_previews_then_final_in_one_message_and_a_reply_edits_it(
     assert body["previous_response_id"] == openai_fake.known_response_ids[0]
     kinds = [part["type"] for part in body["input"][0]["content"]]
     assert kinds == ["input_text", "input_image"]
+    # The /draw opened the thread as the person's message; the reply is theirs too.
     yours = [m for m in events.messages.values() if m["author"] == "you"]
-    assert [m["text"] for m in yours] == ["make it gold"]
+    assert [m["text"] for m in yours] == ["/draw a paper crane", "make it gold"]
+    assert [m["opening"] for m in yours] == [True, False]
+    assert yours[0]["id"] == final["thread"] and final["opening"] and not second["opening"]
+    assert yours[1]["line"] == "attached: gold.png"
 
 
 async def test_bad_input_is_answered_in_plain_words(

@@ -1,115 +1,134 @@
-"""The playground in a real headless Chromium: /draw, previews, the final image, a reply.
+"""The playground in a real headless Chromium, as a channel: /draw, the timeline, a thread.
 
-Runs easel exactly as a newcomer would, with no credentials at all: the offline backend
-draws and the playground serves the page. Needs Debian's chromium and chromium-driver
-(./scripts/test installs them where it can); without them the test skips and says so.
+The person's /draw is their message and the drawing comes below it, newest at the bottom and
+scrolled into view; a drawing's thread opens beside the channel, and a reply's image lands
+where it can be seen whole. The page's console stays free of errors and warnings.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-import pytest
+from tests.browser import Easel, chromium, console_problems, drawings, needs_chromium
+from tests.browser import screenshot as save_screenshot
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+pytestmark = needs_chromium
 
-pytestmark = pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-    reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
-)
+BUTTONS = ["Redo", "Vary", "Bigger", "Edit", "Delete"]
+WHOLE = """
+const [element, scroller] = arguments;
+const r = element.getBoundingClientRect(), box = scroller.getBoundingClientRect();
+return element.naturalWidth > 0 && r.height > 50 && r.top >= box.top - 1
+  && r.bottom <= box.bottom + 1 && r.bottom <= innerHeight && r.right <= innerWidth;
+"""
+LIGHTHOUSE = "a lighthouse on a cliff at dusk"
+FOX = "a red fox asleep in the snow"
+STORMY = "now make it stormy"
+AT_BOTTOM = "const s = arguments[0]; return s.scrollHeight - s.scrollTop - s.clientHeight < 2;"
 
 
-@pytest.fixture
-def easel_process(tmp_path: Path, unused_tcp_port: int) -> Iterator[str]:
-    """`easel` as the README runs it, with an empty environment: the offline playground."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "EASEL_PORT": str(unused_tcp_port),
-        "EASEL_DB": str(tmp_path / "easel.db"),
-    }
-    easel = Path(sys.executable).with_name("easel")
-    process = subprocess.Popen(
-        [str(easel)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+def visible_text(driver: Any, element: Any) -> str:
+    return str(driver.execute_script("return arguments[0].innerText", element))
+
+
+def first_drawing(driver: Any, wait: Any) -> str:
+    """/draw: ONE message shows a preview, then the final image in the same place; its id."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "prompt").send_keys(f"/draw {LIGHTHOUSE}\n")
+    preview = wait.until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#posts article.message.preview img")
+    )[0]
+    message_id = str(preview.find_element(By.XPATH, "../..").get_attribute("data-message"))
+    final = wait.until(
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, f'#posts article.message.done[data-message="{message_id}"] img'
+        )
+    )[0]
+    assert wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", final))
+    link = driver.find_element(By.CSS_SELECTOR, "#posts a.download")
+    assert "download=" in (link.get_attribute("href") or "")
+    return message_id
+
+
+def check_the_post(driver: Any, post: Any, message_id: str) -> None:
+    """The /draw is the person's message, above easel's; the prompt is said once, by them;
+    a channel of one post reads from the bottom, just above the composer, as a chat does."""
+    from selenium.webdriver.common.by import By
+
+    you, drawing = post.find_elements(By.CSS_SELECTOR, "article.message")
+    assert "you" in (you.get_attribute("class") or "").split()
+    assert you.find_element(By.CSS_SELECTOR, ".author").text == "you"
+    assert you.find_element(By.CSS_SELECTOR, ".text").text == f"/draw {LIGHTHOUSE}"
+    assert drawing.find_element(By.CSS_SELECTOR, ".author").text == "easel"
+    assert drawing.get_attribute("data-message") == message_id
+    easels = visible_text(driver, drawing)
+    assert "lighthouse" not in easels and "Reply in this thread" not in easels
+    labels = [b.text for b in drawing.find_elements(By.CSS_SELECTOR, ".actions button")]
+    assert labels == BUTTONS
+    below = driver.execute_script(
+        "const [p, t] = arguments;"
+        "return t.getBoundingClientRect().bottom - p.getBoundingClientRect().bottom",
+        post,
+        driver.find_element(By.ID, "timeline"),
     )
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:  # ends if the process dies before printing the address
-            if line.startswith("easel playground: "):
-                yield line.split(": ", 1)[1].strip()
-                break
-        else:
-            pytest.fail(f"easel exited with {process.wait()} before serving the playground")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    assert 0 <= below < 40, below
 
 
-def test_draw_and_reply_in_a_real_browser(easel_process: str) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def second_drawing_below(driver: Any, wait: Any) -> None:
+    """A second drawing lands below the first, and the channel scrolls to show it whole."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "prompt").send_keys(f"/draw {FOX}\n")
+    timeline = driver.find_element(By.ID, "timeline")
+    newest = wait.until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#posts .post:nth-child(2) .done img")
+    )[0]
+    wait.until(lambda d: d.execute_script(WHOLE, newest, timeline))
+    assert driver.execute_script(AT_BOTTOM, timeline)
+    posts = driver.find_elements(By.CSS_SELECTOR, "#posts .post")
+    said = [p.find_element(By.CSS_SELECTOR, ".you .text").text for p in posts]
+    assert said == [f"/draw {LIGHTHOUSE}", f"/draw {FOX}"]
+
+
+def reply_in_the_thread(driver: Any, wait: Any, post: Any) -> None:
+    """The first drawing's thread opens beside the channel; a reply's image is seen whole."""
+    from selenium.webdriver.common.by import By
+
+    post.find_element(By.CSS_SELECTOR, ".replies").click()
+    panel = driver.find_element(By.ID, "panel")
+    assert panel.is_displayed()
+    scroller = driver.find_element(By.ID, "thread-scroller")
+    driver.find_element(By.CSS_SELECTOR, "#reply input[name=prompt]").send_keys(f"{STORMY}\n")
+    drawn = wait.until(lambda d: drawings(d)[1:])[0]
+    wait.until(lambda d: d.execute_script(WHOLE, drawn, scroller))
+    yours = panel.find_elements(By.CSS_SELECTOR, "article.you .text")
+    assert [y.text for y in yours] == [f"/draw {LIGHTHOUSE}", STORMY]
+    assert post.find_element(By.CSS_SELECTOR, ".replies").text == "2 replies"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#posts .post")) == 2
+
+
+def test_draw_and_reply_in_a_real_browser(offline_easel: Easel) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    wait = WebDriverWait(driver, 30, poll_frequency=0.05)
-    try:
-        driver.get(easel_process)
-        driver.find_element(By.ID, "prompt").send_keys("/draw a lighthouse on a cliff at dusk\n")
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 30, poll_frequency=0.05)
+        driver.get(offline_easel.url)
+        status, icon = offline_easel.fetch("/favicon.ico")
+        assert status == 200 and icon.startswith(b"<svg")
+        message_id = first_drawing(driver, wait)
+        [post] = driver.find_elements(By.CSS_SELECTOR, "#posts .post")
+        check_the_post(driver, post, message_id)
+        second_drawing_below(driver, wait)
+        reply_in_the_thread(driver, wait, post)
 
-        # ONE message: first a preview appears in it, then the final image in the same place.
-        preview = wait.until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, "article.message.preview img")
-        )[0]
-        message_id = preview.find_element(By.XPATH, "..").get_attribute("data-message")
-        final = wait.until(
-            lambda d: d.find_elements(
-                By.CSS_SELECTOR, f'article.message.done[data-message="{message_id}"] img'
-            )
-        )[0]
-        assert wait.until(lambda d: d.execute_script("return arguments[0].naturalWidth", final))
-        assert len(driver.find_elements(By.CSS_SELECTOR, "section.thread")) == 1
-        link = driver.find_element(By.CSS_SELECTOR, "a.download")
-        assert "download=" in (link.get_attribute("href") or "")
-
-        reply = driver.find_element(By.CSS_SELECTOR, "section.thread form.reply input[name=prompt]")
-        reply.send_keys("now make it stormy\n")
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "article.message.done img")) == 2)
-        notes = [n.text for n in driver.find_elements(By.CSS_SELECTOR, "article.message .note")]
-        assert all(n.startswith("offline preview") for n in notes) and len(notes) == 2
-        assert len(driver.find_elements(By.CSS_SELECTOR, "section.thread")) == 1
-        ARTIFACTS.mkdir(exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "playground.png"))
-    finally:
-        driver.quit()
+        notes = driver.execute_script(
+            "return [...document.querySelectorAll('article.done .note .revised')]"
+            ".map(n => [n.closest('article').dataset.message, n.textContent])"
+        )
+        revised = dict(notes)
+        assert all(n.startswith("offline preview") for n in revised.values())
+        assert len(revised) == 3
+        save_screenshot(driver, "playground.png")
+        assert console_problems(driver) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx2
 import pytest
@@ -19,14 +20,8 @@ REBOUND = "rebind.evil.example"
 
 
 @pytest.fixture
-async def playground(env: dict[str, str]) -> AsyncIterator[Runtime]:
-    web_env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
-    async with running(load_config(web_env)) as runtime:
-        yield runtime
-
-
-@pytest.fixture
 async def http(playground: Runtime) -> AsyncIterator[httpx2.AsyncClient]:
+    """A bare client: each test sends the headers it means to."""
     async with httpx2.AsyncClient(base_url=playground.url.rstrip("/"), timeout=10) as client:
         yield client
 
@@ -43,6 +38,13 @@ def own(playground: Runtime, token: str, **more: str) -> dict[str, str]:
     """The headers of a POST that app.js makes from the page it was served in."""
     origin = f"http://127.0.0.1:{playground.port}"
     return {"Origin": origin, "Sec-Fetch-Site": "same-origin", "X-Easel-Token": token, **more}
+
+
+# What the page posts that changes something: a /draw and a button's press.
+POSTS = [
+    ("/api/draw", {"data": {"prompt": "a bill"}}),
+    ("/api/press", {"json": {"action": "redo", "turn": 1, "interaction": "forged-0001"}}),
+]
 
 
 def hub(playground: Runtime) -> Playground:
@@ -93,6 +95,7 @@ async def test_a_loopback_bind_address_is_a_name_of_its_own(env: dict[str, str])
             assert (await client.get("/", headers=other)).status_code == 421
 
 
+@pytest.mark.parametrize(("path", "body"), POSTS)
 @pytest.mark.parametrize(
     "headers",
     [
@@ -109,15 +112,18 @@ async def test_a_cross_site_post_is_refused_with_or_without_the_token(
     token: str,
     openai_fake: FakeOpenAI,
     headers: dict[str, str],
+    path: str,
+    body: dict[str, Any],
 ) -> None:
     for with_token in (own(playground, token), own(playground, "")):
         sent = {**with_token, **headers}
         sent = {k: v for k, v in sent.items() if v}  # "" drops the header: no Origin at all
-        answer = await http.post("/api/draw", data={"prompt": "a bill"}, headers=sent)
+        answer = await http.post(path, headers=sent, **body)
         assert answer.status_code == 403, answer.text
     await assert_nothing_drawn(playground, openai_fake)
 
 
+@pytest.mark.parametrize(("path", "body"), POSTS)
 @pytest.mark.parametrize("given", [None, "", "not-the-token", "é".encode()])
 async def test_a_post_without_the_pages_token_is_refused(
     http: httpx2.AsyncClient,
@@ -125,14 +131,47 @@ async def test_a_post_without_the_pages_token_is_refused(
     token: str,
     openai_fake: FakeOpenAI,
     given: str | bytes | None,
+    path: str,
+    body: dict[str, Any],
 ) -> None:
     headers: dict[str, str | bytes] = {**own(playground, token)}
     del headers["X-Easel-Token"]
     if given is not None:
         headers["X-Easel-Token"] = given
-    answer = await http.post("/api/draw", data={"prompt": "a bill"}, headers=headers)
+    answer = await http.post(path, headers=headers, **body)
     assert answer.status_code == 403 and "token" in answer.text
     await assert_nothing_drawn(playground, openai_fake)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": EVIL},
+        {"Origin": "null"},
+        {"X-Easel-Token": "not-the-token"},
+        {"Origin": "", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+async def test_a_forged_press_leaves_the_drawing_alone(
+    http: httpx2.AsyncClient,
+    playground: Runtime,
+    token: str,
+    openai_fake: FakeOpenAI,
+    headers: dict[str, str],
+) -> None:
+    drew = await http.post("/api/draw", data={"prompt": "a bell"}, headers=own(playground, token))
+    assert drew.status_code == 202, drew.text
+    await playground.turns.join()
+    [drawing] = [m for m in hub(playground).hub.snapshot() if m["state"] == "done"]
+    sent = {k: v for k, v in {**own(playground, token), **headers}.items() if v}
+    for action in ("redo", "delete", "edit"):
+        body = {"action": action, "turn": drawing["turn"], "interaction": f"forged-{action}"}
+        answer = await http.post("/api/press", json={**body, "text": "a leak"}, headers=sent)
+        assert answer.status_code == 403, answer.text
+    await playground.turns.join()
+    assert len(openai_fake.requests) == 1
+    assert (await http.get(drawing["image"])).status_code == 200
+    assert hub(playground).hub.drawing(drawing["turn"]) is not None
 
 
 @pytest.mark.parametrize("query", ["", "?token=", "?token=nope", "?other=x"])
@@ -160,7 +199,8 @@ async def test_a_rebinding_host_is_refused_on_every_route(
         "/api/draw", data={"prompt": "a fern", "id": "f"}, headers=own(playground, token)
     )
     await playground.turns.join()
-    image = next(m["image"] for m in hub(playground).hub.snapshot() if m["state"] == "done")
+    drawing = next(m for m in hub(playground).hub.snapshot() if m["state"] == "done")
+    image = drawing["image"]
     assert (await http.get(image)).status_code == 200
     port = playground.port
     for host in (REBOUND, f"{REBOUND}:{port}", f"127.0.0.1:{port + 1}", "localhost", ""):
@@ -176,9 +216,20 @@ async def test_a_rebinding_host_is_refused_on_every_route(
                 data={"prompt": "a leak"},
                 headers=own(playground, token, Origin=f"http://{host}", Host=host),
             ),
+            await http.post(
+                "/api/press",
+                json={
+                    "action": "delete",
+                    "turn": drawing["turn"],
+                    "interaction": f"rebound-{len(host)}",
+                },
+                headers=own(playground, token, Origin=f"http://{host}", Host=host),
+            ),
+            await http.get("/favicon.ico", headers=bad),
         ]
-        assert [a.status_code for a in answers] == [421] * 5, host
+        assert [a.status_code for a in answers] == [421] * 7, host
         assert "easel" in answers[0].text and "<" not in answers[0].text
         warnings = [r for r in caplog.records if r.name.startswith("adapters.web")]
-        assert [(r.levelno, r.exc_info) for r in warnings] == [(logging.WARNING, None)] * 5
+        assert [(r.levelno, r.exc_info) for r in warnings] == [(logging.WARNING, None)] * 7
     assert len(openai_fake.requests) == 1
+    assert hub(playground).hub.drawing(drawing["turn"]) is not None  # nothing was deleted

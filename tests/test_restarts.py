@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import CHANNEL, SlackSender, eventually
+from tests.discord_buttons import buttons as buttons_on
+from tests.discord_buttons import finished
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
@@ -254,7 +256,7 @@ async def test_discord_killed_mid_stream_the_message_says_so_and_its_retry_butto
         await eventually(lambda: statuses(env) == ["interrupted", "delivered"])
         assert [c["type"] for c in discord_fake.callbacks if c["id"] == int(press["id"])] == [6]
         message = discord_fake.messages[mid]
-        assert message["components"] == []
+        assert buttons_on(message) == finished(2)  # Retry gone; the drawing's own buttons
         assert [a["filename"][:6] for a in message["attachments"]] == ["easel-"]
         assert mid in discord_fake.threads  # the drawing's thread opens on delivery
         assert len(openai_fake.requests) == 2

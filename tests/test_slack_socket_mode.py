@@ -12,8 +12,11 @@ import pytest
 
 from adapters.errors import StartupError
 from adapters.runtime import Runtime, running
+from adapters.slack.edit_form import EMPTY
 from bot.config import load_config
-from bot.models import ThreadKey
+from bot.models import Action, ThreadKey
+from bot.turns.inputs import VARY_PROMPT
+from tests.buttons import button_of, drawing, edit_submission, pressed_on, prompt_of
 from tests.conftest import CHANNEL, TEAM, USER, eventually, settle
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack
@@ -202,3 +205,40 @@ async def test_healthz_turns_unhealthy_while_the_socket_is_down(
             await asyncio.sleep(0.05)
     assert response is not None
     assert response.json() == {"ok": False, "ready": True, "store": True, "slack": False}
+
+
+async def test_buttons_and_the_edit_form_over_socket_mode(
+    easel: Runtime,
+    socket_mode: FakeSocketMode,
+    openai_fake: FakeOpenAI,
+    slack_fake: FakeSlack,
+) -> None:
+    openai_fake.default = Script(image_size=(1024, 1024))
+    await socket_mode.send("slash_commands", command("a lighthouse"), accepts_response_payload=True)
+    await settle(easel)
+    root = root_message(slack_fake)
+
+    # A press arrives as an interactive envelope, acked bare, and draws in the thread.
+    ack = await socket_mode.send("interactive", pressed_on(root, button_of(root, Action.VARY)))
+    assert ack == {"envelope_id": socket_mode.envelopes[-1]["envelope_id"]}
+    await settle(easel)
+    assert prompt_of(openai_fake.requests[-1]) == VARY_PROMPT
+    assert drawing(slack_fake, 2)["thread_ts"] == root["ts"]
+
+    # Edit opens its form; a form sent empty is answered in its box, through the ack.
+    await socket_mode.send("interactive", pressed_on(root, button_of(root, Action.EDIT)))
+    form = await eventually(lambda: slack_fake.modals and slack_fake.modals[-1])
+    form = {**form, "id": "VM000000001"}
+    empty = edit_submission(form, " ")
+    ack = await socket_mode.send("interactive", empty, accepts_response_payload=True)
+    assert ack["payload"] == {"response_action": "errors", "errors": {"prompt": EMPTY}}
+    ack = await socket_mode.send(
+        "interactive", edit_submission(form, "at night"), accepts_response_payload=True
+    )
+    assert ack == {"envelope_id": socket_mode.envelopes[-1]["envelope_id"]}  # it closes
+    await settle(easel)
+    edit = openai_fake.requests[-1]
+    assert prompt_of(edit) == "at night"
+    assert edit["previous_response_id"] == openai_fake.known_response_ids[1]
+    assert drawing(slack_fake, 3)["thread_ts"] == root["ts"]
+    assert slack_fake.violations == [] and socket_mode.violations == []

@@ -10,15 +10,16 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from adapters.discord.buttons import RetryButton
+from adapters.discord.buttons import TurnButton
 from adapters.discord.commands import draw_command
 from adapters.discord.deps import DiscordDeps
 from adapters.discord.editors import NO_MENTIONS, ReplyEditor, StoredEditor
 from adapters.discord.files import AttachmentLike, KeptAttachment
+from adapters.discord.presses import DiscordPresses
 from adapters.discord.settings import SettingsCommands
 from adapters.discord.surface import DiscordSurface, Editor
 from bot.errors import EaselError
-from bot.models import DrawRequest, StoredTurn
+from bot.models import Action, DrawRequest, StoredTurn
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class EaselDiscord(discord.Client):
         self.read_replies = read_replies
         self.tree = app_commands.CommandTree(self)
         self._told_about_intent: set[int] = set()
+        self._presses = DiscordPresses(self)
         if deps is not None:
             deps.turns.reopen_with("discord", self.reopen)
 
@@ -52,7 +54,7 @@ class EaselDiscord(discord.Client):
     async def setup_hook(self) -> None:
         self.tree.add_command(draw_command(self))
         self.tree.add_command(SettingsCommands(lambda: self.deps))
-        self.add_dynamic_items(RetryButton)
+        self.add_dynamic_items(TurnButton)
 
     def surface(
         self,
@@ -91,7 +93,7 @@ class EaselDiscord(discord.Client):
         )
 
     async def on_easel_retry(self, interaction: discord.Interaction, turn_id: int) -> None:
-        """A press of an interrupted turn's Retry button (see RetryButton)."""
+        """A press of an interrupted turn's Retry button (see TurnButton)."""
         where, who = str(interaction.guild_id), str(interaction.user.id)
         try:
             await self.deps.turns.retry(turn_id, platform="discord", workspace=where, user_id=who)
@@ -100,6 +102,16 @@ class EaselDiscord(discord.Client):
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
         await interaction.response.defer()  # the drawing edits the button's own message
+
+    async def on_easel_press(
+        self, interaction: discord.Interaction, action: Action, turn_id: int
+    ) -> None:
+        """A press of a finished drawing's button (see TurnButton)."""
+        await self._presses.pressed(interaction, action, turn_id)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self._presses.submitted(interaction)  # Edit's form (adapters.discord.forms)
 
     async def on_message(self, message: discord.Message) -> None:
         request = self._reply_request(message)

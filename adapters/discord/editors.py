@@ -4,6 +4,7 @@
                        interaction's webhook while its token lives (15 minutes), then through
                        the channel with the bot token, so a long turn never fails on it
     ReplyEditor        a reply's turn: easel answers the reply with a message of its own
+    ThreadEditor       a button's turn: a new message of easel's in the drawing's thread
     StoredEditor       a turn found again by its ids (after a restart, or for a retry)
 
 A Discord thread is a channel of its own whose id is the id of the message it was started
@@ -29,6 +30,14 @@ def channel_of(client: discord.Client, guild: str, channel_id: int) -> discord.P
     return client.get_partial_messageable(
         channel_id, guild_id=int(guild) if guild.isdigit() else None
     )
+
+
+async def edit_message(
+    client: discord.Client, guild: str, channel_id: int, message_id: int, **fields: Any
+) -> None:
+    """Edit a message by its ids, with the bot token."""
+    message = channel_of(client, guild, channel_id).get_partial_message(message_id)
+    await message.edit(allowed_mentions=NO_MENTIONS, **fields)
 
 
 class InteractionEditor:
@@ -69,10 +78,7 @@ class InteractionEditor:
                 self.message_id, self.channel_id = message.id, message.channel.id
                 return
         assert self.channel_id is not None and self.message_id is not None
-        channel = channel_of(self._client, self._guild, self.channel_id)
-        await channel.get_partial_message(self.message_id).edit(
-            allowed_mentions=NO_MENTIONS, **fields
-        )
+        await edit_message(self._client, self._guild, self.channel_id, self.message_id, **fields)
 
 
 class ReplyEditor:
@@ -98,6 +104,29 @@ class ReplyEditor:
         self._reply = await self._reply.edit(allowed_mentions=NO_MENTIONS, **fields)
 
 
+class ThreadEditor:
+    def __init__(self, *, client: discord.Client, guild: str, thread: int) -> None:
+        self._client = client
+        self._guild = guild
+        self._thread = thread
+        self.message_id: int | None = None
+        self.channel_id: int | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.message_id is not None
+
+    async def post(self, **fields: Any) -> int:
+        channel = channel_of(self._client, self._guild, self._thread)
+        message = await channel.send(allowed_mentions=NO_MENTIONS, **fields)
+        self.message_id, self.channel_id = message.id, message.channel.id
+        return self._thread
+
+    async def edit(self, **fields: Any) -> None:
+        assert self.channel_id is not None and self.message_id is not None
+        await edit_message(self._client, self._guild, self.channel_id, self.message_id, **fields)
+
+
 class StoredEditor:
     def __init__(
         self, *, client: discord.Client, guild: str, channel_id: int, message_id: int, thread: int
@@ -115,7 +144,4 @@ class StoredEditor:
 
     async def edit(self, **fields: Any) -> None:
         assert self.channel_id is not None and self.message_id is not None
-        message = channel_of(self._client, self._guild, self.channel_id).get_partial_message(
-            self.message_id
-        )
-        await message.edit(allowed_mentions=NO_MENTIONS, **fields)
+        await edit_message(self._client, self._guild, self.channel_id, self.message_id, **fields)

@@ -21,8 +21,8 @@ from adapters.discord.failures import classify
 from adapters.discord.files import DiscordFiles
 from adapters.errors import StartupError
 from adapters.failures import Caller
+from bot.chat_config import DiscordConfig
 from bot.clock import Clock
-from bot.config import DiscordConfig
 from bot.ports import Facts, Telemetry
 from bot.telemetry import NoTelemetry
 from bot.turns.service import DrawService

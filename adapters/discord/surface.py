@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import discord
 
-from adapters.discord.buttons import retry_view
+from adapters.discord.buttons import actions_view, retry_view
 from adapters.discord.editors import channel_of
 from adapters.discord.files import AttachmentLike, DiscordFiles, KeptAttachment, fit
 from adapters.failures import Caller, PlatformError
@@ -118,7 +118,7 @@ class DiscordSurface:
 
     def _text(self, line: str) -> str:
         r = self._request
-        return f"<@{r.user_id}>: {_clip(r.prompt, 1500)}\n-# {line}"
+        return f"<@{r.user_id}>: {_clip(r.shown, 1500)}\n-# {line}"
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         text = self._text(WAITING if waiting else "drawing…")
@@ -201,14 +201,14 @@ class DiscordSurface:
         return any(a.filename == name for a in message.attachments)
 
     async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
-        """The edit that put the file in shows it; a new drawing also opens its thread."""
-        if not self._opens_thread:
-            return
+        """The edit that put the file in shows it; a new drawing also opens its thread, and
+        the buttons (bot.models.Action) come last. Each part is safe to do again: a thread
+        that exists already stays, and the buttons are set, never added."""
         try:
-            await self._open_thread()
+            if self._opens_thread:
+                await self._open_thread_once()
+            await self._edit(view=actions_view(turn_id), what="buttons")  # keeps the file
         except PlatformError as exc:
-            if THREAD_EXISTS in _codes(exc):
-                return  # a retried first drawing, or an answer that was lost
             raise not_delivered(exc) from exc
 
     async def fail(self, error: errors.EaselError) -> None:
@@ -248,6 +248,14 @@ class DiscordSurface:
             raise errors.DeliveryFailed(detail=f"no image on message {file_ref}")
         return await self._files.fetch(images[0])
 
+    async def _open_thread_once(self) -> None:
+        try:
+            await self._open_thread()
+        except PlatformError as exc:
+            if THREAD_EXISTS not in _codes(exc):
+                raise
+            # a retried first drawing, or an answer that was lost: the thread is there
+
     async def _open_thread(self) -> None:
         """Open the drawing's thread on its message, where replies edit the image."""
         assert self._editor.channel_id is not None and self._editor.message_id is not None
@@ -255,7 +263,7 @@ class DiscordSurface:
         message = channel.get_partial_message(self._editor.message_id)
         thread = await self._call(
             lambda: message.create_thread(
-                name=_clip(self._request.prompt, 90), auto_archive_duration=10080
+                name=_clip(self._request.shown, 90), auto_archive_duration=10080
             ),
             what="thread create",
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from bot.models import Action
+
 SECTION_LIMIT = 3000
 ALT_TEXT_LIMIT = 2000
 
@@ -70,10 +72,48 @@ def retry(turn_id: int) -> dict[str, Any]:
     }
 
 
+ACTION_IDS = {action: f"easel_{action.value}" for action in Action}
+# Deleting cannot be undone: Slack asks first, in its own dialog.
+DELETE_CONFIRM = {
+    "title": {"type": "plain_text", "text": "Delete this drawing?"},
+    "text": {
+        "type": "plain_text",
+        "text": "Its message and its image are removed from this thread for everyone.",
+    },
+    "confirm": {"type": "plain_text", "text": "Delete"},
+    "deny": {"type": "plain_text", "text": "Keep it"},
+    "style": "danger",
+}
+
+
+def _button(action: Action, turn_id: int) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": ACTION_IDS[action],
+        "text": {"type": "plain_text", "text": action.label},
+        "value": str(turn_id),
+    }
+    if action is Action.DELETE:
+        button["style"] = "danger"
+        button["confirm"] = DELETE_CONFIRM
+    return button
+
+
+def buttons(turn_id: int) -> dict[str, Any]:
+    """The buttons under a finished drawing; each one's value is its turn's id in the ledger,
+    all a press needs (after a restart, on any replica)."""
+    return {
+        "type": "actions",
+        "block_id": f"buttons-{turn_id}",
+        "elements": [_button(action, turn_id) for action in Action],
+    }
+
+
 def with_image(
-    *, user_id: str, prompt: str, image: dict[str, Any], line: str
+    *, user_id: str, prompt: str, image: dict[str, Any], line: str, turn_id: int | None = None
 ) -> list[dict[str, Any]]:
-    return [_asked(user_id, prompt), image, _context(line)]
+    shown = [_asked(user_id, prompt), image, _context(line)]
+    return shown if turn_id is None else [*shown, buttons(turn_id)]
 
 
 def fallback_text(prompt: str, line: str) -> str:

@@ -3,22 +3,26 @@ and how a turn's surface is built (new, or reopened from the ledger)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.failures import Caller
+from adapters.failures import Caller, PlatformError
 from adapters.slack.budget import EditBudgets
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
 from adapters.slack.surface import Notify, SlackSurface
 from bot.models import DrawRequest, StoredTurn
 from bot.ports import SurfaceFor
+from bot.turns.presses import PressSurfaceFor
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +53,33 @@ class SlackDeps:
         attached = [dict(f) for f in turn.inputs]
         return self._surface(drawn, attached=attached, notify=notify, message=turn.message)
 
+    def pressed_surface_for(self) -> PressSurfaceFor:
+        """A pressed button's turn's surface: a new message in the drawing's thread, drawing
+        from the stored attachments it is given (Redo's) as a retry does."""
+
+        def build(request: DrawRequest, inputs: Sequence[Mapping[str, Any]]) -> SlackSurface:
+            r = request
+            notify = self.notifier(channel=r.channel, user=r.user_id, thread=r.thread)
+            return self._surface(r, attached=[dict(f) for f in inputs], notify=notify)
+
+        return build
+
     def notifier(self, *, channel: str | None, user: str, thread: str | None = None) -> Notify:
-        """Words for one person only (an ephemeral message), where they are."""
+        """Words for one person only (an ephemeral message), where they are. When Slack will
+        not take them, that is logged: there is nowhere else to say it."""
 
         async def notify(text: str) -> None:
-            if channel:
-                await self.client.chat_postEphemeral(
-                    channel=channel, user=user, thread_ts=thread, text=text
+            if not channel:
+                return
+            try:
+                await self.call(
+                    lambda: self.client.chat_postEphemeral(
+                        channel=channel, user=user, thread_ts=thread, text=text
+                    ),
+                    what="chat.postEphemeral",
                 )
+            except PlatformError as exc:
+                log.warning("could not tell %s in %s: %s", user, channel, exc.reason)
 
         return notify
 

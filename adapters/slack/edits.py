@@ -88,10 +88,20 @@ class MessageEdits:
         await self._send(new_blocks, line)
         return True
 
-    async def image(self, image: dict[str, Any], line: str, *, preview: bool = False) -> bool:
-        """Show an image in the message; False when Slack refuses the image (for good), or a
-        preview finds no token. A failure for now is raised: the step is tried again."""
-        new = blocks.with_image(user_id=self._user_id, prompt=self._prompt, image=image, line=line)
+    async def image(
+        self,
+        image: dict[str, Any],
+        line: str,
+        *,
+        preview: bool = False,
+        turn_id: int | None = None,
+    ) -> bool:
+        """Show an image in the message (a finished one with turn `turn_id`'s buttons); False
+        when Slack refuses the image (for good), or a preview finds no token. A failure for
+        now is raised: the step is tried again."""
+        new = blocks.with_image(
+            user_id=self._user_id, prompt=self._prompt, image=image, line=line, turn_id=turn_id
+        )
         try:
             if preview:
                 return await self.spare(new, line)

@@ -1,6 +1,7 @@
 """Bolt listeners for drawing: each translates a Slack payload and hands it to the service.
 
-`register()` puts them and the settings listeners (adapters.slack.home) on the app, with a
+`register()` puts them, the settings listeners (adapters.slack.home) and the buttons under a
+finished drawing (adapters.slack.presses) on the app, with a
 middleware that gives every listener the adapter's dependencies as `context["easel"]`.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from adapters.reports import usage_text
-from adapters.slack import home
+from adapters.slack import home, presses
 from adapters.slack.blocks import RETRY_ACTION
 from adapters.slack.deps import SlackDeps, deps_of
 from adapters.slack.payloads import (
@@ -137,4 +138,5 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     app.event("message")(thread_reply)
     app.action(RETRY_ACTION)(retry_pressed)
     home.register(app)
+    presses.register(app)
     app.error(on_error)

@@ -83,3 +83,20 @@ def pressed(body: dict[str, Any]) -> tuple[str | None, str]:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     return channel, str((body.get("actions") or [{}])[0].get("value") or "")
+
+
+def pressed_in(body: dict[str, Any]) -> str | None:
+    """The thread of the message whose button was pressed (None for a thread's first message)."""
+    return (body.get("container") or {}).get("thread_ts")
+
+
+def press_key(body: dict[str, Any], *, team: str) -> str:
+    """A button press's identity, to claim it once: Slack stamps each click (`action_ts`), and
+    a replay of the same signed request carries the same stamp."""
+    action = (body.get("actions") or [{}])[0]
+    user = (body.get("user") or {}).get("id")
+    stamp = action.get("action_ts") or body.get("trigger_id")
+    if not stamp:
+        text = json.dumps(body, sort_keys=True, default=str)
+        stamp = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return f"{team}:{user}:{action.get('action_id')}:{stamp}"

@@ -30,7 +30,8 @@ from adapters.slack.failures import classify, error_code
 from adapters.slack.files import SlackDownloader
 from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
-from bot.config import Config, SlackConfig
+from bot.chat_config import SlackConfig
+from bot.config import Config
 from bot.ports import PublicPreviews, Telemetry
 from bot.telemetry import NoTelemetry, Timing
 from bot.turns.service import DrawService

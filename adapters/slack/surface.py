@@ -16,10 +16,9 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.failures import Caller, PlatformError
-from adapters.slack import blocks, files
+from adapters.slack import blocks, deleting, files
 from adapters.slack.budget import EditBudget
 from adapters.slack.edits import MessageEdits
-from adapters.slack.erase import erase
 from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
 from adapters.slack.previews import SlackPreviews
@@ -91,7 +90,7 @@ class SlackSurface:
             client=client,
             host=preview_host,
             channel=request.channel,
-            prompt=request.prompt,
+            prompt=request.shown,
             delays=preview_delays,
         )
         # An existing message (a retry, or a turn reopened after a restart) is edited, not posted.
@@ -100,7 +99,7 @@ class SlackSurface:
             call=call,
             budget=budget,
             channel=request.channel,
-            prompt=request.prompt,
+            prompt=request.shown,
             user_id=request.user_id,
             ts=message["ts"] if message else None,
         )
@@ -136,7 +135,7 @@ class SlackSurface:
             lambda: self._client.chat_postMessage(
                 channel=self.channel,
                 thread_ts=self._request.thread,
-                text=blocks.fallback_text(self._request.prompt, line),
+                text=blocks.fallback_text(self._request.shown, line),
                 blocks=self._progress(line),
             ),
             what="chat.postMessage",
@@ -211,7 +210,7 @@ class SlackSurface:
                 self._client,
                 data=final.data,
                 filename=final.filename,
-                title=_clip_title(self._request.prompt),
+                title=_clip_title(self._request.shown),
                 channel=self.channel,
                 thread_ts=self._thread(),
                 comment=comment,
@@ -239,11 +238,12 @@ class SlackSurface:
         processed = await files.wait_processed(
             self._call, self._client, file_id=file_ref, channel=self.channel, delays=self._delays
         )
-        image = blocks.image_block(prompt=self._request.prompt, file_id=file_ref)
+        image = blocks.image_block(prompt=self._request.shown, file_id=file_ref)
         try:
-            if not (processed and await self._edits.image(image, DONE)):
+            if not (processed and await self._edits.image(image, DONE, turn_id=turn_id)):
                 # The file is safely in the thread; the message just points at it.
-                await self._edits.must(self._progress(DONE_AS_TEXT), DONE_AS_TEXT)
+                shown = [*self._progress(DONE_AS_TEXT), blocks.buttons(turn_id)]
+                await self._edits.must(shown, DONE_AS_TEXT)
         except PlatformError as exc:
             raise not_delivered(exc) from exc
         self._edits.settle()
@@ -262,7 +262,7 @@ class SlackSurface:
             self._edits.settle()
 
     async def erase(self, file_ref: str | None) -> None:
-        await erase(
+        await deleting.erase(
             self._call, self._client, channel=self.channel, ts=self._edits.ts, file_ref=file_ref
         )
 
@@ -282,9 +282,7 @@ class SlackSurface:
         return self._thread_ts
 
     def _progress(self, line: str) -> list[dict[str, Any]]:
-        return blocks.progress(
-            user_id=self._request.user_id, prompt=self._request.prompt, line=line
-        )
+        return blocks.progress(user_id=self._request.user_id, prompt=self._request.shown, line=line)
 
 
 def _clip_title(prompt: str) -> str:

@@ -1,27 +1,26 @@
-"""The playground's HTTP side: the page, live updates over SSE, /draw, and the images."""
+"""The playground's HTTP side: the page, live updates over SSE, the page's posts, images."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import uuid
 from pathlib import Path
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from adapters.web.guard import Guard
-from adapters.web.hub import Hub, Message
+from adapters.web.hub import Hub
+from adapters.web.posts import Posts
 from adapters.web.surface import WebSurface
-from bot.errors import EaselError
-from bot.images import MAX_INPUT_BYTES
 from bot.models import DrawRequest, StoredTurn
 from bot.turns.service import DrawService
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
+ICON = "icon.svg"  # easel's own icon, also served as /favicon.ico
 TOKEN_PLACEHOLDER = "{{easel-token}}"  # in index.html; the page's token, filled in when served
 PAGE_HEADERS = {
     "Cache-Control": "no-store",  # the token is this process's; a restart makes a new one
@@ -38,15 +37,22 @@ class Playground:
         self._page = (
             (STATIC / "index.html").read_text("utf-8").replace(TOKEN_PLACEHOLDER, self._guard.token)
         )
+        self._assets = {p.name for p in STATIC.iterdir() if p.is_file()} - {"index.html"}
         self._closing = asyncio.Event()
-        self._turns = turns
         self._interval = preview_interval
+        self.posts = Posts(hub=self.hub, turns=turns, preview_interval=preview_interval)
         turns.reopen_with("web", self.reopen)
 
     def reopen(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> WebSurface:
-        """A surface for a turn of an earlier run (whose page is gone): says how it ended."""
+        """A surface for a stored turn: its message when it is still on the page (to delete
+        it, or draw it again), else one that says how a turn of an earlier run ended."""
         drawn = request or turn.retried_by(turn.user_id)
-        return WebSurface(hub=self.hub, request=drawn, preview_interval=self._interval)
+        return WebSurface(
+            hub=self.hub,
+            request=drawn,
+            preview_interval=self._interval,
+            message=self.hub.find(turn.message.get("id")),
+        )
 
     def routes(self) -> list[web.RouteDef]:
         guard = self._guard
@@ -54,7 +60,9 @@ class Playground:
             web.get("/", guard.page(self.index)),
             web.get("/static/{name}", guard.page(self.static)),
             web.get("/events", guard.stream(self.events)),
-            web.post("/api/draw", guard.action(self.draw)),
+            web.post("/api/draw", guard.action(self.posts.draw)),
+            web.post("/api/press", guard.action(self.posts.press)),
+            web.get("/favicon.ico", guard.page(self.favicon)),
             web.get("/images/{token}", guard.page(self.image)),
         ]
 
@@ -63,9 +71,14 @@ class Playground:
 
     async def static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        if name not in {"app.js", "style.css"}:
+        if name not in self._assets:
             raise web.HTTPNotFound()
         return web.FileResponse(STATIC / name)
+
+    async def favicon(self, request: web.Request) -> web.StreamResponse:
+        icon = (STATIC / ICON).read_bytes()
+        headers = {"Cache-Control": "public, max-age=86400"}
+        return web.Response(body=icon, content_type="image/svg+xml", headers=headers)
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         queue = self.hub.subscribe()
@@ -112,67 +125,6 @@ class Playground:
         if name := request.query.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{_safe(name)}"'
         return web.Response(body=data, content_type=mime_type, headers=headers)
-
-    async def draw(self, request: web.Request) -> web.StreamResponse:
-        fields, files = await _read_form(request)
-        prompt = fields.get("prompt", "").strip()
-        if prompt.startswith("/draw"):
-            prompt = prompt.removeprefix("/draw").strip()
-        thread = fields.get("thread") or None
-        if thread is not None and thread not in self.hub.threads:
-            return web.json_response({"error": "That thread is not easel's."}, status=404)
-        request_id = fields.get("id") or uuid.uuid4().hex
-        draw = DrawRequest(
-            platform="web",
-            workspace="local",
-            channel="playground",
-            user_id="you",
-            prompt=prompt,
-            thread=thread,
-            dedupe_key=f"web:{request_id}",
-            attachment_count=len(files),
-        )
-        try:
-            await self._turns.draw(
-                draw,
-                lambda admitted: WebSurface(
-                    hub=self.hub, request=admitted, attached=files, preview_interval=self._interval
-                ),
-            )
-        except EaselError as exc:
-            return web.json_response({"error": exc.user_message}, status=400)
-        if thread is not None:
-            self.hub.add(Message(id=self.hub.new_id(), thread=thread, author="you", text=prompt))
-        return web.json_response({"ok": True}, status=202)
-
-
-async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
-    """Text fields and image files of a multipart form, reading at most MAX_INPUT_BYTES."""
-    fields: dict[str, str] = {}
-    files: list[tuple[str, bytes]] = []
-    if not request.content_type.startswith("multipart/"):
-        form = await request.post()
-        return {k: str(v) for k, v in form.items()}, files
-    reader = await request.multipart()
-    total = 0
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader):
-            continue
-        if part.filename:
-            chunks = []
-            while chunk := await part.read_chunk():
-                total += len(chunk)
-                if total > MAX_INPUT_BYTES:
-                    raise web.HTTPRequestEntityTooLarge(
-                        max_size=MAX_INPUT_BYTES,
-                        actual_size=total,
-                        text="easel takes up to 20 MB of images per message.",
-                    )
-                chunks.append(chunk)
-            files.append((part.filename, b"".join(chunks)))
-        elif part.name:
-            fields[part.name] = await part.text()
-    return fields, files
 
 
 def _safe(name: str) -> str:

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-TOKEN_HEADER = "X-Easel-Token"  # on POST /api/draw
+TOKEN_HEADER = "X-Easel-Token"  # on the page's posts: /api/draw and /api/press
 TOKEN_QUERY = "token"  # on GET /events: EventSource cannot set headers
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SAME_SITE = frozenset({"same-origin", "none"})

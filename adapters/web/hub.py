@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,13 +22,16 @@ class Message:
     id: str
     thread: str
     author: str  # "you" or "easel"
-    text: str
+    text: str  # what the person typed; for easel's message, the prompt it draws
     line: str = ""
     image: str | None = None  # URL of the image this message shows
     download: str | None = None  # URL of the final file
     note: str | None = None  # revised prompt, or the error in plain words
-    state: str = "drawing"  # drawing | preview | done | failed | deleted
+    state: str = "drawing"  # drawing | preview | done | failed | deleted; "sent" for yours
     turn: int | None = None  # the turn a finished drawing's buttons act on
+    # Part of the thread's opening post (the /draw and its drawing), shown in the channel;
+    # the other messages are replies, shown in the thread.
+    opening: bool = False
 
 
 @dataclass(slots=True)
@@ -55,6 +59,24 @@ class Hub:
         thread.messages.append(message)
         self.publish(message)
 
+    def find(self, message_id: object) -> Message | None:
+        """The message with this id, if it is still on the page."""
+        for message in self._messages():
+            if message.id == message_id:
+                return message
+        return None
+
+    def drawing(self, turn_id: int) -> Message | None:
+        """The finished drawing of turn `turn_id` on this page, if it is here."""
+        for message in self._messages():
+            if message.turn == turn_id and message.state == "done":
+                return message
+        return None
+
+    def _messages(self) -> Iterator[Message]:
+        for thread in self.threads.values():
+            yield from thread.messages
+
     def publish(self, message: Message) -> None:
         payload = json.dumps({"type": "message", "message": asdict(message)})
         for queue in list(self._subscribers):
@@ -73,7 +95,7 @@ class Hub:
         self.publish(message)
 
     def snapshot(self) -> list[dict[str, Any]]:
-        return [asdict(m) for t in self.threads.values() for m in t.messages]
+        return [asdict(m) for m in self._messages()]
 
     # -- subscribers -------------------------------------------------------------------------
 

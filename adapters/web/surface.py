@@ -26,12 +26,17 @@ class WebSurface:
         request: DrawRequest,
         attached: Sequence[tuple[str, bytes]] = (),
         preview_interval: float = 0.2,
+        thread: str | None = None,
+        message: Message | None = None,
     ) -> None:
+        """`thread`: the id a new drawing's thread takes (its /draw is already in it);
+        `message`: a stored turn's message, still on the page."""
         self._hub = hub
         self._request = request
         self._attached = list(attached)
         self._interval = preview_interval
-        self._message: Message | None = None
+        self._thread = thread
+        self._message = message
         self._preview: str | None = None
 
     @property
@@ -46,17 +51,22 @@ class WebSurface:
         return True  # each message's edits are paced by preview_interval alone
 
     async def start(self, *, waiting: bool = False) -> ThreadKey:
+        line = "waiting for the drawing above to finish…" if waiting else "drawing…"
+        r = self._request
+        if self._message is not None:  # a retry draws again in the turn's own message
+            self._update(line=line, state="drawing", image=None, download=None, note=None)
+            return ThreadKey(r.platform, r.workspace, r.channel, self._message.thread)
         message_id = self._hub.new_id()
-        thread = self._request.thread or message_id
+        thread = r.thread or self._thread or message_id
         self._message = Message(
             id=message_id,
             thread=thread,
             author="easel",
-            text=self._request.prompt,
-            line="waiting for the drawing above to finish…" if waiting else "drawing…",
+            text=r.shown,
+            line=line,
+            opening=r.thread is None,
         )
         self._hub.add(self._message)
-        r = self._request
         return ThreadKey(r.platform, r.workspace, r.channel, thread)
 
     def message_ref(self) -> Mapping[str, Any]:
@@ -99,7 +109,7 @@ class WebSurface:
             turn=turn_id,
             image=image_url(token),
             download=f"{image_url(token)}?download={final.filename}",
-            line="Reply in this thread to edit the image.",
+            line="",
             note=final.revised_prompt,
             state="done",
         )
@@ -132,7 +142,7 @@ class WebSurface:
                 id=self._hub.new_id(),
                 thread=self._request.thread or "",
                 author="easel",
-                text=self._request.prompt,
+                text=self._request.shown,
             )
             self._hub.add(self._message)
         for name, value in changes.items():

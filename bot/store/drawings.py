@@ -51,6 +51,14 @@ class SqlDrawings:
         await self._db.notify(topic(key))
         return True
 
+    async def image_of(self, key: ThreadKey, response_id: str) -> str | None:
+        row = await self._db.one(
+            f"SELECT file_ref FROM turns WHERE {WHERE_KEY} AND response_id=? AND status=?"
+            " AND deleted_at IS NULL AND file_ref IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (*key_params(key), response_id, TurnStatus.DELIVERED),
+        )
+        return None if row is None else str(row[0])
+
     async def _rewind(self, tx: Statements, key: ThreadKey, *, deleted_file: str | None) -> None:
         head = await tx.one(f"SELECT last_file_ref FROM threads WHERE {WHERE_KEY}", key_params(key))
         if head is None or deleted_file is None or head[0] != deleted_file:

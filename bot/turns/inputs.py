@@ -17,7 +17,7 @@ from typing import Any
 
 from bot import errors
 from bot.models import Action, DrawRequest, InputImage, StoredTurn, ThreadState
-from bot.ports import Inputs, Ledger, Threads
+from bot.ports import Drawings, Inputs, Ledger, Threads
 from bot.turns.masks import NEEDS_IMAGE, check_mask, split_mask
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ BIGGER_PROMPT = (
     "Redraw this image at the new, larger size. Keep everything in it the same: the "
     "composition, subjects, colors, style and details."
 )
+MARKED_GONE = "The image that drawing's mask marked was deleted, so it cannot be drawn again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ async def plan(
     *,
     threads: Threads,
     ledger: Ledger,
+    drawings: Drawings,
     inputs: Inputs,
 ) -> Plan:
     """The turn's plan; BadInput (with words) before anything is paid when it cannot be."""
@@ -68,11 +70,29 @@ async def plan(
     if mask is None:
         return found
     if not found.images:
-        if state is None or state.last_file_ref is None:
-            raise errors.AttachmentRejected(NEEDS_IMAGE)
-        found = Plan(found.prompt, found.previous, (await inputs.fetch_image(state.last_file_ref),))
+        marked = await _marked(request, found.previous, state, drawings)
+        found = Plan(found.prompt, found.previous, (await inputs.fetch_image(marked),))
     await check_mask(mask, found.images[0])
     return Plan(found.prompt, found.previous, found.images, mask, found.last_file)
+
+
+async def _marked(
+    request: DrawRequest, previous: str | None, state: ThreadState | None, drawings: Drawings
+) -> str:
+    """The image a mask sent alone marks: the thread's last one, or for Redo the one the
+    original marked (the image of the response it continued)."""
+    key = request.thread_key
+    if request.action is not Action.REDO:
+        marked = state.last_file_ref if state is not None else None
+    elif key is not None and previous is not None:
+        marked = await drawings.image_of(key, previous)
+        if marked is None:
+            raise errors.BadInput(MARKED_GONE)
+    else:
+        marked = None
+    if marked is None:
+        raise errors.AttachmentRejected(NEEDS_IMAGE)
+    return marked
 
 
 async def _plan(

@@ -85,7 +85,8 @@ class Presses:
 
     async def drawing(self, press: Press) -> StoredTurn:
         """The drawing a press acts on; BadInput, in words, when it cannot be acted on (gone,
-        deleted, from another workspace, not delivered yet). Edit asks before its form."""
+        deleted, from another workspace, not delivered yet, or, for Edit's form, not theirs to
+        draw in). Edit asks before its form."""
         turn = await self._ledger.get(press.turn_id)
         if turn is None or (turn.key.platform, turn.key.workspace) != (
             press.platform,
@@ -98,6 +99,10 @@ class Presses:
             raise errors.BadInput(NOT_YET)
         if turn.status is not TurnStatus.DELIVERED:
             raise errors.BadInput(GONE)
+        if press.action is Action.EDIT and press.text is None:  # before its form opens
+            k = turn.key
+            here = DrawRequest(k.platform, k.workspace, k.channel, press.user_id, "", k.thread)
+            await self._desk.may_draw_here(here)
         return turn
 
     async def press(self, press: Press, surface_for: PressSurfaceFor) -> None:

@@ -71,6 +71,7 @@ class DrawService:
         self._runner = TurnRunner(
             ledger=store.ledger,
             threads=store.threads,
+            drawings=store.drawings,
             backend=backend,
             order=self._order,
             deliverer=Deliverer(
@@ -85,7 +86,11 @@ class DrawService:
         )
         self._reopen: dict[str, Reopen] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.presses = Presses(
+        self.presses = self._presses(store, workspaces)
+        self.recovery = self._recovery(store)
+
+    def _presses(self, store: Store, workspaces: Workspaces) -> Presses:
+        return Presses(
             ledger=store.ledger,
             drawings=store.drawings,
             claims=store.claims,
@@ -94,7 +99,9 @@ class DrawService:
             reopen=self._reopen,
             submit=self.submit,
         )
-        self.recovery = Recovery(
+
+    def _recovery(self, store: Store) -> Recovery:
+        return Recovery(
             ledger=store.ledger,
             replicas=store.replicas,
             admissions=store.admissions,

@@ -29,7 +29,16 @@ from bot.models import (
     Preview,
     ThreadKey,
 )
-from bot.ports import ImageBackend, Inputs, Ledger, Surface, Telemetry, Threads, TurnMessage
+from bot.ports import (
+    Drawings,
+    ImageBackend,
+    Inputs,
+    Ledger,
+    Surface,
+    Telemetry,
+    Threads,
+    TurnMessage,
+)
 from bot.telemetry import BUG, NoTelemetry, Stopwatch
 from bot.turns.delivery import Deliverer, patiently, quietly
 from bot.turns.inputs import Plan, plan
@@ -52,6 +61,7 @@ class TurnRunner:
 
     ledger: Ledger
     threads: Threads
+    drawings: Drawings
     backend: ImageBackend
     order: ThreadOrder
     deliverer: Deliverer
@@ -189,6 +199,7 @@ class TurnRunner:
                 await surface.attachments(),
                 threads=self.threads,
                 ledger=self.ledger,
+                drawings=self.drawings,
                 inputs=surface,
             )
             log.info("turn %d draws from %s", turn_id, found.described())

@@ -79,7 +79,7 @@ class AdmissionDesk:
             raise errors.BadInput("easel is restarting. Please try again in a minute.")
         request = replace(request, prompt=clean_prompt(request.prompt))
         settings = await self._workspaces.settings(request.platform, request.workspace)
-        await self._check_place(request, settings)
+        await self.may_draw_here(request, settings)
         options = options_for(request, settings)
 
         async def check(running: int) -> None:
@@ -95,8 +95,14 @@ class AdmissionDesk:
         place = await self._admissions.admit(who, check)  # one at a time, on every replica
         return Admission(request=request, options=options, settings=settings, place=place)
 
-    async def _check_place(self, request: DrawRequest, settings: WorkspaceSettings) -> None:
-        """Whether easel draws here at all, and whether this person may reply here."""
+    async def may_draw_here(
+        self, request: DrawRequest, settings: WorkspaceSettings | None = None
+    ) -> None:
+        """Whether easel draws here at all, and whether this person may reply here (NotAllowed
+        says why not); asked before a form opens too, so nobody types into a form for
+        nothing."""
+        if settings is None:
+            settings = await self._workspaces.settings(request.platform, request.workspace)
         if not settings.enabled:
             raise errors.NotAllowed("easel is turned off in this workspace by its admins.")
         key = request.thread_key

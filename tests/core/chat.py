@@ -300,8 +300,10 @@ class Core:
         admin: bool = False,
         text: str | None = None,
         workspace: str = "W1",
+        attached: Sequence[InputImage] = (),
     ) -> None:
-        """A button pressed on a finished drawing, as an adapter hands it over."""
+        """A button pressed on a finished drawing, as an adapter hands it over (`attached`:
+        what the adapter fetches again of the drawing's attachments, for Redo)."""
         self.pressed += 1
         press = Press(
             action=action,
@@ -313,7 +315,7 @@ class Core:
             admin=admin,
             text=text,
         )
-        await self.turns.press(press, lambda r, inputs: self.chat.surface_for(r))
+        await self.turns.press(press, lambda r, inputs: self.chat.surface_for(r, attached))
 
     async def drawn(self, prompt: str = "a cat") -> str:
         """A new drawing, finished; its thread."""

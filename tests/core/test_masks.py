@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from bot.models import InputImage
+from bot.models import Action, InputImage
 from bot.store.sqlite import SqliteStore
+from bot.turns.inputs import MARKED_GONE
 from bot.turns.masks import is_mask_name
 from tests.core.chat import Core, core
 
@@ -72,6 +73,30 @@ async def test_a_mask_alone_in_a_thread_marks_its_last_image(store: SqliteStore)
     assert call.previous_response_id == "resp_1"
     assert [i.data for i in call.images] == [c.backend.finals[0]]
     assert call.mask is not None and call.mask.name == "brush.png"
+
+
+async def test_redo_of_a_mask_alone_marks_the_image_the_original_marked(
+    store: SqliteStore,
+) -> None:
+    c = core(store)
+    thread = await c.drawn("a cat")
+    brush = attach("brush.png", png((1024, 1024)))
+    await _reply(c, thread, "mask: a red hat", brush)
+    await _reply(c, thread, "make it night")  # the thread's last image is now the third
+    await c.press(Action.REDO, 2, attached=(brush,))
+    await c.turns.join()
+    redo = c.backend.calls[-1]
+    assert (redo.prompt, redo.previous_response_id) == ("a red hat", "resp_1")
+    assert [i.data for i in redo.images] == [c.backend.finals[0]]  # not the night one
+    assert redo.mask is not None and redo.mask.data == brush.data
+
+    # With the image it marked deleted, the Redo says so and draws nothing.
+    await c.press(Action.DELETE, 1)
+    await c.press(Action.REDO, 2, attached=(brush,))
+    await c.turns.join()
+    assert len(c.backend.calls) == 4
+    last = list(c.chat.messages.values())[-1]
+    assert last.shows == f"failed: {MARKED_GONE}"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from bot import errors
 from bot.models import Action, ImageOptions
 from bot.store.sqlite import SqliteStore
 from bot.turns.inputs import BIGGER_PROMPT, VARY_PROMPT
-from bot.turns.presses import ALREADY
+from bot.turns.presses import ALREADY, Press
 from tests.core.chat import Core, core, key, request
 
 
@@ -230,6 +230,29 @@ async def test_a_press_goes_through_admission_like_a_reply(store: SqliteStore) -
     await c.press(Action.REDO, 1, user="U1")
     await c.turns.join()
     assert len(c.backend.calls) == 2
+
+
+async def test_edits_form_is_refused_before_it_opens_to_whoever_may_not_draw_there(
+    store: SqliteStore,
+) -> None:
+    c = core(store)
+    await c.drawn("a cat")
+    await c.workspaces.change_settings(
+        "test", "W1", user_id="ADMIN", texts={"reply_policy": "starter"}
+    )
+
+    def opening(user: str) -> Press:  # Edit pressed: its form is about to open
+        return Press(
+            Action.EDIT, 1, platform="test", workspace="W1", user_id=user, interaction=user
+        )
+
+    with pytest.raises(errors.NotAllowed, match="Only the person who started this drawing"):
+        await c.turns.presses.drawing(opening("U2"))
+    assert (await c.turns.presses.drawing(opening("U1"))).id == 1
+    await c.workspaces.change_settings("test", "W1", user_id="ADMIN", texts={"enabled": "off"})
+    with pytest.raises(errors.NotAllowed, match="turned off"):
+        await c.turns.presses.drawing(opening("U1"))
+    assert len(c.backend.calls) == 1
 
 
 async def test_a_press_while_the_thread_draws_queues_like_a_reply(store: SqliteStore) -> None:

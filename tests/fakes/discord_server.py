@@ -7,7 +7,10 @@ and a GUILD_CREATE per server of the shard, heartbeats acked), and `dispatch()` 
 server. The fake knows the servers `guilds` (one, GUILD_ID, unless told), each with one text
 channel (`channel_of()`). `gateway_down()` closes the gateway's connections (or one shard's)
 and refuses new ones until `gateway_up()`; a client that comes back RESUMEs its session, as
-against Discord.
+against Discord. The interactions tests dispatch (commands, button presses, forms) and
+easel's answers to them are discord_interactions' (`interaction()`, `press()`,
+`submit_modal()`, `told()`...). A message is deleted only when it exists and is easel's own
+(403 otherwise); a thread started from it stays.
 Every REST call is recorded; `faults` fails any route by name (`route_name()`),
 `rate_limit(path, times)` answers 429 with Discord's headers, `unavailable()` 503;
 `expire(token)` makes an interaction token answer 401 "Invalid Webhook Token" (50027).
@@ -21,27 +24,47 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord_gateway import Gateway, guild_create
+from tests.fakes.discord_interactions import (
+    APP_ID,
+    BOT_ID,
+    COMMAND_ID,
+    EPHEMERAL,
+    GUILD_ID,
+    MANAGE_GUILD,
+    MEMBER_PERMISSIONS,
+    USER_ID,
+    Interactions,
+    now_iso,
+    user,
+)
 from tests.fakes.faults import Fault, Faults, Kind, json_response, rate_limited, status
 from tests.fakes.server import LocalServer
 
 _Json = dict[str, Any]
-APP_ID = 1100
-BOT_ID = 1200
-GUILD_ID = 1300
 CHANNEL_ID = 1400
-USER_ID = 1500
-COMMAND_ID = 1600
 MESSAGE_CONTENT_LIMITED = 1 << 19
-MANAGE_GUILD = 1 << 5
-# What an ordinary member may do (send messages, attach files, use commands...): not Manage Server.
-MEMBER_PERMISSIONS = 1071698660929 & ~MANAGE_GUILD
+MISSING_PERMISSIONS = {"message": "Missing Permissions", "code": 50013}
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "CHANNEL_ID",
+    "COMMAND_ID",
+    "GUILD_ID",
+    "MANAGE_GUILD",
+    "MEMBER_PERMISSIONS",
+    "USER_ID",
+    "Call",
+    "FakeDiscord",
+    "now_iso",
+    "user",
+    "wait_ready",
+]
 
 
 @dataclass
@@ -52,21 +75,6 @@ class Call:
     status: int = 200
     payload: _Json = field(default_factory=dict)
     files: list[tuple[str, int]] = field(default_factory=list)  # (filename, bytes)
-
-
-def user(uid: int, name: str, *, bot: bool = False) -> _Json:
-    return {
-        "id": str(uid),
-        "username": name,
-        "discriminator": "0",
-        "avatar": None,
-        "global_name": name,
-        "bot": bot,
-    }
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class FakeDiscord(LocalServer):
@@ -88,23 +96,31 @@ class FakeDiscord(LocalServer):
         self.threads: dict[int, _Json] = {}
         self.blobs: dict[int, bytes] = {}
         self.commands: dict[str, list[_Json]] = {}  # "global" or guild id -> synced commands
-        self.originals: dict[str, int] = {}  # interaction token -> its response message id
-        self.callbacks: list[_Json] = []
-        self.expired: set[str] = set()
         self._attached_names: dict[str, str] = {}  # attachment id -> file name, as sent
         self.downloads: list[int] = []  # attachment ids fetched from the CDN, in order
         self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
-        self._pressed: dict[int, int] = {}  # component interaction id -> its message id
         self._ids = itertools.count(10_000)
         self.guilds = list(guilds)
         self.recommended_shards = 1  # GET /gateway/bot's `shards`
         self._channels = {g: CHANNEL_ID if g == GUILD_ID else self.new_id() for g in guilds}
-        self._token_channels: dict[str, int] = {}  # interaction token -> its channel
         self.gateway = Gateway(self)
         # What tests read of the gateway, by the names they always had.
         self.identified = self.gateway.identified  # IDENTIFY payloads, in order
         self.resumed = self.gateway.resumed  # RESUME payloads, in order
         self.ready = self.gateway.ready  # a client has identified and been sent READY
+        self.interactions = Interactions(self)
+        # The payloads tests dispatch, and what easel answered, by the names they always had.
+        self.interaction = self.interactions.interaction
+        self.autocomplete = self.interactions.autocomplete
+        self.command = self.interactions.command
+        self.press = self.interactions.press
+        self.submit_modal = self.interactions.submit_modal
+        self.told = self.interactions.told
+        self.callbacks = self.interactions.callbacks
+        self.originals = self.interactions.originals
+        self.forms = self.interactions.forms
+        self.followups = self.interactions.followups
+        self.expired = self.interactions.expired
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -182,7 +198,7 @@ class FakeDiscord(LocalServer):
         """The text channel of one of the fake's servers."""
         return self._channels[guild_id]
 
-    def _guild_of(self, channel_id: int) -> int:
+    def guild_of(self, channel_id: int) -> int:
         """The server of a channel or thread (GUILD_ID for one the fake does not know)."""
         if channel_id in self.threads:
             return int(self.threads[channel_id]["guild_id"])
@@ -190,123 +206,6 @@ class FakeDiscord(LocalServer):
         return guilds[0] if guilds else GUILD_ID
 
     # -- payloads tests inject -----------------------------------------------------------
-
-    def interaction(
-        self,
-        prompt: str,
-        *,
-        attachment: _Json | None = None,
-        size: str | None = None,
-        quality: str | None = None,
-        limit: int = 10 * 1024 * 1024,
-        guild: int = GUILD_ID,
-    ) -> _Json:
-        """/draw in `guild`'s channel."""
-        options: list[_Json] = [{"name": "prompt", "type": 3, "value": prompt}]
-        resolved: _Json = {}
-        if attachment is not None:
-            options.append({"name": "image", "type": 11, "value": attachment["id"]})
-            resolved["attachments"] = {attachment["id"]: attachment}
-        for name, value in (("size", size), ("quality", quality)):
-            if value is not None:
-                options.append({"name": name, "type": 3, "value": value})
-        data = {
-            "id": str(COMMAND_ID),
-            "name": "draw",
-            "type": 1,
-            "options": options,
-            "resolved": resolved,
-        }
-        return self._interaction(data, limit=limit, guild=guild)
-
-    def autocomplete(self, prompt: str, *, size: str, guild: int = GUILD_ID) -> _Json:
-        """A person typing `size` into /draw's size option (APPLICATION_COMMAND_AUTOCOMPLETE);
-        easel answers with callback type 8 and its choices."""
-        payload = self.interaction(prompt, size=size, guild=guild)
-        payload["type"] = 4
-        for option in payload["data"]["options"]:
-            if option["name"] == "size":
-                option["focused"] = True
-        return payload
-
-    def command(
-        self,
-        name: str,
-        subcommand: str,
-        *,
-        permissions: int = MEMBER_PERMISSIONS,
-        member: int = USER_ID,
-        guild: int = GUILD_ID,
-        **values: str,
-    ) -> _Json:
-        """A `/name subcommand key:value ...` interaction from a member with `permissions`."""
-        options = [{"name": k, "type": 3, "value": v} for k, v in values.items()]
-        data = {
-            "id": str(COMMAND_ID + 1),
-            "name": name,
-            "type": 1,
-            "options": [{"name": subcommand, "type": 1, "options": options}],
-        }
-        return self._interaction(data, permissions=permissions, member=member, guild=guild)
-
-    def press(self, message_id: int, custom_id: str, *, member: int = USER_ID) -> _Json:
-        """A person pressing the button `custom_id` on a bot message."""
-        message = self.messages[message_id]
-        data = {"custom_id": custom_id, "component_type": 2}
-        guild = self._guild_of(int(message["channel_id"]))
-        interaction = self._interaction(data, member=member, guild=guild)
-        interaction["type"] = 3
-        interaction["channel_id"] = message["channel_id"]
-        interaction["message"] = {**message, "guild_id": str(guild)}
-        self._pressed[int(interaction["id"])] = message_id
-        return interaction
-
-    def _interaction(
-        self,
-        data: _Json,
-        *,
-        permissions: int = MEMBER_PERMISSIONS,
-        member: int = USER_ID,
-        limit: int = 10 * 1024 * 1024,
-        guild: int = GUILD_ID,
-    ) -> _Json:
-        iid = self.new_id()
-        channel = self.channel_of(guild)
-        self._token_channels[f"itoken-{iid}"] = channel
-        return {
-            "id": str(iid),
-            "application_id": str(APP_ID),
-            "type": 2,
-            "token": f"itoken-{iid}",
-            "version": 1,
-            "guild_id": str(guild),
-            "channel_id": str(channel),
-            "channel": {
-                "id": str(channel),
-                "type": 0,
-                "guild_id": str(guild),
-                "name": "art",
-                "position": 0,
-                "permission_overwrites": [],
-            },
-            "member": {
-                "user": user(member, "painter" if member == USER_ID else f"member{member}"),
-                "roles": [],
-                "joined_at": now_iso(),
-                "permissions": str(permissions),
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-            },
-            "data": data,
-            "locale": "en-US",
-            "guild_locale": "en-US",
-            "app_permissions": "1071698660929",
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild)},
-            "context": 0,
-            "attachment_size_limit": limit,
-        }
 
     def upload(
         self,
@@ -344,7 +243,7 @@ class FakeDiscord(LocalServer):
         self.messages[mid] = message
         return {
             **message,
-            "guild_id": str(self._guild_of(thread)),
+            "guild_id": str(self.guild_of(thread)),
             "member": {"roles": [], "joined_at": now_iso(), "flags": 0},
         }
 
@@ -373,6 +272,18 @@ class FakeDiscord(LocalServer):
         return thread
 
     # -- REST ----------------------------------------------------------------------------
+
+    def bot_message(self, channel: int, payload: _Json) -> _Json:
+        """A message of easel's made by an interaction's answer or follow-up (`channel` 0:
+        one the fake did not send). An ephemeral one is its presser's alone: it is in no
+        channel's history."""
+        mid = self.new_id()
+        bot = user(BOT_ID, "easel", bot=True)
+        message = self._message(mid, channel or CHANNEL_ID, payload.get("content", ""), bot, [])
+        self._edit(message, payload, [])
+        message["flags"] = int(payload.get("flags") or 0) & EPHEMERAL
+        self.messages[mid] = message
+        return message
 
     def _message(
         self, mid: int, channel: int, content: str, author: _Json, attachments: list[_Json]
@@ -500,34 +411,9 @@ class FakeDiscord(LocalServer):
             self.commands[where] = synced
             return 200, synced
         if parts[0] == "interactions" and parts[-1] == "callback":
-            iid, token = int(parts[1]), parts[2]
-            self.callbacks.append({"id": iid, "token": token, **payload})
-            if payload["type"] == 8:  # autocomplete choices: no message
-                return 204, None
-            if payload["type"] in (6, 7) and iid in self._pressed:  # (deferred) update
-                mid = self._pressed[iid]
-                self.originals[token] = mid
-                return 200, {
-                    "interaction": {"id": str(iid), "type": 3, "response_message_id": str(mid)},
-                    "resource": {"type": payload["type"], "message": self.messages[mid]},
-                }
-            mid = self.new_id()
-            self.originals[token] = mid
-            data = payload.get("data") or {}
-            channel = self._token_channels.get(token, CHANNEL_ID)
-            message = self._message(
-                mid, channel, data.get("content", ""), user(BOT_ID, "easel", bot=True), []
-            )
-            self.messages[mid] = message
-            return 200, {
-                "interaction": {
-                    "id": str(iid),
-                    "type": 2,
-                    "response_message_id": str(mid),
-                    "response_message_loading": payload["type"] == 5,
-                },
-                "resource": {"type": payload["type"], "message": message},
-            }
+            return self.interactions.callback(int(parts[1]), parts[2], payload)
+        if parts[0] == "webhooks" and len(parts) == 3 and method == "POST":
+            return self.interactions.followup(parts[2], payload)
         if parts[0] == "webhooks" and parts[-1] == "@original":
             token = parts[2]
             if token in self.expired:
@@ -562,7 +448,7 @@ class FakeDiscord(LocalServer):
             thread = {
                 "id": str(mid),
                 "type": 11,
-                "guild_id": str(self._guild_of(cid)),
+                "guild_id": str(self.guild_of(cid)),
                 "parent_id": str(cid),
                 "name": payload["name"],
                 "owner_id": str(BOT_ID),
@@ -580,6 +466,10 @@ class FakeDiscord(LocalServer):
         if method == "PATCH":
             self._edit(message, payload, files)
         if method == "DELETE":
+            # A bot deletes its own messages; others' need Manage Messages, which easel is not
+            # given. A thread started from the message stays, with its messages.
+            if message["author"]["id"] != str(BOT_ID):
+                return 403, MISSING_PERMISSIONS
             del self.messages[mid]
             return 204, None
         return 200, message
@@ -635,7 +525,9 @@ class FakeDiscord(LocalServer):
         return [
             m
             for m in self.messages.values()
-            if int(m["channel_id"]) == channel and m["author"]["id"] == str(BOT_ID)
+            if int(m["channel_id"]) == channel
+            and m["author"]["id"] == str(BOT_ID)
+            and not m.get("flags", 0) & EPHEMERAL
         ]
 
 
@@ -677,6 +569,8 @@ def route_name(method: str, path: str) -> str:
         return "interaction_callback"
     if parts[0] == "webhooks" and parts[-1] == "@original":
         return "edit_original" if method == "PATCH" else "original_get"
+    if parts[0] == "webhooks" and len(parts) == 3:
+        return "followup"
     if parts[0] == "applications" and parts[-1] == "commands":
         return "commands_sync"
     if parts[0] == "channels" and len(parts) == 3:
@@ -699,6 +593,7 @@ ROUTES = frozenset(
         "interaction_callback",
         "edit_original",
         "original_get",
+        "followup",
         "commands_sync",
         "message_create",
         "thread_create",

@@ -86,6 +86,7 @@ class FakeOpenAI(LocalServer):
         self.faults = Faults(names=lambda: ROUTES, render=_error_json, closing=self.closing)
         self._sent = Sent()
         self._scripts: deque[Script] = deque()
+        self.default = Script()  # what a request gets when no Script is queued
         self._counter = 0
 
     @property
@@ -170,7 +171,7 @@ class FakeOpenAI(LocalServer):
             msg = "The request needs an `image_generation` tool in `tools`."
             return reject(400, None, msg, "tools")
 
-        script = self._scripts.popleft() if self._scripts else Script()
+        script = self._scripts.popleft() if self._scripts else self.default
         if script.http_error is not None:
             status, code, message = script.http_error
             payload = _error_body(code, message, _error_type(status))

@@ -21,14 +21,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes.faults import Fault, Faults, Kind, answer, rate_limited, status
 from tests.fakes.ratelimit import TokenBucket
 from tests.fakes.server import LocalServer
+from tests.fakes.slack_messages import Messages
 from tests.fakes.slack_state import (
     Call,
     FakeFile,
     SlackError,
-    check_block_id_reuse,
-    check_blocks,
     default_user,
     read_args,
+    require,
     sniff,
 )
 
@@ -68,11 +68,13 @@ class FakeSlack(LocalServer):
         self.tokens: set[str] = {token}
         self.team_id = team_id
         self.calls: list[Call] = []
-        self.messages: dict[tuple[str, str], _Json] = {}
-        self.ephemerals: list[_Json] = []
         self.files: dict[str, FakeFile] = {}
         self.users: dict[str, _Json] = {}
         self.violations: list[str] = []
+        # Messages: posted, edited, deleted (chat.delete), listed by thread.
+        self.chat = Messages(files=self.files, violations=self.violations, team_id=team_id)
+        self.messages = self.chat.messages
+        self.ephemerals = self.chat.ephemerals
         self.responses: list[_Json] = []  # what was posted to a slash command's response_url
         self.views: dict[str, _Json] = {}  # user id -> the App Home view last published
         self.modals: list[_Json] = []  # every modal opened with views.open
@@ -82,13 +84,13 @@ class FakeSlack(LocalServer):
         self.processing_seconds: float | None = None
         self.chat_update_limits: dict[str, TokenBucket] = {}  # team -> its Tier 3 bucket
         self._chat_update_limit: tuple[float, float, Callable[[], float]] | None = None
-        self._ts_counter = 0
         self._rng = random.Random()
         self._methods: dict[str, Callable[[_Json], _Json]] = {
             "auth.test": self._auth_test,
-            "chat.postMessage": self._post_message,
+            "chat.postMessage": self.chat.post_message,
             "chat.update": self._update,
-            "chat.postEphemeral": self._post_ephemeral,
+            "chat.postEphemeral": self.chat.post_ephemeral,
+            "chat.delete": self.chat.delete,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
             "files.info": self._files_info,
@@ -96,7 +98,7 @@ class FakeSlack(LocalServer):
             "users.info": self._users_info,
             "views.publish": self._views_publish,
             "views.open": self._views_open,
-            "conversations.replies": self._replies,
+            "conversations.replies": self.chat.replies,
         }
         self.faults = Faults(names=self._fault_names, render=_error_json, closing=self.closing)
 
@@ -275,11 +277,6 @@ class FakeSlack(LocalServer):
 
     # ---- model
 
-    def _next_ts(self) -> str:
-        self._ts_counter += 1
-        micros = self._ts_counter * 100
-        return f"{1_700_000_000 + micros // 1_000_000}.{micros % 1_000_000:06d}"
-
     def _new_file(self, name: str, length: int) -> FakeFile:
         file_id = ""
         while not file_id or file_id in self.files:
@@ -296,48 +293,16 @@ class FakeSlack(LocalServer):
 
     def _share(self, files: list[FakeFile], channel: str, thread: str | None, user: str) -> None:
         """One message shares all the files, its text being the initial comment."""
-        ts = self._store(channel, thread, files[0].initial_comment or "", None, user)
+        ts = self.chat.store(channel, thread, files[0].initial_comment or "", None, user)
         self.messages[(channel, ts)]["files"] = [f.id for f in files]
         for f in files:
             f.channel, f.thread_ts, f.share_ts = channel, thread, ts
 
-    def _store(self, channel: str, thread: Any, text: Any, blocks: Any, user: str) -> str:
-        ts = self._next_ts()
-        self.messages[(channel, ts)] = {
-            "channel": channel,
-            "ts": ts,
-            "thread_ts": thread if isinstance(thread, str) and thread else None,
-            "text": text if isinstance(text, str) else "",
-            "blocks": blocks,
-            "user": user,
-            "history": [],
-        }
-        return ts
-
-    def _message_json(self, message: _Json) -> _Json:
-        out: _Json = {"type": "message", "user": message["user"], "text": message["text"]}
-        if message["user"] == "UBOT":
-            out.update(bot_id="BBOT", app_id="A1")
-        out.update(ts=message["ts"], team=self.team_id)
-        for key in ("thread_ts", "blocks", "edited"):
-            if message.get(key) is not None:
-                out[key] = message[key]
-        if message.get("files"):
-            out["files"] = [self.files[i].to_dict() for i in message["files"]]
-        return out
-
-    def _check_blocks(self, args: _Json, channel: str, where: str) -> None:
-        found = check_blocks(args.get("blocks"), channel, self.files, where)
-        self.violations.extend(found)
-
-    @staticmethod
-    def _require(args: _Json, key: str, error: str) -> str:
-        value = args.get(key)
-        if not isinstance(value, str) or not value:
-            raise SlackError(error)
-        return value
-
     # ---- Web API methods
+
+    def _update(self, args: _Json) -> _Json:
+        """chat.update (a subclass may watch it: the benchmark fetches image_url previews)."""
+        return self.chat.update(args)
 
     def _auth_test(self, args: _Json) -> _Json:
         return {
@@ -350,64 +315,8 @@ class FakeSlack(LocalServer):
             "is_enterprise_install": False,
         }
 
-    def _post_message(self, args: _Json) -> _Json:
-        channel = self._require(args, "channel", "channel_not_found")
-        if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
-            raise SlackError("no_text")
-        self._check_blocks(args, channel, f"chat.postMessage {channel}")
-        ts = self._store(
-            channel, args.get("thread_ts"), args.get("text"), args.get("blocks"), "UBOT"
-        )
-        return {
-            "channel": channel,
-            "ts": ts,
-            "message": self._message_json(self.messages[channel, ts]),
-        }
-
-    def _update(self, args: _Json) -> _Json:
-        channel = self._require(args, "channel", "channel_not_found")
-        ts = self._require(args, "ts", "message_not_found")
-        message = self.messages.get((channel, ts))
-        if message is None:
-            raise SlackError("message_not_found")
-        if message["user"] != "UBOT":
-            raise SlackError("cant_update_message")
-        where = f"chat.update {channel} {ts}"
-        self._check_blocks(args, channel, where)
-        self.violations.extend(check_block_id_reuse(message, args.get("blocks"), where))
-        message["history"].append({k: message.get(k) for k in ("text", "blocks")})
-        for key in ("text", "blocks"):
-            if key in args:
-                message[key] = args[key]
-        message["edited"] = {"user": "UBOT", "ts": self._next_ts()}
-        return {
-            "channel": channel,
-            "ts": ts,
-            "text": message["text"],
-            "message": self._message_json(message),
-        }
-
-    def _post_ephemeral(self, args: _Json) -> _Json:
-        channel = self._require(args, "channel", "channel_not_found")
-        user = self._require(args, "user", "user_not_found")
-        if not args.get("text") and not args.get("blocks"):
-            raise SlackError("no_text")
-        self._check_blocks(args, channel, f"chat.postEphemeral {channel}")
-        message_ts = self._next_ts()
-        self.ephemerals.append(
-            {
-                "channel": channel,
-                "user": user,
-                "text": args.get("text", ""),
-                "blocks": args.get("blocks"),
-                "thread_ts": args.get("thread_ts"),
-                "message_ts": message_ts,
-            }
-        )
-        return {"message_ts": message_ts}
-
     def _get_upload_url(self, args: _Json) -> _Json:
-        filename = self._require(args, "filename", "invalid_arguments")
+        filename = require(args, "filename", "invalid_arguments")
         try:
             length = int(args.get("length", ""))
         except ValueError:
@@ -442,42 +351,31 @@ class FakeSlack(LocalServer):
             raise SlackError("file_not_found")
         return f
 
-    def _replies(self, args: _Json) -> _Json:
-        """A thread's messages, its root first, as conversations.replies lists them (one page:
-        the fake's threads are short)."""
-        channel = self._require(args, "channel", "channel_not_found")
-        ts = self._require(args, "ts", "thread_not_found")
-        if (channel, ts) not in self.messages:
-            raise SlackError("thread_not_found")
-        thread = [
-            m
-            for (c, _), m in sorted(self.messages.items(), key=lambda item: float(item[0][1]))
-            if c == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
-        ]
-        return {
-            "messages": [self._message_json(m) for m in thread],
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
-        }
-
     def _files_info(self, args: _Json) -> _Json:
         f = self._live_file(args)
         f.info_polls += 1
         return {"file": f.to_dict(), "comments": [], "response_metadata": {"next_cursor": ""}}
 
     def _files_delete(self, args: _Json) -> _Json:
-        f = self._live_file(args)
+        """A bot token deletes only the bot's own files; a deleted file says so."""
+        f = self.files.get(str(args.get("file", "")))
+        if f is None or not f.completed:
+            raise SlackError("file_not_found")
+        if f.deleted:
+            raise SlackError("file_deleted")
+        if f.user != "UBOT":
+            raise SlackError("cant_delete_file")
         f.deleted, f.deleted_at = True, time.monotonic()
         return {}
 
     def _users_info(self, args: _Json) -> _Json:
-        user_id = self._require(args, "user", "user_not_found")
+        user_id = require(args, "user", "user_not_found")
         user = default_user(user_id, self.team_id)
         user.update(self.users.get(user_id, {}))
         return {"user": user}
 
     def _views_open(self, args: _Json) -> _Json:
-        self._require(args, "trigger_id", "invalid_trigger_id")
+        require(args, "trigger_id", "invalid_trigger_id")
         view = args.get("view")
         if isinstance(view, str):
             view = json.loads(view)
@@ -489,7 +387,7 @@ class FakeSlack(LocalServer):
         return {"view": {"id": f"VM{len(self.modals):09d}", **view}}
 
     def _views_publish(self, args: _Json) -> _Json:
-        user_id = self._require(args, "user_id", "user_not_found")
+        user_id = require(args, "user_id", "user_not_found")
         view = args.get("view")
         if isinstance(view, str):
             view = json.loads(view)

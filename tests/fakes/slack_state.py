@@ -15,6 +15,8 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
+from tests.fakes.slack_elements import check_actions
+
 _Json = dict[str, Any]
 
 MAX_BLOCKS = 50
@@ -39,6 +41,14 @@ class SlackError(Exception):
         super().__init__(error)
         self.error = error
         self.extra = extra
+
+
+def require(args: _Json, key: str, error: str) -> str:
+    """A string argument that must be there; SlackError(`error`) when it is not."""
+    value = args.get(key)
+    if not isinstance(value, str) or not value:
+        raise SlackError(error)
+    return value
 
 
 async def read_args(request: web.Request) -> _Json:
@@ -240,6 +250,8 @@ def check_blocks(blocks: Any, channel: str, files: dict[str, FakeFile], where: s
             if block_id in seen:
                 errors.append(f"duplicate block_id [json-pointer:/blocks/{i}/block_id]")
             seen.add(block_id)
+        if block["type"] == "actions":
+            errors += check_actions(block, f"/blocks/{i}")
     by_url = {f.url_private: f for f in files.values()}
     for ptr, el in _images(blocks):
         if not el.get("alt_text"):
