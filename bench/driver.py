@@ -173,7 +173,7 @@ async def run(s: Scenario) -> Json:
             children += bots
             try:
                 infos = [await bot.ready() for bot in bots]
-                measured: list[Measured] = [*children, db] if s.replicas > 1 else children
+                measured: list[Measured] = [*children, db] if s.replicas > 1 else [*children]
                 result = await _measure(s, measured, infos, oai, slack)
                 result["replicas"] = await db.replicas_report()
             finally:  # the bots before their database, and against live fakes
