@@ -36,11 +36,23 @@ class Kind(StrEnum):
 class PlatformError(Exception):
     """A platform call failed; `kind` says whether to try again, `reason` what was said."""
 
-    def __init__(self, kind: Kind, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: Kind,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{kind}: {reason}")
         self.kind = kind
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the platform asked to wait (a 429)
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status == 429
 
     @property
     def later(self) -> bool:
@@ -81,5 +93,8 @@ class Caller:
                 raise
             self.telemetry.platform_error(platform=self.platform, kind=failure.kind)
             raise PlatformError(
-                failure.kind, f"{what}: {failure.reason}", status=failure.status
+                failure.kind,
+                f"{what}: {failure.reason}",
+                status=failure.status,
+                retry_after=failure.retry_after,
             ) from exc

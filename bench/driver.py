@@ -1,8 +1,12 @@
-"""One bench run: start the three processes, drive N drawings and their replies, collect.
+"""One bench run: start the fakes and easel, drive N drawings and their replies, collect.
 
-Drawing i's `/draw` is sent at `i * ramp / N` seconds (ramp 0: all at once). When its final
-image is shown, the driver replies once in its thread, which draws again (an edit). Both are
-turns; every turn is timed from the signed request to what reached the fake Slack.
+Drawing i's `/draw` is sent at `i * ramp / N` seconds (ramp 0: all at once, a burst). When its
+final image is in the thread, the driver replies once there, which draws again (an edit). With
+replicas (several easels on one PostgreSQL database), drawing i goes to replica i mod R and
+its reply to the next one, as a load balancer may send them. Both
+are turns; every turn is timed from the signed request to what reached the fake Slack. Once
+every turn has its file, the driver waits for every message to show it too: the fake meters
+`chat.update` as Slack does, so in a burst those edits trail the files by minutes.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ import aiohttp
 
 from bench import metrics
 from bench.common import Json, now
-from bench.procs import Child, machine_times
+from bench.database import Database
+from bench.procs import Child, Load, Measured, machine_times
+from bench.progress import Progress
 from bench.sender import BOT_TOKEN, SIGNING_SECRET, TEAM, SlackSender
+from tests.slack import SignedRequests
 
-POLL = 0.05
 SETTLE = 0.3
-DONE_PREFIXES = ("Reply in this thread to edit the image.", "Done:")
 
 
 @dataclass(frozen=True)
@@ -37,12 +42,31 @@ class Scenario:
     partials_at: str = "0.3,0.6"
     slack_latency: str = ""
     processing_polls: int = 1
+    tier3: str = "15/50"  # chat.update per workspace at the fake Slack: BURST/PER_MINUTE, "off"
+    size: str | None = None  # EASEL_SIZE (None: the bot's default, 'auto')
     profile: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    replicas: int = 1  # easel processes; more than one share a PostgreSQL database
+
+    @property
+    def mode(self) -> str:
+        return "burst" if self.ramp == 0 and self.n > 1 else "ramp"
+
+    @property
+    def db(self) -> str:
+        return "postgres" if self.replicas > 1 else "sqlite"
 
     @property
     def name(self) -> str:
-        return f"{self.path}-n{self.n}" + ("-profile" if self.profile else "")
+        fleet = f"-x{self.replicas}" if self.replicas > 1 else ""
+        return f"{self.path}-n{self.n}-{self.mode}{fleet}" + ("-profile" if self.profile else "")
+
+    def edits_seconds(self) -> float:
+        """How long the fake's chat.update limit takes to let one edit per turn through."""
+        if self.tier3 == "off":
+            return 0.0
+        burst, _, per_minute = self.tier3.partition("/")
+        return max(0.0, 2 * self.n - float(burst)) * 60 / float(per_minute)
 
 
 def free_port() -> int:
@@ -51,18 +75,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fresh_db(workdir: Path) -> Path:
-    db = workdir / "easel.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    return db
-
-
 def prompt(kind: str, i: int) -> str:
     return f"{kind} {i:03d} " + ("a lighthouse at dusk" if kind == "draw" else "now make it night")
 
 
-def bot_env(s: Scenario, *, port: int, openai_url: str, slack_api: str, db: Path) -> dict[str, str]:
+def bot_env(s: Scenario, *, port: int, openai_url: str, slack_api: str, db: str) -> dict[str, str]:
     env = {
         "OPENAI_API_KEY": "sk-bench",
         "OPENAI_BASE_URL": openai_url,
@@ -72,48 +89,16 @@ def bot_env(s: Scenario, *, port: int, openai_url: str, slack_api: str, db: Path
         "SLACK_API_URL": slack_api,
         "EASEL_HOST": "127.0.0.1",
         "EASEL_PORT": str(port),
-        "EASEL_DB": str(db),
+        "EASEL_DB": db,
         "EASEL_PREVIEW_INTERVAL": str(s.preview_interval),
         "EASEL_SHUTDOWN_GRACE": "10",
         "EASEL_LOG_LEVEL": "INFO",
     }
     if s.path == "public":
         env["EASEL_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    if s.size:
+        env["EASEL_SIZE"] = s.size
     return {**env, **s.extra_env}
-
-
-class Progress:
-    """Which turns have finished, from the bot's messages at the fake Slack (polled)."""
-
-    def __init__(self, api_url: str, http: aiohttp.ClientSession) -> None:
-        self._url = api_url + "bench.progress"
-        self._http = http
-        self.roots: dict[str, str] = {}  # prompt -> ts of the message its turn posted
-        self.status: dict[str, str] = {}  # prompt -> "delivered" | "failed"
-        self._events: dict[str, asyncio.Event] = {}
-
-    def event(self, text: str) -> asyncio.Event:
-        return self._events.setdefault(text, asyncio.Event())
-
-    async def poll(self) -> None:
-        async with self._http.post(self._url) as response:
-            messages = (await response.json())["messages"]
-        for m in messages:
-            line, _, text = m["text"].rpartition(": ")
-            self.roots.setdefault(text, m["ts"])
-            status = None
-            if line.startswith(DONE_PREFIXES):
-                status = "delivered"
-            elif line.startswith(":warning:"):
-                status = "failed"
-            if status and text not in self.status:
-                self.status[text] = status
-                self.event(text).set()
-
-    async def run(self) -> None:
-        while True:
-            await self.poll()
-            await asyncio.sleep(POLL)
 
 
 async def _turn(sender: SlackSender, progress: Progress, turn: Json, deadline: float) -> None:
@@ -127,7 +112,8 @@ async def _turn(sender: SlackSender, progress: Progress, turn: Json, deadline: f
     turn["status"] = progress.status[turn["prompt"]]
 
 
-async def drive(s: Scenario, sender: SlackSender, progress: Progress) -> list[Json]:
+async def drive(s: Scenario, senders: list[SlackSender], progress: Progress) -> list[Json]:
+    """Every drawing and its reply; drawing i goes to replica i mod R, its reply to the next."""
     turns: list[Json] = []
     start = now() + 0.2
     deadline = start + s.ramp + 2 * s.model_seconds + 30 + 0.2 * s.n
@@ -136,18 +122,27 @@ async def drive(s: Scenario, sender: SlackSender, progress: Progress) -> list[Js
         await asyncio.sleep(max(0.0, start + i * s.ramp / s.n - now()))
         draw: Json = {"kind": "draw", "i": i, "prompt": prompt("draw", i), "status": "lost"}
         turns.append(draw)
-        await _turn(sender, progress, draw, deadline)
+        await _turn(senders[i % len(senders)], progress, draw, deadline)
         thread_ts = progress.roots[draw["prompt"]]
         reply: Json = {"kind": "reply", "i": i, "prompt": prompt("reply", i), "status": "lost"}
         reply["thread_ts"] = thread_ts
         turns.append(reply)
-        await _turn(sender, progress, reply, deadline)
+        await _turn(senders[(i + 1) % len(senders)], progress, reply, deadline)
 
     results = await asyncio.gather(*(drawing(i) for i in range(s.n)), return_exceptions=True)
     for i, result in enumerate(results):
         if isinstance(result, BaseException):
             turns.append({"kind": "driver", "i": i, "status": "lost", "error": repr(result)})
     return turns
+
+
+async def shown(s: Scenario, progress: Progress, turns: list[Json]) -> None:
+    """Wait for every message to show its final (Slack's edit limit paces them), and mark
+    each turn with whether it did."""
+    prompts = [t["prompt"] for t in turns if "prompt" in t]
+    await progress.all_shown(prompts, within=s.edits_seconds() + 30)
+    for turn in turns:
+        turn["shown"] = turn.get("prompt") in progress.shown
 
 
 async def _settle(http: aiohttp.ClientSession, api_url: str) -> None:
@@ -164,77 +159,98 @@ async def _settle(http: aiohttp.ClientSession, api_url: str) -> None:
 async def run(s: Scenario) -> Json:
     """Run one scenario and return its report section (metrics plus where the raw data is)."""
     s.workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     children: list[Child] = []
     try:
-        openai_fake = Child(
-            "openai",
-            "bench.openai_fake",
-            [
-                *("--model-seconds", str(s.model_seconds), "--partials-at", s.partials_at),
-                *("--cache", str(s.cache)),
-            ],
-            workdir=s.workdir,
-            env={},
-        )
-        children.append(openai_fake)
+        oai_args = ["--model-seconds", str(s.model_seconds), "--partials-at", s.partials_at]
+        oai_args += ["--cache", str(s.cache)]
+        children.append(Child("openai", "bench.openai_fake", oai_args, workdir=s.workdir, env={}))
         slack_args = ["--token", BOT_TOKEN, "--team", TEAM, "--latency", s.slack_latency]
-        slack_args += ["--processing-polls", str(s.processing_polls)]
-        slack_fake = Child("slack", "bench.slack_fake", slack_args, workdir=s.workdir, env={})
-        children.append(slack_fake)
-        openai_info, slack_info = await openai_fake.ready(), await slack_fake.ready()
-        db = fresh_db(s.workdir)
-        env = bot_env(
-            s, port=port, openai_url=openai_info["base_url"], slack_api=slack_info["api_url"], db=db
-        )
-        bot_args = ["--profile-dir", str(s.workdir)] if s.profile else []
-        bot = Child("bot", "bench.bot", bot_args, workdir=s.workdir, env=env)
-        children.append(bot)
-        bot_info = await bot.ready()
-        return await _measure(s, children, bot_info, openai_info, slack_info)
+        slack_args += ["--processing-polls", str(s.processing_polls), "--tier3", s.tier3]
+        children.append(Child("slack", "bench.slack_fake", slack_args, workdir=s.workdir, env={}))
+        oai, slack = [await child.ready() for child in children]
+        async with Database(s.workdir, replicas=s.replicas) as db:
+            bots = _bots(s, db, openai_url=oai["base_url"], slack_api=slack["api_url"])
+            children += bots
+            try:
+                infos = [await bot.ready() for bot in bots]
+                measured: list[Measured] = [*children, db] if s.replicas > 1 else [*children]
+                result = await _measure(s, measured, infos, oai, slack)
+                result["replicas"] = await db.replicas_report()
+            finally:  # the bots before their database, and against live fakes
+                await asyncio.gather(*(bot.stop() for bot in bots))
+            return result
     finally:
-        for child in reversed(children):  # the bot first: it drains against live fakes
+        for child in reversed(children):
             await child.stop()
 
 
+def _bots(s: Scenario, db: Database, *, openai_url: str, slack_api: str) -> list[Child]:
+    bots = []
+    for n in range(s.replicas):
+        env = bot_env(s, port=free_port(), openai_url=openai_url, slack_api=slack_api, db=db.url)
+        args = ["--profile-dir", str(s.workdir)] if s.profile else []
+        name = "bot" if s.replicas == 1 else f"bot{n}"
+        bots.append(Child(name, "bench.bot", args, workdir=s.workdir, env=env))
+    return bots
+
+
+async def _window(http: aiohttp.ClientSession, controls: list[str], action: str) -> list[Json]:
+    answers = []
+    for control in controls:
+        async with http.post(f"{control}/window/{action}") as response:
+            answers.append(await response.json())
+    return answers
+
+
 async def _measure(
-    s: Scenario, children: list[Child], bot_info: Json, oai: Json, slack: Json
+    s: Scenario, children: list[Measured], bots: list[Json], oai: Json, slack: Json
 ) -> Json:
-    bot = children[-1]
-    control = f"http://127.0.0.1:{bot_info['control_port']}"
+    controls = [f"http://127.0.0.1:{bot['control_port']}" for bot in bots]
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as http:
-        sender = SlackSender(port=bot_info["port"], response_url=slack["base_url"] + "/respond/h")
+        response_url = slack["base_url"] + "/respond/h"
+        signed = SignedRequests(secret=SIGNING_SECRET, team=TEAM)
+        senders = [
+            SlackSender(port=bot["port"], response_url=response_url, signed=signed) for bot in bots
+        ]
         progress = Progress(slack["api_url"], http)
         poller = asyncio.create_task(progress.run())
         try:
-            async with http.post(control + "/window/start") as response:
-                window_start = await response.json()
+            window_starts = await _window(http, controls, "start")
             cpu0 = {c.name: c.cpu_seconds() for c in children}
             machine0, self0 = machine_times(), os.times()
-            began = now()
-            turns = await drive(s, sender, progress)
-            ended = now()
+            began, load = now(), Load(children)
+            turns = await drive(s, senders, progress)
+            ended, delivering = now(), load.stop()
+            await shown(s, progress, turns)
             await _settle(http, slack["api_url"])
-            async with http.post(control + "/window/stop") as response:
-                bot_stats = await response.json()
+            bot_stats = await _window(http, controls, "stop")
             machine1, self1 = machine_times(), os.times()
             cpu = {c.name: round(c.cpu_seconds() - cpu0[c.name], 3) for c in children}
             cpu["driver"] = round(self1.user + self1.system - self0.user - self0.system, 3)
         finally:
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
-            await sender.aclose()
+            for sender in senders:
+                await sender.aclose()
         async with http.get(oai["base_url"].removesuffix("/v1") + "/bench/records") as response:
             openai_records = await response.json()
         async with http.post(slack["api_url"] + "bench.records") as response:
             slack_records = await response.json()
-    bot_stats["window_start"] = window_start
-    spent = {k: machine1[k] - machine0[k] for k in machine0}
+    bot = metrics.combine(bot_stats, window_starts)
+    bot["machine"] = _machine(machine0, machine1, cpu, delivering)
+    raw: Json = {"turns": turns, "openai": openai_records, "slack": slack_records, "bot": bot}
+    logs = [c.log_path for c in children if isinstance(c, Child) and c.name.startswith("bot")]
+    return metrics.compute(s, raw, drive_seconds=ended - began, bot_logs=logs)
+
+
+def _machine(
+    before: dict[str, float], after: dict[str, float], cpu: Json, delivering: Json
+) -> Json:
+    spent = {k: after[k] - before[k] for k in before}
     total = max(sum(spent.values()), 1e-9)
-    bot_stats["machine"] = {
+    return {
         "cpu_seconds_by_process": cpu,
         "busy_fraction": round(1 - (spent["idle"] + spent["iowait"]) / total, 3),
         "fraction_by_kind": {k: round(v / total, 3) for k, v in spent.items()},
+        "until_delivered": delivering,  # from the first command to the last file
     }
-    raw: Json = {"turns": turns, "openai": openai_records, "slack": slack_records, "bot": bot_stats}
-    return metrics.compute(s, raw, drive_seconds=ended - began, bot_log=bot.log_path)

@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bench.common import Json, child_env, die_with_parent, now
 
@@ -27,6 +29,78 @@ def machine_times() -> dict[str, float]:
     names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
     values = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
     return {n: int(v) / CLOCK_TICKS for n, v in zip(names, values, strict=True)}
+
+
+class Measured(Protocol):
+    """A process (or a server's processes) whose CPU a run adds up."""
+
+    @property
+    def name(self) -> str: ...
+
+    def cpu_seconds(self) -> float: ...
+
+
+def process_cpu(pid: int, *, waited: bool = False) -> float:
+    """User + system CPU seconds of `pid` so far (0 once it is gone); `waited`: with those
+    of its children that ended and were waited for."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if waited:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+class Load:
+    """The machine's CPU over a stretch of a run: how busy it was, and how much of it went to
+    processes that are not the bench's own (on a shared machine, other work skews latencies)."""
+
+    def __init__(self, children: Sequence[Measured]) -> None:
+        self._children = children
+        self._machine0 = machine_times()
+        self._ours0 = self._ours()
+
+    def _ours(self) -> float:
+        me = os.times()
+        return sum(c.cpu_seconds() for c in self._children) + me.user + me.system
+
+    def stop(self) -> Json:
+        spent = {k: v - self._machine0[k] for k, v in machine_times().items()}
+        total = max(sum(spent.values()), 1e-9)
+        busy = total - spent["idle"] - spent["iowait"]
+        ours = self._ours() - self._ours0
+        return {
+            "busy_fraction": round(busy / total, 3),
+            "others_fraction": round(max(0.0, busy - ours) / total, 3),
+        }
+
+
+async def quiet(*, within: float, busy_below: float = 0.15, sample: float = 2.0) -> float:
+    """Wait until the machine has been idle (busy under `busy_below` over `sample` seconds),
+    at most `within` seconds; return how busy it was at the last look."""
+    deadline = now() + within
+    while True:
+        before = machine_times()
+        await asyncio.sleep(sample)
+        spent = {k: v - before[k] for k, v in machine_times().items()}
+        busy = 1 - (spent["idle"] + spent["iowait"]) / max(sum(spent.values()), 1e-9)
+        if busy < busy_below or now() >= deadline:
+            return busy
 
 
 class ChildFailed(RuntimeError):
@@ -69,11 +143,7 @@ class Child:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the child has used so far (0 once it is gone)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        return process_cpu(self.pid)
 
     def tail(self, lines: int = 15) -> str:
         try:

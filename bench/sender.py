@@ -17,10 +17,14 @@ FORM = "application/x-www-form-urlencoded"
 
 
 class SlackSender:
-    def __init__(self, *, port: int, response_url: str, secret: str = SIGNING_SECRET) -> None:
+    def __init__(
+        self, *, port: int, response_url: str, signed: SignedRequests | None = None
+    ) -> None:
+        """`signed`: shared by the senders to several replicas, so that no two events they
+        send have the same id, as on Slack."""
         self.url = f"http://127.0.0.1:{port}/slack/events"
         self._response_url = response_url
-        self._signed = SignedRequests(secret=secret, team=TEAM)
+        self._signed = signed or SignedRequests(secret=SIGNING_SECRET, team=TEAM)
         self._http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=30),

@@ -4,9 +4,12 @@ It is `tests.fakes.slack_server.FakeSlack` (the same methods, upload flow, proce
 and Block Kit checks) plus what a benchmark needs:
 - `latency` per method from the command line (`--latency chat.update=0.05,upload=0.2`);
 - like Slack, it fetches an `image_url` shown by `chat.update`, once, in the background;
+- like Slack, it meters `chat.update` per workspace (Tier 3: about 50 a minute with short
+  bursts, `--tier3 BURST/PER_MINUTE`, a token bucket): beyond it, HTTP 429 `ratelimited` with
+  `Retry-After` in whole seconds;
 - `POST /api/bench.records` returns every call compactly (arrival `time.monotonic()`),
-  files (with `completed_at`), image fetches and violations; `bench.progress` returns only
-  the bot's messages, for the driver to know which drawings have finished.
+  files (with `completed_at`), image fetches and violations; `bench.progress` returns the
+  bot's messages and its final files, for the driver to know which drawings have finished.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from tests.fakes.slack_server import Call, FakeSlack
 
 FETCH_TIMEOUT = 10.0
 MAX_FETCHES = 16  # image fetches at once, like a CDN's bounded pool
+TIER3 = "15/50"  # chat.update: a burst of 15, then 50 a minute (FakeSlack.limit_chat_update)
 
 
 class BenchSlack(FakeSlack):
@@ -40,7 +44,7 @@ class BenchSlack(FakeSlack):
         if method == "bench.records":
             return web.json_response(self.records())
         if method == "bench.progress":
-            return web.json_response({"messages": self.bot_messages()})
+            return web.json_response({"messages": self.bot_messages(), "finals": self.finals()})
         return await super()._api(request)
 
     def _update(self, args: Json) -> Json:
@@ -83,6 +87,15 @@ class BenchSlack(FakeSlack):
             if m["user"] == "UBOT" and not m.get("files")
         ]
 
+    def finals(self) -> list[Json]:
+        """The final images in threads (easel names them `easel-{image call id}.png` and titles
+        them with the prompt), once their upload is complete."""
+        return [
+            {"title": f.title, "thread_ts": f.thread_ts, "completed_at": f.completed_at}
+            for f in self.files.values()
+            if f.name.startswith("easel-") and f.completed and not f.deleted
+        ]
+
     def records(self) -> Json:
         return {
             "clock": clock_info(),
@@ -121,6 +134,9 @@ def _compact(call: Call) -> Json:
 async def serve(args: argparse.Namespace) -> None:
     fake = BenchSlack(token=args.token, team_id=args.team)
     fake.processing_polls = args.processing_polls
+    if args.tier3 != "off":
+        burst, _, per_minute = args.tier3.partition("/")
+        fake.limit_chat_update(burst=float(burst), per_minute=float(per_minute))
     for item in filter(None, args.latency.split(",")):
         method, _, seconds = item.partition("=")
         fake.latency[method] = float(seconds)
@@ -146,6 +162,11 @@ def main() -> None:
     parser.add_argument("--latency", default="", help="method=seconds,... added to each call")
     parser.add_argument(
         "--processing-polls", type=int, default=1, help="files.info polls before processed"
+    )
+    parser.add_argument(
+        "--tier3",
+        default=TIER3,
+        help="chat.update per workspace: BURST/PER_MINUTE (a token bucket), or 'off'",
     )
     asyncio.run(serve(parser.parse_args()))
 

@@ -16,6 +16,8 @@ class SlackConfig:
     signing_secret: str | None
     api_url: str | None
     admins: frozenset[str] = frozenset()  # user ids that may change settings besides admins
+    edits_per_minute: float = 50.0  # chat.update per workspace (Slack's Tier 3)
+    edit_burst: float = 15.0  # ... of which this many at once
 
     @property
     def socket_mode(self) -> bool:
@@ -47,6 +49,8 @@ def slack_config(env: Mapping[str, str]) -> SlackConfig | None:
         signing_secret=get(env, "SLACK_SIGNING_SECRET"),
         api_url=get(env, "SLACK_API_URL"),
         admins=frozenset(re.split(r"[\s,]+", get(env, "EASEL_SLACK_ADMINS") or "")) - {""},
+        edits_per_minute=number(env, "EASEL_SLACK_EDITS_PER_MINUTE", 50.0, low=1, high=6000),
+        edit_burst=number(env, "EASEL_SLACK_EDIT_BURST", 15.0, low=1, high=1000),
     )
     if not slack.socket_mode and slack.signing_secret is None:
         raise ConfigError(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -166,6 +166,11 @@ class FinalImage:
     @property
     def filename(self) -> str:
         return f"easel-{self.image_call_id}.{self.output_format}"
+
+    def without_data(self) -> FinalImage:
+        """The image's details with its bytes let go: all that is needed once the file is in
+        the thread (the outbox keeps the bytes until the turn is delivered)."""
+        return replace(self, data=b"")
 
 
 @dataclass(frozen=True, slots=True)

@@ -395,6 +395,9 @@ class RecordingSurface:
     def preview_format(self) -> str:
         return "webp"
 
+    def claim_preview(self) -> bool:
+        return True
+
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         request = self._request
         if request.thread is None:

@@ -272,3 +272,17 @@ async def test_show_that_raises_is_logged_and_the_editor_keeps_going(
     assert record.getMessage() == "preview 1 could not be shown"
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], RuntimeError)
+
+
+async def test_a_frame_is_wanted_only_while_the_chat_can_take_an_edit() -> None:
+    claims = [True, False]
+
+    async def show(preview: Preview) -> None:
+        pass
+
+    editor = PreviewEditor(show=show, min_interval=0, claim=lambda: claims.pop(0))
+    assert editor.wants() is True
+    assert editor.wants() is False
+    await editor.close()
+    assert editor.wants() is False  # closed: nothing more is shown
+    assert claims == []

@@ -40,6 +40,11 @@ def fleet_env(env: dict[str, str], pg_url: str) -> dict[str, str]:
         "EASEL_DELIVERY_MAX_PAUSE": "0.2",
         "EASEL_SHUTDOWN_GRACE": "5",
         "EASEL_LOG_LEVEL": "INFO",
+        # 150 turns in half a minute in one workspace: each replica's chat.update budget
+        # (Slack's Tier 3) would pace the messages' final edits over minutes; this fake Slack
+        # does not meter them (tests/test_slack_tier3.py does).
+        "EASEL_SLACK_EDITS_PER_MINUTE": "6000",
+        "EASEL_SLACK_EDIT_BURST": "1000",
     }
 
 

@@ -1,9 +1,10 @@
-"""FastSSEDecoder yields exactly what the SDK's own SSEDecoder yields, however bytes arrive."""
+"""FastSSEDecoder dispatches exactly the events the SDK's own SSEDecoder dispatches, with the
+same data (as bytes), however the bytes arrive."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from openai._streaming import ServerSentEvent, SSEDecoder
@@ -34,42 +35,37 @@ def chunked(data: bytes, rng: random.Random) -> list[bytes]:
     return [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
 
 
-def as_tuples(events: list[ServerSentEvent]) -> list[tuple[object, ...]]:
-    return [(e.event, e.data, e.id, e.retry) for e in events]
+def as_data(events: list[ServerSentEvent]) -> list[bytes]:
+    return [e.data.encode() for e in events]
 
 
 def sdk_events(chunks: list[bytes]) -> list[ServerSentEvent]:
     return list(SSEDecoder().iter_bytes(iter(chunks)))
 
 
-async def fast_events(chunks: list[bytes]) -> list[ServerSentEvent]:
+async def fast_events(chunks: list[bytes]) -> list[bytes]:
     async def source() -> AsyncIterator[bytes]:
         for chunk in chunks:
             yield chunk
 
-    return [event async for event in FastSSEDecoder().aiter_bytes(source())]
+    return [data async for data in FastSSEDecoder().aiter_data(source())]
 
 
 @pytest.mark.parametrize("index", range(len(STREAMS)))
 async def test_same_events_as_the_sdk_decoder_for_any_chunking(index: int) -> None:
     data = STREAMS[index]
-    expected = as_tuples(sdk_events([data]))
+    expected = as_data(sdk_events([data]))
     assert len(expected) == EVENTS[index]  # the SDK's reading, as a sanity check of the data
     rng = random.Random(index)
     for _ in range(30):
         chunks = chunked(data, rng)
-        assert as_tuples(await fast_events(chunks)) == expected, chunks[:5]
-        assert as_tuples(list(FastSSEDecoder().iter_bytes(iter(chunks)))) == expected
+        assert await fast_events(chunks) == expected, chunks[:5]
+        assert list(FastSSEDecoder().iter_data(iter(chunks))) == expected
 
 
 async def test_byte_by_byte() -> None:
     data = b"event: a\r\ndata: 1\r\n\r\nevent: b\rdata: 2\r\rdata: 3\n\n"
-    events = await fast_events([bytes([b]) for b in data])
-    assert as_tuples(events) == [
-        ("a", "1", None, None),
-        ("b", "2", None, None),
-        (None, "3", None, None),
-    ]
+    assert await fast_events([bytes([b]) for b in data]) == [b"1", b"2", b"3"]
 
 
 def test_lines_within_one_chunk_are_views_of_it() -> None:
@@ -94,3 +90,49 @@ def lines_of(data: bytes) -> Iterator[bytes]:
 
 def test_every_line_ending_splits_once() -> None:
     assert list(lines_of(b"a\nb\r\nc\rd\r\n\re")) == [b"a", b"b", b"c", b"d", b"", b"e"]
+
+
+def unwanted_after(key: bytes) -> Callable[[bytes], int | None]:
+    """Drop the string value that follows `key` in a line's head."""
+
+    def find(head: bytes) -> int | None:
+        at = head.find(key)
+        return None if at < 0 else at + len(key)
+
+    return find
+
+
+LONG_LINE = b'data: {"big": "' + b"QUJD" * 100_000 + b'", "tail": 1}'
+ESCAPED = b'data: {"big": "' + b'x\\"y\\\\' * 5_000 + b"QUJD" * 10_000 + b'", "tail": 2}'
+
+
+@pytest.mark.parametrize("line", [LONG_LINE, ESCAPED], ids=["base64", "escapes"])
+def test_an_unwanted_string_is_let_go_and_the_line_keeps_its_ends(line: bytes) -> None:
+    expected = line[: line.index(b'"big": "') + 8] + line[line.rindex(b'", "tail"') :]
+    data = b"event: x\n" + line + b"\r\n\r\nnext\n"
+    rng = random.Random(7)
+    for _ in range(20):
+        splitter = LineSplitter(unwanted=unwanted_after(b'"big": "'))
+        lines: list[bytes] = []
+        for chunk in chunked(data, rng):
+            lines += [bytes(x) for x in splitter.feed(chunk)]
+        lines += [bytes(x) for x in splitter.finish()]
+        assert lines == [b"event: x", expected, b"", b"next"]
+
+
+def test_an_unwanted_string_is_never_held_whole() -> None:
+    splitter = LineSplitter(unwanted=unwanted_after(b'"big": "'))
+    held = []
+    for at in range(0, len(LONG_LINE), 16_384):
+        assert list(splitter.feed(LONG_LINE[at : at + 16_384])) == []
+        held.append(splitter.held)
+    assert max(held) < 3 * 16_384  # its head and a chunk, never the 400 kB string
+    [line] = [bytes(x) for x in splitter.feed(b"\n")]
+    assert line.endswith(b'"big": "", "tail": 1}')
+
+
+def test_a_line_nothing_is_unwanted_in_is_kept_whole() -> None:
+    splitter = LineSplitter(unwanted=unwanted_after(b'"absent": "'))
+    lines = [bytes(x) for x in splitter.feed(LONG_LINE[:50_000])]
+    lines += [bytes(x) for x in splitter.feed(LONG_LINE[50_000:] + b"\n")]
+    assert lines == [LONG_LINE]

@@ -113,6 +113,9 @@ class DiscordSurface:
     def preview_format(self) -> str:
         return "webp"
 
+    def claim_preview(self) -> bool:
+        return True  # each message's edits are paced by preview_interval alone
+
     def _text(self, line: str) -> str:
         r = self._request
         return f"<@{r.user_id}>: {_clip(r.shown, 1500)}\n-# {line}"

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.failures import Caller, PlatformError
+from adapters.slack.budget import EditBudgets
 from adapters.slack.files import SlackDownloader
 from adapters.slack.public import PreviewHost
 from adapters.slack.surface import Notify, SlackSurface
@@ -34,6 +35,7 @@ class SlackDeps:
     preview_host: PreviewHost | None = None
     preview_interval: float = 1.2
     admins: frozenset[str] = frozenset()  # EASEL_SLACK_ADMINS
+    edits: EditBudgets = field(default_factory=EditBudgets)  # chat.update, per workspace
 
     def __post_init__(self) -> None:
         self.turns.reopen_with("slack", self.reopen)
@@ -93,6 +95,7 @@ class SlackDeps:
             client=self.client,
             call=self.call,
             request=request,
+            budget=self.edits.of(request.workspace),
             downloader=self.downloader,
             attached=attached,
             preview_host=self.preview_host,

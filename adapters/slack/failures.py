@@ -32,6 +32,21 @@ def _status(response: Any) -> int | None:
     return None
 
 
+def retry_after(response: Any) -> float | None:
+    """The seconds of a 429's `Retry-After` header, when it has a number."""
+    headers = getattr(response, "headers", None)
+    if not isinstance(headers, Mapping):
+        return None
+    for name, value in headers.items():
+        if str(name).lower() == "retry-after":
+            text = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return float(str(text))
+            except ValueError:
+                return None
+    return None
+
+
 def error_code(exc: SlackApiError) -> str | None:
     """Slack's `error` field, when the answer was JSON that has one."""
     data = getattr(exc.response, "data", None)
@@ -44,8 +59,9 @@ def classify(exc: BaseException) -> PlatformError | None:
     if isinstance(exc, SlackApiError):
         status, error = _status(exc.response), error_code(exc)
         reason = error or f"HTTP {status}"
+        wait = retry_after(exc.response) if status == 429 else None
         if error in UNAVAILABLE:
-            return PlatformError(Kind.LATER, reason, status=status)
+            return PlatformError(Kind.LATER, reason, status=status, retry_after=wait)
         kind = by_status(status) if status is not None and status != 200 else Kind.REFUSED
         return PlatformError(kind, reason, status=status)
     if isinstance(exc, SlackRequestError):

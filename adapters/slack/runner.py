@@ -16,11 +16,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.errors import StartupError
 from adapters.failures import Caller
+from adapters.slack.budget import EditBudgets
 from adapters.slack.deps import SlackDeps
 from adapters.slack.failures import classify, error_code
 from adapters.slack.files import SlackDownloader
@@ -36,16 +40,37 @@ from bot.workspace.workspaces import Workspaces
 log = logging.getLogger(__name__)
 
 
+class RateLimitRetries(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 retries (Retry-After slept inside the call), except for chat.update:
+    its 429s go to the workspace's EditBudget, which drops a preview and makes a final wait
+    its turn, instead of holding the turn in a sleep."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.endswith("/chat.update"):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
 def web_client(slack: SlackConfig, *, session: aiohttp.ClientSession) -> AsyncWebClient:
     """The Web API client: shared session, and retries on 429 (honouring Retry-After), which
-    Slack answers before doing anything. A dropped connection is not retried blindly here: the
-    call may have been carried out (a message posted, an upload completed), so easel decides
-    (it looks in the thread before putting a file there again)."""
+    Slack answers before doing anything, but for chat.update (see RateLimitRetries). A
+    dropped connection is not retried blindly here: the call may have been carried out (a
+    message posted, an upload completed), so easel decides (it looks in the thread before
+    putting a file there again)."""
     return AsyncWebClient(
         token=slack.bot_token,
         base_url=slack.api_url.rstrip("/") + "/" if slack.api_url else AsyncWebClient.BASE_URL,
         session=session,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)],
+        retry_handlers=[RateLimitRetries(max_retry_count=5)],
     )
 
 
@@ -203,6 +228,7 @@ async def slack_runner(
             preview_host=host,
             preview_interval=config.preview_interval,
             admins=slack.admins,
+            edits=EditBudgets(per_minute=slack.edits_per_minute, burst=slack.edit_burst),
         )
         app = build_app(deps=deps, signing_secret=slack.signing_secret)
         yield SlackRunner(app=app, slack=slack, preview_host=host, telemetry=telemetry)

@@ -3,6 +3,8 @@
 Every Web API call goes through the adapter's Caller: bounded by a timeout, any failure
 classified once (adapters.slack.failures) and turned here into the words of the step it
 failed: nothing drawn (the placeholder), best effort (previews), try again (the final).
+Every edit of the message is metered by the workspace's EditBudget (adapters.slack.edits):
+the final's edit waits its turn, a preview is skipped when the budget has none to spare.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.failures import Caller, PlatformError
 from adapters.slack import blocks, deleting, files
+from adapters.slack.budget import EditBudget
+from adapters.slack.edits import MessageEdits
 from adapters.slack.failures import field
 from adapters.slack.files import SlackDownloader
 from adapters.slack.previews import SlackPreviews
@@ -63,6 +67,7 @@ class SlackSurface:
         client: AsyncWebClient,
         call: Caller,
         request: DrawRequest,
+        budget: EditBudget,
         downloader: SlackDownloader,
         attached: Sequence[Mapping[str, Any]] = (),
         preview_host: PreviewHost | None = None,
@@ -89,7 +94,15 @@ class SlackSurface:
             delays=preview_delays,
         )
         # An existing message (a retry, or a turn reopened after a restart) is edited, not posted.
-        self._ts: str | None = message["ts"] if message else None
+        self._edits = MessageEdits(
+            client=client,
+            call=call,
+            budget=budget,
+            channel=request.channel,
+            prompt=request.shown,
+            user_id=request.user_id,
+            ts=message["ts"] if message else None,
+        )
         self._thread_ts: str | None = message["thread_ts"] if message else request.thread
 
     @property
@@ -107,12 +120,13 @@ class SlackSurface:
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         line = WAITING if waiting else DRAWING
         try:
-            if self._ts is not None:
-                await self._update(self._progress(line), line)
+            if self._edits.ts is not None:
+                await self._edits.must(self._progress(line), line)
             else:
                 await self._post(line)
         except PlatformError as exc:
             raise not_started(exc) from exc
+        self._edits.owe()
         r = self._request
         return ThreadKey(r.platform, r.workspace, r.channel, self._thread())
 
@@ -126,25 +140,33 @@ class SlackSurface:
             ),
             what="chat.postMessage",
         )
-        self._ts = str(field(response, "ts"))
-        self._thread_ts = self._request.thread or self._ts
+        self._edits.ts = str(field(response, "ts"))
+        self._thread_ts = self._request.thread or self._edits.ts
 
     def message_ref(self) -> Mapping[str, Any]:
-        return {"channel": self.channel, "ts": self._ts, "thread_ts": self._thread_ts}
+        return {"channel": self.channel, "ts": self._edits.ts, "thread_ts": self._thread_ts}
 
     def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
         return [{k: f[k] for k in FILE_KEYS if k in f} for f in self._attached]
 
     async def drawing(self) -> None:
-        await self._update(self._progress(DRAWING), DRAWING)
+        await self._passing(DRAWING)
 
     async def delivering(self) -> None:
-        await self._update(self._progress(DELIVERING), DELIVERING)
+        await self._passing(DELIVERING)
+
+    async def _passing(self, line: str) -> None:
+        """A progress line the next edit replaces anyway: made only when an edit is spare."""
+        if not await self._edits.spare(self._progress(line), line):
+            log.debug("%r not shown: no chat.update to spare", line)
 
     async def interrupted(self, turn_id: int) -> None:
-        await self._drop_preview()
+        await self._previews.drop()
         line = f":warning: {INTERRUPTED}"
-        await self._update([*self._progress(line), blocks.retry(turn_id)], line)
+        try:
+            await self._edits.must([*self._progress(line), blocks.retry(turn_id)], line)
+        finally:
+            self._edits.settle()
 
     async def attachments(self) -> tuple[InputImage, ...]:
         self._downloader.check_all(self._attached)  # again: a retry's files come from the store
@@ -154,11 +176,28 @@ class SlackSurface:
             images.append(await verify_image(data, name=str(file.get("name") or "attachment")))
         return tuple(images)
 
-    async def preview(self, preview: Preview) -> None:
-        async def line(words: str) -> None:
-            await self._update(self._progress(words), words)
+    def claim_preview(self) -> bool:
+        return self._edits.claim()
 
-        await self._previews.show(preview, thread=self._thread(), image=self._show_image, line=line)
+    async def preview(self, preview: Preview) -> None:
+        """Show the frame if the workspace's edit budget has a token to spare (claimed before
+        the frame was downscaled); else, or when Slack rate-limits the edit, drop it."""
+        if not self._edits.claim():
+            log.debug("preview %d skipped: no chat.update to spare", preview.index + 1)
+            return
+
+        async def image(block: dict[str, Any], words: str) -> bool:
+            return await self._edits.image(block, words, preview=True)
+
+        async def line(words: str) -> None:
+            await self._edits.spare(self._progress(words), words)
+
+        try:
+            await self._previews.show(preview, thread=self._thread(), image=image, line=line)
+        except PlatformError as exc:
+            if not exc.rate_limited:
+                raise
+            log.debug("preview %d dropped: %s", preview.index + 1, exc.reason)
 
     async def place_final(self, final: FinalImage, *, again: bool) -> str:
         try:
@@ -201,26 +240,30 @@ class SlackSurface:
         )
         image = blocks.image_block(prompt=self._request.shown, file_id=file_ref)
         try:
-            if not (processed and await self._show_image(image, DONE, turn_id=turn_id)):
+            if not (processed and await self._edits.image(image, DONE, turn_id=turn_id)):
                 # The file is safely in the thread; the message just points at it.
                 shown = [*self._progress(DONE_AS_TEXT), blocks.buttons(turn_id)]
-                await self._update(shown, DONE_AS_TEXT)
+                await self._edits.must(shown, DONE_AS_TEXT)
         except PlatformError as exc:
             raise not_delivered(exc) from exc
-        await self._drop_preview()
+        self._edits.settle()
+        await self._previews.drop()
 
     async def fail(self, error: errors.EaselError) -> None:
         message = f":warning: {error.user_message}"
-        await self._drop_preview()
-        if self._ts is None:
+        await self._previews.drop()
+        if self._edits.ts is None:
             if self._notify is not None:
                 await self._notify(error.user_message)
             return
-        await self._update(self._progress(message), message)
+        try:
+            await self._edits.must(self._progress(message), message)
+        finally:
+            self._edits.settle()
 
     async def erase(self, file_ref: str | None) -> None:
         await deleting.erase(
-            self._call, self._client, channel=self.channel, ts=self._ts, file_ref=file_ref
+            self._call, self._client, channel=self.channel, ts=self._edits.ts, file_ref=file_ref
         )
 
     async def fetch_image(self, file_ref: str) -> InputImage:
@@ -234,49 +277,12 @@ class SlackSurface:
         data = await self._downloader.fetch(file)
         return await verify_image(data, name=str(file.get("name") or file_ref))
 
-    # -- helpers ---------------------------------------------------------------------------
-
     def _thread(self) -> str:
         assert self._thread_ts is not None, "start() posts the message first"
         return self._thread_ts
 
     def _progress(self, line: str) -> list[dict[str, Any]]:
         return blocks.progress(user_id=self._request.user_id, prompt=self._request.shown, line=line)
-
-    async def _show_image(
-        self, image: dict[str, Any], line: str, *, turn_id: int | None = None
-    ) -> bool:
-        """Show an image in the message (a finished one with turn `turn_id`'s buttons); False
-        when Slack refuses the image (for good). A failure for now is raised: the step is
-        tried again."""
-        r = self._request
-        new = blocks.with_image(
-            user_id=r.user_id, prompt=r.shown, image=image, line=line, turn_id=turn_id
-        )
-        try:
-            await self._update(new, line)
-        except PlatformError as exc:
-            if exc.later:
-                raise
-            log.warning("Slack refused the image update: %s", exc.reason)
-            return False
-        return True
-
-    async def _update(self, new_blocks: list[dict[str, Any]], line: str) -> None:
-        assert self._ts is not None, "start() posts the message first"
-        ts = self._ts
-        await self._call(
-            lambda: self._client.chat_update(
-                channel=self.channel,
-                ts=ts,
-                text=blocks.fallback_text(self._request.shown, line),
-                blocks=new_blocks,
-            ),
-            what="chat.update",
-        )
-
-    async def _drop_preview(self) -> None:
-        await self._previews.drop()
 
 
 def _clip_title(prompt: str) -> str:

@@ -47,6 +47,9 @@ class WebSurface:
     def preview_format(self) -> str:
         return "webp"
 
+    def claim_preview(self) -> bool:
+        return True  # each message's edits are paced by preview_interval alone
+
     async def start(self, *, waiting: bool = False) -> ThreadKey:
         line = "waiting for the drawing above to finish…" if waiting else "drawing…"
         r = self._request

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from bot import errors
 from bot.models import FinalImage, ImageOptions, InputImage, Preview
@@ -54,6 +54,7 @@ class OfflineImageBackend:
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
         mask: InputImage | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         spec = Spec.from_options(options)
         start: bytes | None = None
@@ -70,6 +71,8 @@ class OfflineImageBackend:
         picture = await asyncio.to_thread(draw, prompt, spec, start, region)
         for index in range(total):
             await asyncio.sleep(self._frame_delay)
+            if wanted is not None and not wanted():
+                continue  # nobody could see it now: not even rendered
             data = await asyncio.to_thread(preview_bytes, picture, spec, (index + 1) / (total + 1))
             yield Preview(index=index, total=total, data=data, output_format=spec.output_format)
         await asyncio.sleep(self._frame_delay)

@@ -1,9 +1,11 @@
-"""The Responses stream's events, read from their SSE text and turned into the core's values.
+"""The Responses stream's events, read from their SSE data and turned into the core's values.
 
-Each image arrives as a 2-4 MB base64 string inside one event; it is decoded once and let go
-at once. The final image is the `image_generation_call` output item's `result`; the copy that
-`response.completed` repeats is dropped unread, and so is the item if it is sent again.
-Unknown event types are ignored.
+Each image arrives as a 2-4 MB base64 string inside one event. That string is cut out of the
+event's bytes before its JSON is parsed (the JSON parser would scan it character by character
+and copy it into a str), decoded once straight from the bytes, and let go at once. The final
+image is the `image_generation_call` output item's `result`; the copy that
+`response.completed` repeats is let go while it arrives (bot.openai.sse's LineSplitter: only
+its ends are kept), and an item sent again is dropped unread. Unknown event types are ignored.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import binascii
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import pybase64
@@ -19,35 +22,107 @@ import pybase64
 from bot import errors
 from bot.models import FinalImage, ImageOptions, Preview
 from bot.openai.errors import UNREADABLE_ANSWER, map_code
-from bot.openai.sse import FastSSEDecoder
+from bot.openai.sse import FastSSEDecoder, Unwanted
 
 Event = dict[str, Any]
 log = logging.getLogger(__name__)
 
+# A string at least this long in an event is its image (nothing else in the stream comes
+# close); shorter events are parsed whole.
+LONG = 64 * 1024
+_IMAGE_KEY = re.compile(rb'"(?:partial_image_b64|result)"\s*:\s*"')
+_MARK = "\x00easel:image"  # what the cut string reads as in the parsed event
+_MARK_JSON = b'"\\u0000easel:image"'
+# Images let go as they arrive: the copy of the final that response.completed repeats, and
+# a partial image nobody could see now.
+_COMPLETED = re.compile(rb'data: ?\{\s*"type"\s*:\s*"response\.completed"\s*,')
+_RESULT = re.compile(rb'"result"\s*:\s*"')
+_PARTIAL = re.compile(
+    rb'data: ?\{\s*"type"\s*:\s*"response\.image_generation_call\.partial_image"\s*,'
+)
+_PARTIAL_B64 = re.compile(rb'"partial_image_b64"\s*:\s*"')
 
-async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[Event]:
-    """Each event's JSON, parsed straight from its SSE text, which is then let go."""
+
+async def events(
+    chunks: AsyncIterator[bytes], *, wanted: Callable[[], bool] | None = None
+) -> AsyncIterator[Event]:
+    """Each event's JSON, parsed straight from its SSE data, which is then let go. A partial
+    image arriving when `wanted()` says no is let go unread (its event has an empty one)."""
     try:
-        async for sse in FastSSEDecoder().aiter_bytes(chunks):
-            if sse.data.startswith("[DONE]"):
+        async for data in FastSSEDecoder(unwanted=unwanted_images(wanted)).aiter_data(chunks):
+            if data.startswith(b"[DONE]"):
                 return
-            event = _parse(sse.data)
-            del sse
+            event = _parse(data)
+            del data
             yield event
     except UnicodeDecodeError as exc:
         detail = f"stream text is not UTF-8: {exc}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
 
 
-def _parse(data: str) -> Event:
+def unwanted_images(wanted: Callable[[], bool] | None = None) -> Unwanted:
+    """Where, in the first bytes of a line, an image starts whose bytes are let go as they
+    arrive (never joined, scanned, parsed or decoded): the copy `response.completed`
+    repeats, and a partial image when `wanted()` says nobody could see it now."""
+
+    def unwanted(head: bytes) -> int | None:
+        if _COMPLETED.match(head) is not None:
+            return _long_string(head, _RESULT)
+        if wanted is not None and _PARTIAL.match(head) is not None:
+            at = _long_string(head, _PARTIAL_B64)
+            return at if at is not None and not wanted() else None
+        return None
+
+    return unwanted
+
+
+def _long_string(head: bytes, key: re.Pattern[bytes]) -> int | None:
+    """Where the first string after `key` that runs on past the head starts."""
+    for found in key.finditer(head):
+        if head.find(b'"', found.end()) < 0:
+            return found.end()
+    return None
+
+
+def cut_image(data: bytes) -> tuple[bytes, memoryview | None]:
+    """The event's JSON with its image string replaced by a mark, and the image's base64
+    bytes (a view: nothing copied); `(data, None)` when it has none. A string with a
+    backslash is left in place (base64 needs no escapes; the JSON parser reads it then)."""
+    for found in _IMAGE_KEY.finditer(data):
+        start = found.end()
+        end = data.find(b'"', start)
+        if end < 0:
+            break
+        if end - start >= LONG and data.find(b"\\", start, end) < 0:
+            return data[: start - 1] + _MARK_JSON + data[end + 1 :], memoryview(data)[start:end]
+    return data, None
+
+
+def _put_back(node: Any, image: memoryview) -> bool:
+    """Put the cut image where its mark is (the parsed event is small now)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if value == _MARK:
+            node[key] = image
+            return True
+        if isinstance(value, dict | list) and _put_back(value, image):
+            return True
+    return False
+
+
+def _parse(data: bytes) -> Event:
+    text, image = cut_image(data) if len(data) >= LONG else (data, None)
+    raw = text.decode("utf-8")  # UnicodeDecodeError: the stream is not text (see events())
     try:
-        event = json.loads(data)
+        event = json.loads(raw)
     except ValueError as exc:
         detail = f"stream data is not JSON: {exc}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail) from exc
     if not isinstance(event, dict):
         detail = f"stream data is not an event: {event!r:.200}"
         raise errors.GenerationFailed(UNREADABLE_ANSWER, detail=detail)
+    if image is not None:
+        _put_back(event, image)
     return event
 
 
@@ -157,7 +232,7 @@ def _response(event: Event) -> dict[str, Any]:
     return response if isinstance(response, dict) else {}
 
 
-def decode(b64: str) -> bytes:
+def decode(b64: str | bytes | memoryview) -> bytes:
     """An image from the stream: strict base64, decoded once (SIMD; 20x the stdlib's speed)."""
     try:
         return pybase64.b64decode(b64, validate=True)

@@ -59,6 +59,12 @@ class PreviewSink(Protocol):
     @property
     def preview_format(self) -> str: ...
 
+    def claim_preview(self) -> bool:
+        """Claim the chat's allowance for the next preview edit. False when the chat has none
+        to spare (its edits are metered and owed to final images first): the frame is then
+        dropped before it is downscaled. A claim holds until the next `preview()`."""
+        ...
+
     async def preview(self, preview: Preview) -> None: ...
 
 

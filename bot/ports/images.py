@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from bot.models import (
@@ -26,9 +26,12 @@ class ImageBackend(Protocol):
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
         mask: InputImage | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         """`safety_identifier`: who asked, privacy-preserving (bot.turns.safety). `mask`:
-        its transparent pixels mark the region of the first image to change."""
+        its transparent pixels mark the region of the first image to change. `wanted()`:
+        whether a preview arriving now could be shown; when it says no, the backend may let
+        that frame go without decoding it (the next frame asks again)."""
         ...
 
 

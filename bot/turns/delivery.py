@@ -140,11 +140,30 @@ class Deliverer:
             raise
         if watch is not None and not held.file_ref:
             watch.placed()
+        # The file is in the thread: the message edit may wait minutes for Slack's limit and
+        # needs the image's details only, so its bytes go now (their pixel size kept).
+        size = pixel_size(held.final.data)
+        final = held.final.without_data()
+        del held
         if place is not None:
             place.ended.set()  # the next turn in the thread may draw from this image now
+        await self._show(turn_id, key, final, file_ref, surface)
+        cost = self.prices.estimate(options, final, input_images=final.input_images)
+        await patiently(
+            lambda: self.ledger.complete(turn_id, final=final, cost_usd=cost, image_size=size),
+            what=f"turn {turn_id}: its delivery",
+            max_pause=self.max_pause,
+        )
+        log.info("turn %d delivered %s as %s", turn_id, final.image_call_id, file_ref)
+        self._delivered(key.platform, cost, watch)
+
+    async def _show(
+        self, turn_id: int, key: ThreadKey, final: FinalImage, file_ref: str, surface: Delivery
+    ) -> None:
+        """The message shows the file that is in the thread."""
         try:
             await persist(
-                lambda _: surface.show_final(held.final, file_ref, turn_id=turn_id),
+                lambda _: surface.show_final(final, file_ref, turn_id=turn_id),
                 what=f"turn {turn_id}: showing {file_ref}",
                 max_pause=self.max_pause,
                 on_retry=lambda: self.telemetry.delivery_retry(platform=key.platform),
@@ -155,16 +174,6 @@ class Deliverer:
         except asyncio.CancelledError:
             await asyncio.shield(self._stays(turn_id, surface))
             raise
-        final = held.final
-        cost = self.prices.estimate(options, final, input_images=final.input_images)
-        size = pixel_size(final.data)
-        await patiently(
-            lambda: self.ledger.complete(turn_id, final=final, cost_usd=cost, image_size=size),
-            what=f"turn {turn_id}: its delivery",
-            max_pause=self.max_pause,
-        )
-        log.info("turn %d delivered %s as %s", turn_id, held.final.image_call_id, file_ref)
-        self._delivered(key.platform, cost, watch)
 
     def _delivered(self, platform: str, cost: float, watch: Stopwatch | None) -> None:
         self.telemetry.turn_ended(platform=platform, status=TurnStatus.DELIVERED)

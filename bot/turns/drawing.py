@@ -41,6 +41,7 @@ class Drawing:
             show=_timed(surface.preview, watch),
             min_interval=surface.preview_interval,
             prepare=lambda preview: light_preview(preview, fmt=fmt),
+            claim=surface.claim_preview,
         ) as editor:
             try:
                 return await self._stream(editor, request, options, found, watch), found.previous
@@ -71,6 +72,7 @@ class Drawing:
             images=found.images,
             safety_identifier=who,
             mask=found.mask,
+            wanted=editor.wants,
         ):
             if isinstance(item, FinalImage):
                 watch.final(asked=asked)

@@ -2,7 +2,8 @@
 
 At most one edit is in flight. A frame that arrives while an edit is in flight (or while the
 editor waits out the minimum interval) replaces the frame that was waiting, so a slow chat API
-sees fewer, newer frames instead of a growing queue. A failed edit is logged and forgotten:
+sees fewer, newer frames instead of a growing queue. A frame the chat has no edit for (its
+`claim` says no) is dropped before it is prepared. A failed edit is logged and forgotten:
 previews may be lost, the drawing never is.
 """
 
@@ -28,9 +29,11 @@ class PreviewEditor:
         min_interval: float,
         clock: Callable[[], float] = time.monotonic,
         prepare: Callable[[Preview], Awaitable[Preview]] | None = None,
+        claim: Callable[[], bool] | None = None,
     ) -> None:
         self._show = show
         self._prepare = prepare  # e.g. downscale: only frames about to be shown pay for it
+        self._claim = claim  # False: the chat cannot take an edit now; the frame is dropped
         self._min_interval = min_interval
         self._clock = clock
         self._pending: Preview | None = None
@@ -52,6 +55,11 @@ class PreviewEditor:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def wants(self) -> bool:
+        """Whether a frame arriving now could be shown (the chat's claim taken for it): a
+        backend lets a frame nobody could see go unread."""
+        return not self._closed and (self._claim is None or self._claim())
 
     def offer(self, preview: Preview) -> None:
         """Hand over the newest frame. Never blocks; an older waiting frame is dropped."""
@@ -84,6 +92,10 @@ class PreviewEditor:
             if self._closed or frame is None:
                 if self._closed:
                     return
+                continue
+            if self._claim is not None and not self._claim():
+                log.debug("preview %d dropped: the chat has no edit to spare", frame.index + 1)
+                self.dropped += 1
                 continue
             try:
                 await self._show(await self._prepare(frame) if self._prepare else frame)

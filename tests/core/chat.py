@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +116,9 @@ class ChatSurface:
     @property
     def preview_format(self) -> str:
         return "jpeg"
+
+    def claim_preview(self) -> bool:
+        return True
 
     def _show(self, line: str) -> None:
         assert self.message is not None, "the message is posted first"
@@ -246,6 +249,7 @@ class Backend:
         images: Sequence[InputImage],
         safety_identifier: str | None = None,
         mask: InputImage | None = None,
+        wanted: Callable[[], bool] | None = None,
     ) -> AsyncIterator[Preview | FinalImage]:
         self.calls.append(Call(prompt, previous_response_id, images, mask, options))
         n = len(self.calls)
