@@ -22,8 +22,8 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from adapters.failures import Kind
 from bot.config import Config
 from bot.openai.errors import API_CODES
-from bot.ports import Telemetry
-from bot.telemetry import NoTelemetry, Timing, error_codes
+from bot.ports import Telemetry, Timing
+from bot.telemetry import NoTelemetry, error_codes
 from bot.turns.status import TurnStatus
 
 log = logging.getLogger(__name__)

@@ -10,23 +10,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TYPE_CHECKING
 
 from bot.errors import EaselError
+from bot.ports.telemetry import Telemetry, Timing
 from bot.turns.status import TurnStatus
-
-if TYPE_CHECKING:
-    from bot.ports import Telemetry
-
-
-class Timing(StrEnum):
-    ACK = "ack"  # a platform's request in, easel's answer out
-    FIRST_PREVIEW = "first_preview"  # a turn's start to its first preview shown
-    FINAL = "final"  # a turn's start to its final image in the thread as a file
-    MODEL = "model"  # the image stream: the request to the final image
-    DELIVERY = "delivery"  # the final image to the turn delivered
-
 
 BUG = "bug"  # the code of a turn that ended with a bug (bot.errors has no type for it)
 

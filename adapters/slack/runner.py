@@ -32,8 +32,8 @@ from adapters.slack.listeners import register
 from adapters.slack.public import PreviewHost
 from bot.chat_config import SlackConfig
 from bot.config import Config
-from bot.ports import PublicPreviews, Telemetry
-from bot.telemetry import NoTelemetry, Timing
+from bot.ports import PublicPreviews, Telemetry, Timing
+from bot.telemetry import NoTelemetry
 from bot.turns.service import DrawService
 from bot.workspace.workspaces import Workspaces
 

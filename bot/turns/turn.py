@@ -13,26 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from bot import errors
-from bot.images import light_preview
 from bot.logs import bind_turn
 from bot.models import (
-    DrawRequest,
     FinalImage,
     Held,
-    ImageOptions,
-    InputImage,
-    Preview,
     ThreadKey,
 )
 from bot.ports import (
     Drawings,
     ImageBackend,
-    Inputs,
     Ledger,
     Surface,
     Telemetry,
@@ -41,9 +34,9 @@ from bot.ports import (
 )
 from bot.telemetry import BUG, NoTelemetry, Stopwatch
 from bot.turns.delivery import Deliverer, patiently, quietly
-from bot.turns.inputs import Plan, plan
+from bot.turns.drawing import Drawing
+from bot.turns.inputs import plan
 from bot.turns.order import Place, ThreadOrder
-from bot.turns.previews import PreviewEditor
 from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
 from bot.workspace.admission import Admission
@@ -203,7 +196,9 @@ class TurnRunner:
                 inputs=surface,
             )
             log.info("turn %d draws from %s", turn_id, found.described())
-            return await self._draw(key, request, found, admission.options, surface, watch)
+            return await Drawing(self.backend, self.safety).draw(
+                key, request, found, admission.options, surface, watch
+            )
         except errors.StoreUnavailable as exc:
             # Nothing to write it down with: its lease settles it (interrupted, with Retry).
             log.warning("turn %d stopped without the database: %s", turn_id, exc.detail)
@@ -231,85 +226,6 @@ class TurnRunner:
 
     def _ended(self, platform: str, status: TurnStatus, code: str) -> None:
         self.telemetry.turn_ended(platform=platform, status=status, code=code)
-
-    async def _draw(
-        self,
-        key: ThreadKey,
-        request: DrawRequest,
-        found: Plan,
-        options: ImageOptions,
-        surface: Surface,
-        watch: Stopwatch,
-    ) -> tuple[FinalImage, str | None]:
-        fmt = surface.preview_format
-        async with PreviewEditor(
-            show=_timed(surface.preview, watch),
-            min_interval=surface.preview_interval,
-            prepare=lambda preview: light_preview(preview, fmt=fmt),
-            claim=surface.claim_preview,
-        ) as editor:
-            try:
-                return await self._stream(editor, request, options, found, watch), found.previous
-            except errors.ContextExpired:
-                if found.previous is None:
-                    raise
-                log.info("context of %s expired; drawing on without it", key)
-                last = await _last_image(surface, found.last_file, key)
-                again = replace(found, previous=None, images=(*last, *found.images))
-                return await self._stream(editor, request, options, again, watch), None
-
-    async def _stream(
-        self,
-        editor: PreviewEditor,
-        request: DrawRequest,
-        options: ImageOptions,
-        found: Plan,
-        watch: Stopwatch,
-    ) -> FinalImage:
-        who = self.safety.of(
-            platform=request.platform, workspace=request.workspace, user_id=request.user_id
-        )
-        asked = time.monotonic()
-        async for item in self.backend.generate(
-            prompt=found.prompt,
-            options=options,
-            previous_response_id=found.previous,
-            images=found.images,
-            safety_identifier=who,
-            mask=found.mask,
-            wanted=editor.wants,
-        ):
-            if isinstance(item, FinalImage):
-                watch.final(asked=asked)
-                return item
-            editor.offer(item)
-        raise errors.GenerationFailed(detail="the backend ended without a final image")
-
-
-def _timed(
-    show: Callable[[Preview], Awaitable[None]], watch: Stopwatch
-) -> Callable[[Preview], Awaitable[None]]:
-    """`show`, and the turn's first preview timed once it is shown."""
-
-    async def shown(preview: Preview) -> None:
-        await show(preview)
-        watch.preview_shown()
-
-    return shown
-
-
-async def _last_image(
-    inputs: Inputs, file_ref: str | None, key: ThreadKey
-) -> tuple[InputImage, ...]:
-    """The thread's last image, to draw on when its context expired (none if it is gone)."""
-    if file_ref is None:
-        return ()
-    try:
-        return (await inputs.fetch_image(file_ref),)
-    except errors.EaselError as exc:
-        # Still draw: from the words alone, rather than not at all.
-        log.warning("last image of %s is unavailable: %s", key, exc.detail)
-        return ()
 
 
 def bind(turn_id: int, key: ThreadKey) -> None:

@@ -1,176 +1,21 @@
-"""The narrow interfaces the core talks to, one per role. Adapters and the backend implement
-them; each part of the core asks only for the roles it uses.
-
-A chat platform's side of one turn:   TurnMessage, PreviewSink, FinalSink, Inputs (= Surface)
-The image service:                    ImageBackend, ModelCatalog
-Durable state:                        Claims, Threads, Ledger, SettingsStore, Usage (= Store)
-Whoever watches easel run:            Telemetry
-"""
+"""Durable state: the store's parts, each a role of its own (together a Store)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
-from bot.errors import EaselError
 from bot.models import (
     Action,
     DrawRequest,
     FinalImage,
     Held,
     ImageOptions,
-    InputImage,
-    ModelStatus,
-    Preview,
     StoredTurn,
     ThreadKey,
     ThreadState,
 )
-from bot.telemetry import Timing
 from bot.turns.status import TurnStatus
-
-# -- one turn on a chat platform --------------------------------------------------------------
-
-
-class TurnMessage(Protocol):
-    """The ONE message of a turn: posted once, then edited as the turn moves on."""
-
-    async def start(self, *, waiting: bool = False) -> ThreadKey:
-        """Post the placeholder; return the thread it belongs to.
-
-        For a new drawing the placeholder starts the thread; for a reply it is posted in it;
-        for a retry the interrupted turn's message is reused. `waiting`: an earlier turn in
-        the thread is still drawing, and this one waits for it.
-        """
-        ...
-
-    def message_ref(self) -> Mapping[str, Any]:
-        """Where the message is, as JSON the adapter can reopen after a restart (`Reopen`)."""
-        ...
-
-    async def drawing(self) -> None:
-        """The turn that waited now draws."""
-
-    async def delivering(self) -> None:
-        """The image is finished but the platform did not take it yet: say so."""
-
-    async def interrupted(self, turn_id: int) -> None:
-        """Say the turn was interrupted, with a way to retry it (Retry button or reply)."""
-
-    async def fail(self, error: EaselError) -> None:
-        """Replace the message's progress with the error's words."""
-
-    async def erase(self, file_ref: str | None) -> None:
-        """Delete the turn's message and its final file (`file_ref`) from the platform; what
-        is gone already counts as deleted."""
-
-
-class PreviewSink(Protocol):
-    """Where partial renders are shown, at most one edit every `preview_interval` seconds,
-    downscaled and encoded as `preview_format` ("jpeg" or "webp") on the way."""
-
-    @property
-    def preview_interval(self) -> float: ...
-
-    @property
-    def preview_format(self) -> str: ...
-
-    def claim_preview(self) -> bool:
-        """Claim the chat's allowance for the next preview edit. False when the chat has none
-        to spare (its edits are metered and owed to final images first): the frame is then
-        dropped before it is downscaled. A claim holds until the next `preview()`."""
-        ...
-
-    async def preview(self, preview: Preview) -> None: ...
-
-
-class FinalSink(Protocol):
-    """Where the finished image goes, in two steps that are each recorded when they succeed:
-    a real file in the thread, then the turn's message showing it."""
-
-    async def place_final(self, final: FinalImage, *, again: bool) -> str:
-        """Put the final image in the thread as a file; return its reference. `again`: an
-        earlier attempt (in this run or one before it) may have put it there already, so look
-        in the thread first (it is named from the image call's id)."""
-        ...
-
-    async def show_final(self, final: FinalImage, file_ref: str, *, turn_id: int) -> None:
-        """Make the turn's message show the file that is in the thread, with the buttons
-        (bot.models.Action) that act on turn `turn_id`."""
-
-
-class Inputs(Protocol):
-    """The images a turn draws from."""
-
-    def inputs_ref(self) -> Sequence[Mapping[str, Any]]:
-        """The attached files, as JSON the adapter can fetch again for a retry."""
-        ...
-
-    async def attachments(self) -> tuple[InputImage, ...]:
-        """The verified images attached to this turn (may be none); AttachmentRejected names
-        a file that cannot be used."""
-        ...
-
-    async def fetch_image(self, file_ref: str) -> InputImage:
-        """An earlier final image, fetched back by the reference `place_final` gave."""
-        ...
-
-
-class Delivery(FinalSink, TurnMessage, Protocol):
-    """What delivering a finished image needs: the file, and the message that tells of it."""
-
-
-class Surface(TurnMessage, PreviewSink, FinalSink, Inputs, Protocol):
-    """Every role of one turn on one platform: what an adapter builds per turn."""
-
-
-SurfaceFor = Callable[[DrawRequest], Surface]
-"""Builds a turn's surface from its admitted request (whose prompt is as it will be sent)."""
-
-
-class Reopen(Protocol):
-    """An adapter's way back to a stored turn's message (after a restart, or for a retry).
-
-    With `request` the surface draws that request in the message; without, it only delivers
-    or explains the stored turn."""
-
-    def __call__(self, turn: StoredTurn, *, request: DrawRequest | None = None) -> Surface: ...
-
-
-# -- the image service ------------------------------------------------------------------------
-
-
-class ImageBackend(Protocol):
-    """Streams one drawing: zero or more previews, then exactly one final image."""
-
-    def generate(
-        self,
-        *,
-        prompt: str,
-        options: ImageOptions,
-        previous_response_id: str | None,
-        images: Sequence[InputImage],
-        safety_identifier: str | None = None,
-        mask: InputImage | None = None,
-        wanted: Callable[[], bool] | None = None,
-    ) -> AsyncIterator[Preview | FinalImage]:
-        """`safety_identifier`: who asked, privacy-preserving (bot.turns.safety). `mask`:
-        its transparent pixels mark the region of the first image to change. `wanted()`:
-        whether a preview arriving now could be shown; when it says no, the backend may let
-        that frame go without decoding it (the next frame asks again)."""
-        ...
-
-
-class ModelCatalog(Protocol):
-    """Whether a model exists and when it shuts down, as the image service says."""
-
-    async def status(self, model: str, *, fresh: bool = False) -> ModelStatus:
-        """Never raises for the service's failures: what nobody could say is Exists.UNKNOWN.
-        `fresh`: ask again even when a recent answer is kept."""
-        ...
-
-
-# -- durable state ----------------------------------------------------------------------------
 
 
 class Claims(Protocol):
@@ -396,34 +241,3 @@ class Store(Protocol):
     def previews(self) -> PublicPreviews: ...
 
     async def ping(self) -> bool: ...
-
-
-# -- whoever watches easel run ----------------------------------------------------------------
-
-
-class Telemetry(Protocol):
-    """What easel counts and times (bot.telemetry names it; NoTelemetry counts nothing).
-
-    Every value passed is from a fixed set: a platform's name, a turn's status, a bot.errors
-    code, a failure's kind. Never what a person typed, nor a user's, channel's or workspace's
-    id."""
-
-    def turn_ended(self, *, platform: str, status: TurnStatus, code: str = "") -> None:
-        """A turn delivered, failed (`code`: why) or was interrupted."""
-
-    def observe(self, timing: Timing, seconds: float, *, platform: str) -> None: ...
-
-    def in_flight(self, change: int) -> None:
-        """Drawings running on this replica went up or down by `change`."""
-
-    def spent(self, *, platform: str, usd: float) -> None:
-        """A delivered turn's estimated cost, as the ledger records it."""
-
-    def openai_error(self, *, code: str) -> None:
-        """The image service failed a request: the API's code or the bot.errors one."""
-
-    def platform_error(self, *, platform: str, kind: str) -> None:
-        """A chat platform's call failed: `kind` later, refused or bug (adapters.failures)."""
-
-    def delivery_retry(self, *, platform: str) -> None:
-        """A delivery step failed for now and is tried again."""
