@@ -35,7 +35,7 @@ from bot.ports import (
 from bot.telemetry import BUG, NoTelemetry, Stopwatch
 from bot.turns.delivery import Deliverer, patiently, quietly
 from bot.turns.drawing import Drawing
-from bot.turns.inputs import plan
+from bot.turns.inputs import Plan, plan
 from bot.turns.order import Place, ThreadOrder
 from bot.turns.safety import SafetyIds
 from bot.turns.status import TurnStatus
@@ -180,24 +180,9 @@ class TurnRunner:
         """The turn's final image and the response it continued; None when the turn ended
         without one (and said so)."""
         try:
-            if admission.request.is_reply:
-                await place.wait_turn()  # the turns before it in this process
-                await self.ledger.wait_turn(turn_id, key)  # and on every replica
-                await self.ledger.move(turn_id, TurnStatus.DRAWING)
-            if waiting:
-                await quietly(surface.drawing(), "show that the turn is drawing")
-            request = admission.request
-            found = await plan(
-                request,
-                await surface.attachments(),
-                threads=self.threads,
-                ledger=self.ledger,
-                drawings=self.drawings,
-                inputs=surface,
-            )
-            log.info("turn %d draws from %s", turn_id, found.described())
+            found = await self._plan(turn_id, key, admission, surface, place, waiting=waiting)
             return await Drawing(self.backend, self.safety).draw(
-                key, request, found, admission.options, surface, watch
+                key, admission.request, found, admission.options, surface, watch
             )
         except errors.StoreUnavailable as exc:
             # Nothing to write it down with: its lease settles it (interrupted, with Retry).
@@ -217,6 +202,34 @@ class TurnRunner:
             self._ended(key.platform, TurnStatus.FAILED, BUG)
             await quietly(surface.fail(errors.EaselError()), "say the turn failed")
         return None
+
+    async def _plan(
+        self,
+        turn_id: int,
+        key: ThreadKey,
+        admission: Admission,
+        surface: Surface,
+        place: Place,
+        *,
+        waiting: bool,
+    ) -> Plan:
+        """The turn's place in its thread, waited for; then what it draws from."""
+        if admission.request.is_reply:
+            await place.wait_turn()  # the turns before it in this process
+            await self.ledger.wait_turn(turn_id, key)  # and on every replica
+            await self.ledger.move(turn_id, TurnStatus.DRAWING)
+        if waiting:
+            await quietly(surface.drawing(), "show that the turn is drawing")
+        found = await plan(
+            admission.request,
+            await surface.attachments(),
+            threads=self.threads,
+            ledger=self.ledger,
+            drawings=self.drawings,
+            inputs=surface,
+        )
+        log.info("turn %d draws from %s", turn_id, found.described())
+        return found
 
     async def interrupt(self, turn_id: int, surface: TurnMessage, *, platform: str) -> None:
         code = errors.Interrupted.code
