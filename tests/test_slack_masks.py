@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 
 from adapters.runtime import Runtime
@@ -52,21 +53,33 @@ async def test_an_image_and_its_mask_send_the_tools_input_image_mask(
     assert "Reply in this thread" in block_text(thread_messages(slack_fake, thread)[-1]["blocks"])
 
 
-async def test_a_reply_saying_mask_marks_the_threads_last_image(
-    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
+@pytest.mark.parametrize(
+    ("size", "name", "text"),
+    [((64, 64), "region.png", "mask: a red hat"), ((64, 48), "cat_mask.png", "a red hat")],
+    ids=["said with mask:", "named as a mask"],
+)
+async def test_a_mask_alone_marks_the_threads_last_image(
+    easel: Runtime,
+    slack: SlackSender,
+    openai_fake: FakeOpenAI,
+    slack_fake: FakeSlack,
+    size: tuple[int, int],
+    name: str,
+    text: str,
 ) -> None:
-    openai_fake.push(Script(image_size=(64, 64)))
+    openai_fake.push(Script(image_size=size))
     thread = await drawn(easel, slack, slack_fake)
-    mask = mask_png((64, 64))
-    files = [slack_fake.add_file(mask, "region.png", CHANNEL)]
-    await slack.event(slack.reply_event(thread_ts=thread, text="mask: a red hat", files=files))
+    mask = mask_png(size)
+    files = [slack_fake.add_file(mask, name, CHANNEL)]
+    await slack.event(slack.reply_event(thread_ts=thread, text=text, files=files))
     await settle(easel)
 
     request = openai_fake.requests[-1]
     assert_valid(openai_validator("CreateResponse"), request)
     assert decoded(request["tools"][0]["input_image_mask"]["image_url"]) == mask
     assert images_of(request) == [next(iter(openai_fake.images_sent.values()))]
-    assert request["input"][0]["content"][0]["text"] == "a red hat"
+    assert request["input"][0]["content"][0]["text"] == "a red hat"  # `mask:` is not drawn
+    assert request["previous_response_id"] == openai_fake.known_response_ids[0]
 
 
 async def test_a_mask_of_another_size_is_refused_in_words_and_nothing_is_sent(
@@ -85,23 +98,6 @@ async def test_a_mask_of_another_size_is_refused_in_words_and_nothing_is_sent(
     shown = block_text(message["blocks"])
     assert "The mask mask.png is 32x32, but the image it marks is 48x32" in shown
     assert "same size" in shown
-
-
-async def test_a_named_mask_alone_marks_the_threads_last_image(
-    easel: Runtime, slack: SlackSender, openai_fake: FakeOpenAI, slack_fake: FakeSlack
-) -> None:
-    openai_fake.push(Script(image_size=(64, 48)))
-    thread = await drawn(easel, slack, slack_fake)
-    mask = mask_png((64, 48))
-    files = [slack_fake.add_file(mask, "cat_mask.png", CHANNEL)]
-    await slack.event(slack.reply_event(thread_ts=thread, text="a red hat", files=files))
-    await settle(easel)
-
-    request = openai_fake.requests[-1]
-    assert_valid(openai_validator("CreateResponse"), request)
-    assert decoded(request["tools"][0]["input_image_mask"]["image_url"]) == mask
-    assert images_of(request) == [next(iter(openai_fake.images_sent.values()))]
-    assert request["previous_response_id"] == openai_fake.known_response_ids[0]
 
 
 async def test_a_mask_with_no_transparent_pixel_is_refused_in_words_and_nothing_is_sent(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
@@ -19,6 +21,8 @@ from bot.turns.status import TurnStatus
 from tests import ledger
 from tests.clock import ManualClock
 from tests.stores import Opener, db_path, opener, store
+
+T = TypeVar("T")
 
 pytest_plugins = ["tests.postgres"]
 __all__ = ["db_path", "opener", "store"]  # fixtures, used by name
@@ -198,25 +202,18 @@ async def test_a_postgres_restart_is_survived_with_words_meanwhile(
                 await store.ping()
         finally:
             server.start()
-        async with asyncio.timeout(20):  # the pool reconnects on its own
-            while True:
-                try:
-                    if await store.claims.claim("after"):
-                        break
-                except StoreUnavailable:
-                    await asyncio.sleep(0.1)
+        assert await _once_back(lambda: store.claims.claim("after"))
         assert not await store.claims.claim("before"), "nothing was lost"
 
 
-async def _renewed_once_back(store: SqlStore) -> None:
-    """Renew as soon as the pool has reconnected."""
+async def _once_back(act: Callable[[], Awaitable[T]]) -> T:
+    """`act` done as soon as the pool has reconnected on its own (within 20 s)."""
     async with asyncio.timeout(20):
         while True:
             try:
-                await store.replicas.renew()
-                return
+                return await act()
             except StoreUnavailable:
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # the pool says nothing when it is back: ask again
 
 
 async def test_no_lease_that_ran_out_while_the_database_was_away_says_its_replica_is_gone(
@@ -240,7 +237,7 @@ async def test_no_lease_that_ran_out_while_the_database_was_away_says_its_replic
             clock.advance(31)
         finally:
             server.start()
-        await _renewed_once_back(other)
+        await _once_back(other.replicas.renew)
         assert await other.ledger.take_over(running=set()) == [], "busy could not renew either"
         await busy.replicas.renew()  # back in time
         for _ in range(3):  # `other` renews in time for a lease; busy stops renewing
@@ -269,11 +266,6 @@ async def test_a_waiting_turn_waits_on_while_the_database_is_away(
             assert not waiting.done(), "it still waits"
         finally:
             server.start()
-        async with asyncio.timeout(20):  # the pool reconnects on its own
-            while True:
-                try:
-                    await store.ledger.end(first, status=TurnStatus.FAILED, error_code="x")
-                    break
-                except StoreUnavailable:
-                    await asyncio.sleep(0.1)
+        await _once_back(lambda: store.ledger.end(first, status=TurnStatus.FAILED, error_code="x"))
+        async with asyncio.timeout(20):
             await waiting

@@ -15,6 +15,7 @@ from bot.store.sqlite import SqliteStore
 from bot.turns.inputs import BIGGER_PROMPT, VARY_PROMPT
 from bot.turns.presses import ALREADY, Press
 from tests.core.chat import Core, core, key, request
+from tests.waiting import eventually
 
 
 async def _reply(c: Core, thread: str, prompt: str) -> None:
@@ -219,12 +220,18 @@ async def test_a_delete_the_platform_did_not_take_is_done_by_pressing_again(
     assert c.chat.messages == {} and c.chat.files == {}
 
 
-async def test_a_press_goes_through_admission_like_a_reply(store: SqliteStore) -> None:
+async def _starter_only(store: SqliteStore) -> Core:
+    """A drawing by U1 in a workspace where only a thread's starter may draw in it."""
     c = core(store)
     await c.drawn("a cat")
     await c.workspaces.change_settings(
         "test", "W1", user_id="ADMIN", texts={"reply_policy": "starter"}
     )
+    return c
+
+
+async def test_a_press_goes_through_admission_like_a_reply(store: SqliteStore) -> None:
+    c = await _starter_only(store)
     with pytest.raises(errors.NotAllowed, match="Only the person who started this drawing"):
         await c.press(Action.REDO, 1, user="U2")
     await c.press(Action.REDO, 1, user="U1")
@@ -235,11 +242,7 @@ async def test_a_press_goes_through_admission_like_a_reply(store: SqliteStore) -
 async def test_edits_form_is_refused_before_it_opens_to_whoever_may_not_draw_there(
     store: SqliteStore,
 ) -> None:
-    c = core(store)
-    await c.drawn("a cat")
-    await c.workspaces.change_settings(
-        "test", "W1", user_id="ADMIN", texts={"reply_policy": "starter"}
-    )
+    c = await _starter_only(store)
 
     def opening(user: str) -> Press:  # Edit pressed: its form is about to open
         return Press(
@@ -261,9 +264,8 @@ async def test_a_press_while_the_thread_draws_queues_like_a_reply(store: SqliteS
     gate = c.backend.hold()
     await c.turns.draw(request("make it blue", thread=thread, dedupe="r"), c.chat.surface_for)
     await c.press(Action.VARY, 1)
-    await asyncio.sleep(0.05)
+    await eventually(lambda: list(c.chat.messages.values())[-1].shows == "waiting")
     assert len(c.backend.calls) == 2  # the reply draws; the press waits its turn
-    assert list(c.chat.messages.values())[-1].shows == "waiting"
     gate.set()
     await c.turns.join()
     assert c.backend.calls[-1].previous_response_id == "resp_2"

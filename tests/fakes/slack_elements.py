@@ -3,6 +3,7 @@ that breaks one is refused with `invalid_blocks` (https://api.slack.com/referenc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 MAX_ELEMENTS = 25
@@ -47,6 +48,25 @@ def _button(button: dict[str, Any], ptr: str) -> list[str]:
     return errors
 
 
+def typed_items(
+    items: list[Any], ptr: str, id_key: str, errors: list[str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each item that is an object with a type, with its JSON pointer; `errors` gains Slack's
+    words for the others and for an `id_key` used twice."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"{ptr}/{i}"
+        if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+            errors.append(f"must provide an object with a type [json-pointer:{where}]")
+            continue
+        ident = item.get(id_key)
+        if isinstance(ident, str):
+            if ident in seen:
+                errors.append(f"duplicate {id_key} [json-pointer:{where}/{id_key}]")
+            seen.add(ident)
+        yield where, item
+
+
 def check_actions(block: dict[str, Any], ptr: str) -> list[str]:
     """The `invalid_blocks` errors of one actions block (buttons checked in full)."""
     elements = block.get("elements")
@@ -55,17 +75,7 @@ def check_actions(block: dict[str, Any], ptr: str) -> list[str]:
     errors: list[str] = []
     if len(elements) > MAX_ELEMENTS:
         errors.append(f"no more than {MAX_ELEMENTS} items allowed [json-pointer:{ptr}/elements]")
-    seen: set[str] = set()
-    for i, element in enumerate(elements):
-        where = f"{ptr}/elements/{i}"
-        if not isinstance(element, dict) or not isinstance(element.get("type"), str):
-            errors.append(f"must provide an object with a type [json-pointer:{where}]")
-            continue
-        action_id = element.get("action_id")
-        if isinstance(action_id, str):
-            if action_id in seen:
-                errors.append(f"duplicate action_id [json-pointer:{where}/action_id]")
-            seen.add(action_id)
+    for where, element in typed_items(elements, f"{ptr}/elements", "action_id", errors):
         if element["type"] == "button":
             errors += _button(element, where)
     return errors

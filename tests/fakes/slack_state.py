@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, UnidentifiedImageError
 
-from tests.fakes.slack_elements import check_actions
+from tests.fakes.slack_elements import check_actions, typed_items
 
 _Json = dict[str, Any]
 
@@ -240,18 +240,9 @@ def check_blocks(blocks: Any, channel: str, files: dict[str, FakeFile], where: s
     violations: list[str] = []
     if len(blocks) > MAX_BLOCKS:
         errors.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    seen: set[str] = set()
-    for i, block in enumerate(blocks):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            errors.append(f"must provide an object with a type [json-pointer:/blocks/{i}]")
-            continue
-        block_id = block.get("block_id")
-        if isinstance(block_id, str):
-            if block_id in seen:
-                errors.append(f"duplicate block_id [json-pointer:/blocks/{i}/block_id]")
-            seen.add(block_id)
+    for where, block in typed_items(blocks, "/blocks", "block_id", errors):
         if block["type"] == "actions":
-            errors += check_actions(block, f"/blocks/{i}")
+            errors += check_actions(block, where)
     by_url = {f.url_private: f for f in files.values()}
     for ptr, el in _images(blocks):
         if not el.get("alt_text"):
